@@ -1,0 +1,5 @@
+"""skillrt: a sandboxed skill-execution runtime."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,247 @@
+"""Skill folders -> frozen ``SkillSpec``.
+
+A skill folder holds ``SKILL.md`` (OpenClaw/AgentSkills frontmatter: name, description, optional
+metadata) so the same folder works in OpenClaw, and ``skill.toml``, the runtime manifest: version,
+profile, tools (entrypoint argv, input JSON Schema, elevation, approval mode), permissions and
+limits. The folder is mounted read-only at ``/skill`` inside the sandbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from runtime.errors import ConfigError, InvalidArgument, NotFound
+from runtime.profiles import LimitOverrides, parse_overrides
+from runtime.tomlfields import Table
+
+SKILL_MOUNT = "/skill"
+APPROVAL_MODES = ("never", "before_run", "before_return")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_TOOL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+_FRONTMATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolSpec:
+    name: str
+    description: str
+    entrypoint: tuple[str, ...]
+    input_schema: dict[str, Any]
+    elevated: bool
+    approval: str
+    limits: LimitOverrides
+
+
+@dataclass(frozen=True, kw_only=True)
+class Permissions:
+    network: tuple[str, ...]
+    secrets: tuple[str, ...]
+    readonly_paths: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SkillSpec:
+    name: str
+    description: str
+    version: str
+    profile: str
+    directory: Path
+    tools: tuple[ToolSpec, ...]
+    permissions: Permissions
+    limits: LimitOverrides
+    content_hash: str  # sha256 over every file of the folder: a changed skill is a new skill
+
+    def tool(self, name: str) -> ToolSpec:
+        for tool in self.tools:
+            if tool.name == name:
+                return tool
+        known = ", ".join(t.name for t in self.tools)
+        raise NotFound(f"skill {self.name!r} has no tool {name!r} (tools: {known})")
+
+
+def load_skill(directory: Path) -> SkillSpec:
+    """Parse and validate one skill folder; errors name the file and key."""
+    directory = directory.resolve()
+    front = _frontmatter(directory / "SKILL.md")
+    name = front["name"]
+    if name != directory.name:
+        raise ConfigError(f"{directory / 'SKILL.md'}: name {name!r} must match the folder name")
+    doc = Table.load(directory / "skill.toml")
+    version = doc.str("version")
+    if not _VERSION.match(version):
+        raise doc.error("version", f"{version!r} is not a semantic version like 1.2.3")
+    tools = tuple(_tool(directory, t) for t in doc.tables("tools"))
+    if not tools:
+        raise doc.error("tools", "a skill needs at least one [[tools]] entry")
+    names = [t.name for t in tools]
+    for tool_name in names:
+        if names.count(tool_name) > 1:
+            raise doc.error("tools", f"tool {tool_name!r} is defined twice")
+    skill = SkillSpec(
+        name=name,
+        description=front["description"],
+        version=version,
+        profile=doc.str("profile", "default"),
+        directory=directory,
+        tools=tools,
+        permissions=_permissions(doc.table("permissions")),
+        limits=parse_overrides(doc.table("limits")),
+        content_hash=content_hash(directory),
+    )
+    doc.finish()
+    return skill
+
+
+def _frontmatter(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{file}: file not found (a skill folder needs SKILL.md)") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from exc
+    match = _FRONTMATTER.match(text)
+    if not match:
+        raise ConfigError(f"{file}: missing YAML frontmatter between '---' lines")
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: invalid YAML frontmatter: {_one_line(str(exc))}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: frontmatter must be a mapping")
+    for key in ("name", "description"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise ConfigError(f"{file}: frontmatter.{key}: missing or not a string")
+    if not _NAME.match(data["name"]):
+        raise ConfigError(f"{file}: frontmatter.name: {data['name']!r} must match {_NAME.pattern}")
+    metadata = data.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ConfigError(f"{file}: frontmatter.metadata: must be a mapping")
+    return data
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _tool(directory: Path, table: Table) -> ToolSpec:
+    name = table.str("name")
+    if not _TOOL_NAME.match(name):
+        raise table.error("name", f"{name!r} must match {_TOOL_NAME.pattern}")
+    entrypoint = table.str_list("entrypoint")
+    if not entrypoint:
+        raise table.error("entrypoint", "missing or empty (an argv list)")
+    if not entrypoint[0].startswith("/"):
+        raise table.error("entrypoint", "the program must be an absolute path inside the sandbox")
+    elevated = table.bool("elevated", False)
+    approval = table.str("approval", "before_run" if elevated else "never")
+    if approval not in APPROVAL_MODES:
+        raise table.error("approval", f"must be one of {', '.join(APPROVAL_MODES)}")
+    if elevated and approval == "never":
+        raise table.error("approval", "an elevated tool cannot skip approval")
+    tool = ToolSpec(
+        name=name,
+        description=table.str("description", ""),
+        entrypoint=entrypoint,
+        input_schema=_schema(directory, table),
+        elevated=elevated,
+        approval=approval,
+        limits=parse_overrides(table.table("limits")),
+    )
+    table.finish()
+    return tool
+
+
+def _schema(directory: Path, table: Table) -> dict[str, Any]:
+    if not table.has("input_schema"):
+        raise table.error("input_schema", "missing (a JSON Schema table or a .json file path)")
+    raw = table.raw("input_schema")
+    if isinstance(raw, str):
+        file = (directory / raw).resolve()
+        if directory not in file.parents:
+            raise table.error("input_schema", f"{raw!r} must be a file inside the skill folder")
+        try:
+            raw = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise table.error("input_schema", f"cannot read {raw!r}: {_one_line(str(exc))}") from exc
+    if not isinstance(raw, dict):
+        raise table.error("input_schema", "must be a JSON Schema object")
+    try:
+        jsonschema.Draft202012Validator.check_schema(raw)
+    except jsonschema.SchemaError as exc:
+        raise table.error("input_schema", f"not a valid JSON Schema: {exc.message}") from exc
+    return raw
+
+
+def _permissions(table: Table) -> Permissions:
+    permissions = Permissions(
+        network=table.str_list("network"),
+        secrets=table.str_list("secrets"),
+        readonly_paths=table.str_list("readonly_paths"),
+    )
+    if permissions.network:
+        raise table.error("network", "network access is not supported yet; remove it")
+    if permissions.secrets:
+        raise table.error("secrets", "secrets are not supported yet; remove them")
+    for path in permissions.readonly_paths:
+        if not path.startswith("/") or ".." in path.split("/"):
+            raise table.error("readonly_paths", f"{path!r} must be an absolute path without '..'")
+    table.finish()
+    return permissions
+
+
+def content_hash(directory: Path) -> str:
+    """sha256 over the relative path and bytes of every regular file, in a fixed order."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(file.relative_to(directory)).encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def validate_input(tool: ToolSpec, value: Any) -> None:
+    """Raise InputValidationError when ``value`` does not match the tool's schema."""
+    from runtime.errors import InputValidationError
+
+    validator = jsonschema.Draft202012Validator(tool.input_schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is not None:
+        where = "input" + "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in error.absolute_path)
+        raise InputValidationError(f"{where}: {error.message}")
+
+
+class Catalog:
+    """The skills of one catalog folder, each loaded from disk when asked for."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def names(self) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(p.name for p in self.directory.iterdir() if (p / "skill.toml").is_file())
+
+    def get(self, name: str) -> SkillSpec:
+        if not _NAME.match(name):
+            raise InvalidArgument(f"skill name {name!r} is not valid")
+        folder = self.directory / name
+        if not (folder / "skill.toml").is_file():
+            raise NotFound(f"unknown skill {name!r}")
+        return load_skill(folder)
+
+    def resolve(self, name_or_path: str) -> SkillSpec:
+        """A skill folder given as a path (it holds skill.toml), else a catalog name."""
+        path = Path(name_or_path)
+        if "/" in name_or_path or name_or_path.startswith("."):
+            if not (path / "skill.toml").is_file():
+                raise NotFound(f"{name_or_path}: not a skill folder (no skill.toml)")
+            return load_skill(path)
+        return self.get(name_or_path)

@@ -1,0 +1,1 @@
+"""The ``skillrt`` command line."""

@@ -1,0 +1,176 @@
+"""Verbs for skill authors: ``run`` a skill's tool and ``exec`` any command in a sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from runtime import paths
+from runtime.catalog import Catalog
+from runtime.errors import InvalidArgument
+from runtime.invoke import ToolRun, parse_input, run_tool
+from runtime.profiles import LimitOverrides, ProfileStore
+from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.nsjail import SandboxSpec
+from runtime.sandbox.result import SandboxResult, Status, result_dict
+from runtime.units import parse_duration_ms, parse_size
+
+EXIT_SANDBOX_ERROR = 125
+
+
+def register(verbs: Any) -> None:
+    run = verbs.add_parser("run", help="run one tool of a skill in its sandbox")
+    run.add_argument("skill", metavar="SKILL_DIR_OR_NAME")
+    run.add_argument("--tool", required=True, metavar="NAME")
+    run.add_argument("--input", default="{}", metavar="JSON|@FILE", help="JSON input; @- for stdin")
+    run.add_argument("--json", action="store_true", help="print one JSON result object")
+    _limit_flags(run)
+    run.set_defaults(handler=cmd_run)
+
+    exec_ = verbs.add_parser("exec", help="run any command in a sandbox built from a profile")
+    exec_.add_argument("--profile", default="default", metavar="NAME")
+    exec_.add_argument("--json", action="store_true", help="print one JSON result object")
+    exec_.add_argument("--input", default="", metavar="TEXT|@FILE", help="stdin for the command")
+    _limit_flags(exec_)
+    exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]")
+    exec_.set_defaults(handler=cmd_exec)
+
+
+def _limit_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--memory", type=_flag(parse_size, "--memory"), metavar="SIZE")
+    parser.add_argument("--wall-time", type=_flag(parse_duration_ms, "--wall-time"), metavar="DUR")
+    parser.add_argument("--cpu-time", type=_flag(parse_duration_ms, "--cpu-time"), metavar="DUR")
+    parser.add_argument("--pids", type=_flag(_positive_int, "--pids"), metavar="N")
+
+
+def _flag(parse: Any, name: str) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    convert.__name__ = name
+    return convert
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def _overrides(args: argparse.Namespace) -> LimitOverrides:
+    return LimitOverrides(
+        memory_bytes=args.memory,
+        wall_time_ms=args.wall_time,
+        cpu_time_ms=args.cpu_time,
+        pids=args.pids,
+    )
+
+
+def _read_arg(value: str, name: str) -> str:
+    if not value.startswith("@"):
+        return value
+    source = value[1:]
+    try:
+        return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"{name}: cannot read {source}: {exc}") from exc
+
+
+def _profiles(args: argparse.Namespace) -> ProfileStore:
+    return ProfileStore(Path(args.profiles) if args.profiles else paths.profiles_dir())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    catalog = Catalog(Path(args.catalog) if args.catalog else paths.catalog_dir())
+    skill = catalog.resolve(args.skill)
+    input_value = parse_input(_read_arg(args.input, "--input"))
+    run = asyncio.run(
+        run_tool(
+            skill=skill,
+            tool_name=args.tool,
+            input_value=input_value,
+            profiles=_profiles(args),
+            launcher=Launcher.for_host(),
+            overrides=_overrides(args),
+        )
+    )
+    if args.json:
+        print(json.dumps({**result_dict(run.result), "output": run.output}))
+    else:
+        _print_run(run)
+    return 0 if run.result.status is Status.OK else 1
+
+
+def _print_run(run: ToolRun) -> None:
+    result = run.result
+    out = sys.stdout
+    out.write(f"{run.skill} {run.version} / {run.tool}  [profile {run.profile}]\n")
+    out.write(f"status: {result.status.value}{_code_text(result)}\n")
+    if run.output is not None:
+        out.write("output:\n" + json.dumps(run.output, indent=2, ensure_ascii=False) + "\n")
+    elif result.stdout:
+        out.write("stdout:\n" + result.stdout.decode("utf-8", "replace") + _cut(result.stdout_truncated))
+    if result.stderr:
+        out.write("stderr:\n" + result.stderr.decode("utf-8", "replace") + _cut(result.stderr_truncated))
+    for violation in result.violations:
+        out.write(f"blocked: {violation}\n")
+    if result.error:
+        out.write(f"sandbox error: {result.error}\n")
+    usage = result.usage
+    out.write(
+        f"usage: wall {usage.wall_ms} ms, cpu {usage.cpu_ms} ms, "
+        f"peak memory {usage.peak_memory_bytes / 1048576:.1f} MiB\n"
+    )
+
+
+def _cut(truncated: bool) -> str:
+    return "\n[truncated at the output limit]\n" if truncated else "\n"
+
+
+def _code_text(result: SandboxResult) -> str:
+    if result.signal is not None:
+        return f" (signal {result.signal})"
+    if result.exit_code not in (None, 0):
+        return f" (exit code {result.exit_code})"
+    return ""
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise InvalidArgument("exec: missing command after --")
+    if not command[0].startswith("/"):
+        raise InvalidArgument(f"exec: {command[0]!r}: give the command as an absolute path")
+    profile = _profiles(args).get(args.profile)
+    limits = profile.limits.tighten(_overrides(args), source="exec flags")
+    spec = SandboxSpec(argv=tuple(command), profile=profile, limits=limits)
+    stdin = _read_arg(args.input, "--input").encode()
+    result = asyncio.run(_exec(spec, stdin, stream=not args.json))
+    if args.json:
+        print(json.dumps(result_dict(result)))
+        return 0 if result.status is Status.OK else 1
+    if result.status not in (Status.OK, Status.NONZERO_EXIT):
+        detail = "; ".join(result.violations) or result.error or ""
+        print(f"skillrt: {result.status.value}: {detail}", file=sys.stderr)
+    if result.status is Status.SANDBOX_ERROR:
+        return EXIT_SANDBOX_ERROR
+    if result.signal is not None:
+        return 128 + result.signal
+    return result.exit_code or 0
+
+
+async def _exec(spec: SandboxSpec, stdin: bytes, *, stream: bool) -> SandboxResult:
+    async def passthrough(name: str, chunk: bytes) -> None:
+        target = sys.stdout.buffer if name == "stdout" else sys.stderr.buffer
+        target.write(chunk)
+        target.flush()
+
+    sandbox = await Launcher.for_host().start(spec)
+    return await sandbox.run(stdin, on_output=passthrough if stream else None)

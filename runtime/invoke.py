@@ -1,0 +1,87 @@
+"""The life of one tool invocation, as a flat list of steps."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from runtime.catalog import SKILL_MOUNT, SkillSpec, ToolSpec, validate_input
+from runtime.errors import InvalidArgument
+from runtime.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
+from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.nsjail import SandboxSpec
+from runtime.sandbox.result import SandboxResult, Status
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolRun:
+    """A finished invocation: the sandbox result plus the tool's parsed JSON output."""
+
+    skill: str
+    tool: str
+    version: str
+    profile: str
+    result: SandboxResult
+    output: Any
+
+
+def build_spec(
+    skill: SkillSpec, tool: ToolSpec, profile: SandboxProfile, overrides: LimitOverrides
+) -> SandboxSpec:
+    """The sandbox for one tool: profile limits tightened by skill, tool and caller, in order."""
+    manifest = f"{skill.directory / 'skill.toml'}"
+    limits = (
+        profile.limits.tighten(skill.limits, source=f"{manifest}: limits")
+        .tighten(tool.limits, source=f"{manifest}: tools.{tool.name}.limits")
+        .tighten(overrides, source="requested limits")
+    )
+    binds = (
+        Bind(source=str(skill.directory), target=SKILL_MOUNT),
+        *(Bind(source=p, target=p) for p in skill.permissions.readonly_paths),
+    )
+    return SandboxSpec(argv=tool.entrypoint, profile=profile, limits=limits, binds=binds)
+
+
+def parse_input(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InvalidArgument(f"input: not valid JSON: {exc}") from exc
+
+
+async def run_tool(
+    *,
+    skill: SkillSpec,
+    tool_name: str,
+    input_value: Any,
+    profiles: ProfileStore,
+    launcher: Launcher,
+    overrides: LimitOverrides | None = None,
+) -> ToolRun:
+    tool = skill.tool(tool_name)
+    validate_input(tool, input_value)
+    profile = profiles.get(skill.profile)
+    spec = build_spec(skill, tool, profile, overrides or LimitOverrides())
+    sandbox = await launcher.start(spec)
+    result = await sandbox.run(json.dumps(input_value).encode())
+    result, output = _parse_output(result)
+    return ToolRun(
+        skill=skill.name,
+        tool=tool.name,
+        version=skill.version,
+        profile=profile.name,
+        result=result,
+        output=output,
+    )
+
+
+def _parse_output(result: SandboxResult) -> tuple[SandboxResult, Any]:
+    """A tool that exits 0 must print one JSON value on stdout; anything else is invalid output."""
+    if result.status is not Status.OK:
+        return result, None
+    try:
+        return result, json.loads(result.stdout)
+    except ValueError:
+        problem = "stdout is not a JSON value"
+        return replace(result, status=Status.INVALID_OUTPUT, violations=(*result.violations, problem)), None

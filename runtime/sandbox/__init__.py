@@ -1,0 +1,1 @@
+"""The sandbox engine: nsjail command lines, cgroups, seccomp, the launcher and its results."""

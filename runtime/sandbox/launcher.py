@@ -1,0 +1,289 @@
+"""Starting sandboxes and running each exactly once.
+
+A sandbox is started before its input is known (``Launcher.start``): nsjail has built the jail,
+applied the limits and the jailed process is waiting on stdin. ``Sandbox.run`` then feeds it its
+input, enforces wall time, total CPU time and output size, and returns a ``SandboxResult``. Every
+process of the run is gone and its cgroup removed before ``run`` returns, whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from runtime.errors import IsolationUnavailable, SandboxError
+from runtime.profiles import Bind
+from runtime.sandbox.cgroups import (
+    CgroupLimits,
+    CgroupUsage,
+     Cgroups,
+    InvocationCgroup,
+    detect_layout,
+)
+from runtime.sandbox.nsjail import SandboxSpec, find_nsjail, render_argv
+from runtime.sandbox.result import (
+    KillReason,
+    Outcome,
+    SandboxResult,
+    Status,
+    Usage,
+    classify,
+    parse_jail_log,
+)
+
+OutputCallback = Callable[[str, bytes], Awaitable[None]]
+
+# Joins the invocation's cgroups before exec'ing nsjail, so nsjail and the jail never run outside
+# them; a shell is the cheapest safe way to do that from an asyncio (threaded) process.
+_JOIN_AND_EXEC = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
+_SHELL = "/bin/sh"
+_READ_CHUNK = 65536
+
+
+class Launcher:
+    """Starts sandboxes on this host; refuses when the host cannot isolate as profiles ask."""
+
+    def __init__(self, *, cgroups: Cgroups, nsjail: str) -> None:
+        self.cgroups = cgroups
+        self.nsjail = nsjail
+
+    @classmethod
+    def for_host(cls, cgroup_root: str = "skillrt") -> Launcher:
+        return cls(cgroups=Cgroups(detect_layout(), cgroup_root), nsjail=find_nsjail())
+
+    async def start(self, spec: SandboxSpec, *, name: str | None = None) -> Sandbox:
+        binds = _present_binds((*spec.profile.filesystem.readonly_binds, *spec.binds))
+        argv = render_argv(spec, nsjail=self.nsjail, binds=binds)
+        group = self.cgroups.create(
+            name or f"sbx-{secrets.token_hex(8)}",
+            # nsjail supervises from inside the group, so it needs one pid of its own.
+            CgroupLimits(
+                memory_bytes=spec.limits.memory_bytes,
+                pids=spec.limits.pids + 1,
+                cpus=spec.limits.cpus,
+            ),
+        )
+        log_read, log_write = os.pipe()
+        try:
+            files = group.attach_files
+            process = await asyncio.create_subprocess_exec(
+                _SHELL, "-c", _JOIN_AND_EXEC, "sh", str(len(files)), *files,
+                *argv[:1], "--log_fd", str(log_write), *argv[1:],
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                pass_fds=(log_write,),
+                env={},
+                start_new_session=True,
+            )
+        except OSError as exc:
+            os.close(log_read)
+            group.kill()
+            group.remove()
+            raise SandboxError(f"cannot start nsjail: {exc}") from exc
+        finally:
+            os.close(log_write)
+        return Sandbox(spec=spec, process=process, group=group, log_fd=log_read)
+
+
+def _present_binds(binds: tuple[Bind, ...]) -> tuple[Bind, ...]:
+    present = []
+    for bind in binds:
+        if os.path.exists(bind.source):
+            present.append(bind)
+        elif not bind.optional:
+            raise IsolationUnavailable(f"read-only bind {bind.source} does not exist on this host")
+    return tuple(present)
+
+
+class Sandbox:
+    """One started sandbox; ``run`` may be called once, ``close`` discards it unused."""
+
+    def __init__(
+        self,
+        *,
+        spec: SandboxSpec,
+        process: asyncio.subprocess.Process,
+        group: InvocationCgroup,
+        log_fd: int,
+    ) -> None:
+        self.spec = spec
+        self.group = group
+        self._process = process
+        self._log_fd = log_fd
+        self._used = False
+        self._kill_reason: KillReason | None = None
+        self._usage = CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    async def run(self, stdin: bytes, *, on_output: OutputCallback | None = None) -> SandboxResult:
+        if self._used:
+            raise SandboxError("a sandbox runs exactly once")
+        self._used = True
+        started = time.monotonic()
+        limits = self.spec.limits
+        log_task = asyncio.create_task(_read_all_fd(self._log_fd))
+        streams = [
+            asyncio.create_task(self._collect("stdout", self._process.stdout, on_output)),
+            asyncio.create_task(self._collect("stderr", self._process.stderr, on_output)),
+        ]
+        feeder = asyncio.create_task(self._feed(stdin))
+        watcher = asyncio.create_task(self._watch_cpu())
+        try:
+            try:
+                await asyncio.wait_for(self._process.wait(), timeout=limits.wall_time_ms / 1000)
+            except TimeoutError:
+                self._kill(KillReason.TIMEOUT)
+                await self._process.wait()
+            (stdout, out_cut), (stderr, err_cut) = [await s for s in streams]
+            log = parse_jail_log((await log_task).decode("utf-8", "replace"))
+        except asyncio.CancelledError:
+            self._kill(KillReason.CANCELLED)
+            raise
+        finally:
+            for task in (feeder, watcher):
+                task.cancel()
+            self._kill(self._kill_reason)
+            await self._reap()
+            for task in (*streams, log_task):
+                task.cancel()
+        wall_ms = int((time.monotonic() - started) * 1000)
+        usage = self._usage
+        cpu_ms = usage.cpu_ns // 1_000_000
+        status, exit_code, signal, violations, error = classify(
+            Outcome(
+                returncode=self._process.returncode if self._process.returncode is not None else -1,
+                log=log,
+                kill_reason=self._kill_reason,
+                oom_kills=usage.oom_kills,
+                pids_limit_hits=usage.pids_limit_hits,
+                cpu_ms=cpu_ms,
+                cpu_limit_ms=limits.cpu_time_ms,
+                wall_ms=wall_ms,
+                wall_limit_ms=limits.wall_time_ms,
+            )
+        )
+        return SandboxResult(
+            status=status,
+            exit_code=exit_code,
+            signal=signal,
+            stdout=stdout,
+            stderr=stderr,
+            stdout_truncated=out_cut,
+            stderr_truncated=err_cut,
+            usage=Usage(wall_ms=wall_ms, cpu_ms=cpu_ms, peak_memory_bytes=usage.peak_memory_bytes),
+            violations=violations,
+            error=error,
+        )
+
+    async def close(self) -> None:
+        """Discard a sandbox that will not run: kill it and remove its cgroup."""
+        if self._used:
+            return
+        self._used = True
+        self._kill(KillReason.CANCELLED)
+        with contextlib.suppress(OSError):
+            os.close(self._log_fd)
+        await self._reap()
+
+    async def _feed(self, data: bytes) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        # The jail may exit without reading its input; that is its business, not an error.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            stdin.write(data)
+            await stdin.drain()
+        stdin.close()
+
+    async def _collect(
+        self, name: str, stream: asyncio.StreamReader | None, on_output: OutputCallback | None
+    ) -> tuple[bytes, bool]:
+        assert stream is not None
+        limit = self.spec.limits.output_bytes
+        kept = bytearray()
+        truncated = False
+        while chunk := await stream.read(_READ_CHUNK):
+            if truncated:
+                continue
+            room = limit - len(kept)
+            if len(chunk) > room:
+                chunk, truncated = chunk[:room], True
+                self._kill(KillReason.OUTPUT)
+            kept += chunk
+            if on_output is not None and chunk:
+                await on_output(name, chunk)
+        return bytes(kept), truncated
+
+    async def _watch_cpu(self) -> None:
+        """Kill when the group's total CPU time reaches the limit.
+
+        The group cannot use more than ``cpus`` cores, so the soonest the limit can be reached
+        is remaining / cpus seconds away: polling then costs a few reads per run, not a timer.
+        """
+        limit_ns = self.spec.limits.cpu_time_ms * 1_000_000
+        rate = max(self.spec.limits.cpus, 0.01)
+        while True:
+            try:
+                remaining = limit_ns - self.group.cpu_ns()
+            except OSError:
+                return
+            if remaining <= 0:
+                self._kill(KillReason.CPU)
+                return
+            await asyncio.sleep(max(remaining / rate / 1e9, 0.005))
+
+    def _kill(self, reason: KillReason | None) -> None:
+        if reason is not None and self._kill_reason is None:
+            self._kill_reason = reason
+        if reason is not None:
+            self.group.kill()
+
+    async def _reap(self) -> None:
+        """Wait for nsjail, kill whatever is left in the group (daemonized children), remove it."""
+        if self._process.returncode is None:
+            self.group.kill()
+            await self._process.wait()
+        self.group.kill()
+        self._usage = self._read_usage()
+        self.group.remove()
+
+    def _read_usage(self) -> CgroupUsage:
+        try:
+            return self.group.usage()
+        except OSError:
+            return CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
+
+
+async def _read_all_fd(fd: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
+    )
+    try:
+        return await reader.read()
+    finally:
+        transport.close()
+
+
+def sandbox_error_result(message: str) -> SandboxResult:
+    """A result for a run that never got a sandbox."""
+    return SandboxResult(
+        status=Status.SANDBOX_ERROR,
+        exit_code=None,
+        signal=None,
+        stdout=b"",
+        stderr=b"",
+        stdout_truncated=False,
+        stderr_truncated=False,
+        usage=Usage(wall_ms=0, cpu_ms=0, peak_memory_bytes=0),
+        violations=(),
+        error=message,
+    )

