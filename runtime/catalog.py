@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from runtime.errors import ConfigError, InvalidArgument, NotFound
+from runtime.errors import ConfigError, InputValidationError, InvalidArgument, NotFound
 from runtime.profiles import LimitOverrides, parse_overrides
 from runtime.tomlfields import Table
 
@@ -76,7 +76,7 @@ def load_skill(directory: Path) -> SkillSpec:
     if name != directory.name:
         raise ConfigError(f"{directory / 'SKILL.md'}: name {name!r} must match the folder name")
     doc = Table.load(directory / "skill.toml")
-    version = doc.str("version")
+    version = doc.string("version")
     if not _VERSION.match(version):
         raise doc.error("version", f"{version!r} is not a semantic version like 1.2.3")
     tools = tuple(_tool(directory, t) for t in doc.tables("tools"))
@@ -90,7 +90,7 @@ def load_skill(directory: Path) -> SkillSpec:
         name=name,
         description=front["description"],
         version=version,
-        profile=doc.str("profile", "default"),
+        profile=doc.string("profile", "default"),
         directory=directory,
         tools=tools,
         permissions=_permissions(doc.table("permissions")),
@@ -133,7 +133,7 @@ def _one_line(text: str) -> str:
 
 
 def _tool(directory: Path, table: Table) -> ToolSpec:
-    name = table.str("name")
+    name = table.string("name")
     if not _TOOL_NAME.match(name):
         raise table.error("name", f"{name!r} must match {_TOOL_NAME.pattern}")
     entrypoint = table.str_list("entrypoint")
@@ -141,15 +141,15 @@ def _tool(directory: Path, table: Table) -> ToolSpec:
         raise table.error("entrypoint", "missing or empty (an argv list)")
     if not entrypoint[0].startswith("/"):
         raise table.error("entrypoint", "the program must be an absolute path inside the sandbox")
-    elevated = table.bool("elevated", False)
-    approval = table.str("approval", "before_run" if elevated else "never")
+    elevated = table.boolean("elevated", False)
+    approval = table.string("approval", "before_run" if elevated else "never")
     if approval not in APPROVAL_MODES:
         raise table.error("approval", f"must be one of {', '.join(APPROVAL_MODES)}")
     if elevated and approval == "never":
         raise table.error("approval", "an elevated tool cannot skip approval")
     tool = ToolSpec(
         name=name,
-        description=table.str("description", ""),
+        description=table.string("description", ""),
         entrypoint=entrypoint,
         input_schema=_schema(directory, table),
         elevated=elevated,
@@ -171,7 +171,8 @@ def _schema(directory: Path, table: Table) -> dict[str, Any]:
         try:
             raw = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise table.error("input_schema", f"cannot read {raw!r}: {_one_line(str(exc))}") from exc
+            reason = _one_line(str(exc))
+            raise table.error("input_schema", f"cannot read {raw!r}: {reason}") from exc
     if not isinstance(raw, dict):
         raise table.error("input_schema", "must be a JSON Schema object")
     try:
@@ -201,7 +202,8 @@ def _permissions(table: Table) -> Permissions:
 def content_hash(directory: Path) -> str:
     """sha256 over the relative path and bytes of every regular file, in a fixed order."""
     digest = hashlib.sha256()
-    for file in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    files = (p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for file in sorted(files):
         digest.update(str(file.relative_to(directory)).encode() + b"\0")
         digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
@@ -209,12 +211,10 @@ def content_hash(directory: Path) -> str:
 
 def validate_input(tool: ToolSpec, value: Any) -> None:
     """Raise InputValidationError when ``value`` does not match the tool's schema."""
-    from runtime.errors import InputValidationError
-
     validator = jsonschema.Draft202012Validator(tool.input_schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is not None:
-        where = "input" + "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in error.absolute_path)
+        where = "input" + "".join(f"[{p!r}]" for p in error.absolute_path)
         raise InputValidationError(f"{where}: {error.message}")
 
 

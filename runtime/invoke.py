@@ -83,5 +83,5 @@ def _parse_output(result: SandboxResult) -> tuple[SandboxResult, Any]:
     try:
         return result, json.loads(result.stdout)
     except ValueError:
-        problem = "stdout is not a JSON value"
-        return replace(result, status=Status.INVALID_OUTPUT, violations=(*result.violations, problem)), None
+        violations = (*result.violations, "stdout is not a JSON value")
+        return replace(result, status=Status.INVALID_OUTPUT, violations=violations), None

@@ -137,14 +137,14 @@ def load_profile(file: Path) -> SandboxProfile:
     doc = Table.load(file)
     profile = SandboxProfile(
         name=name,
-        description=doc.str("description", ""),
+        description=doc.string("description", ""),
         source=str(file),
         filesystem=_filesystem(doc.table("filesystem", required=True)),
         network=_network(doc.table("network")),
         limits=_limits(doc.table("limits", required=True)),
         seccomp=_seccomp(doc.table("seccomp", required=True)),
         env=tuple(sorted(doc.str_map("env").items())),
-        nice=doc.int("nice", 0),
+        nice=doc.integer("nice", 0),
     )
     if not -20 <= profile.nice <= 19:
         raise doc.error("nice", "must be between -20 and 19")
@@ -179,22 +179,24 @@ def _absolute(table: Table, key: str, value: str) -> str:
 
 def _filesystem(table: Table) -> FilesystemPolicy:
     binds = []
-    for index, entry in enumerate(table.raw("readonly_binds") if table.has("readonly_binds") else []):
+    entries = table.raw("readonly_binds") if table.has("readonly_binds") else []
+    for index, entry in enumerate(entries):
         key = f"readonly_binds[{index}]"
         if isinstance(entry, str):
             path = _absolute(table, key, entry)
             binds.append(Bind(source=path, target=path))
         elif isinstance(entry, dict):
             sub = table.child(key, entry)
-            source = _absolute(sub, "source", sub.str("source"))
-            target = _absolute(sub, "target", sub.str("target", source))
-            binds.append(Bind(source=source, target=target, optional=sub.bool("optional", False)))
+            source = _absolute(sub, "source", sub.string("source"))
+            target = _absolute(sub, "target", sub.string("target", source))
+            optional = sub.boolean("optional", False)
+            binds.append(Bind(source=source, target=target, optional=optional))
             sub.finish()
         else:
             raise table.error(key, "expected a path or a table with source/target/optional")
     tmpfs = []
     for sub in table.tables("tmpfs"):
-        path = _absolute(sub, "path", sub.str("path"))
+        path = _absolute(sub, "path", sub.string("path"))
         size = sub.parsed("size", parse_size)
         if size < 4096:
             raise sub.error("size", "must be at least 4KiB")
@@ -206,11 +208,12 @@ def _filesystem(table: Table) -> FilesystemPolicy:
         devices=tuple(_absolute(table, "devices", d) for d in table.str_list("devices")),
         symlinks=tuple(sorted((_absolute(table, "symlinks", k), v) for k, v in links.items())),
         tmpfs=tuple(tmpfs),
-        work_dir=_absolute(table, "work_dir", table.str("work_dir", "/tmp")),
+        work_dir=_absolute(table, "work_dir", table.string("work_dir", "/tmp")),
     )
     for device in policy.devices:
         if device not in ALLOWED_DEVICES:
-            raise table.error("devices", f"{device} is not an allowed device ({', '.join(ALLOWED_DEVICES)})")
+            allowed = ", ".join(ALLOWED_DEVICES)
+            raise table.error("devices", f"{device} is not an allowed device ({allowed})")
     if not any(t.path == policy.work_dir for t in policy.tmpfs):
         raise table.error("work_dir", f"{policy.work_dir} must be one of the tmpfs mounts")
     table.finish()
@@ -222,9 +225,10 @@ ALLOWED_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/u
 
 
 def _network(table: Table) -> NetworkPolicy:
-    mode = table.str("mode", "none")
+    mode = table.string("mode", "none")
     if mode not in NETWORK_MODES:
-        raise table.error("mode", f"unsupported network mode {mode!r} (supported: {', '.join(NETWORK_MODES)})")
+        supported = ", ".join(NETWORK_MODES)
+        raise table.error("mode", f"unsupported network mode {mode!r} (supported: {supported})")
     table.finish()
     return NetworkPolicy(mode=mode)
 
@@ -238,11 +242,11 @@ def _positive(table: Table, key: str, value: int) -> int:
 def _limits(table: Table) -> Limits:
     limits = Limits(
         memory_bytes=_positive(table, "memory", table.parsed("memory", parse_size)),
-        pids=_positive(table, "pids", table.int("pids")),
+        pids=_positive(table, "pids", table.integer("pids")),
         cpu_time_ms=_positive(table, "cpu_time", table.parsed("cpu_time", parse_duration_ms)),
         wall_time_ms=_positive(table, "wall_time", table.parsed("wall_time", parse_duration_ms)),
         output_bytes=_positive(table, "output", table.parsed("output", parse_size)),
-        open_files=_positive(table, "open_files", table.int("open_files")),
+        open_files=_positive(table, "open_files", table.integer("open_files")),
         file_size_bytes=table.parsed("file_size", parse_size),
         cpus=table.number("cpus"),
     )
@@ -285,7 +289,7 @@ def parse_overrides(table: Table) -> LimitOverrides:
         elif key == "cpus":
             values[field_name] = table.number(key)
         else:
-            values[field_name] = _positive(table, key, table.int(key))
+            values[field_name] = _positive(table, key, table.integer(key))
     overrides = LimitOverrides(**values)
     check_limits(overrides, lambda key, reason: table.error(key, reason))
     table.finish()

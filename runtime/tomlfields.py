@@ -59,7 +59,7 @@ class Table:
             raise self.error(key, f"expected {kind_name}, got {type(value).__name__}")
         return value
 
-    def str(self, key: str, default: str | None = None) -> str:
+    def string(self, key: str, default: str | None = None) -> str:
         if key not in self._data:
             if default is None:
                 raise self.error(key, "missing")
@@ -67,16 +67,13 @@ class Table:
         value: str = self._get(key, str, "a string")
         return value
 
-    def optional_str(self, key: str) -> str | None:
-        return self.str(key) if key in self._data else None
-
-    def bool(self, key: str, default: bool) -> bool:
+    def boolean(self, key: str, default: bool) -> bool:
         if key not in self._data:
             return default
         value: bool = self._get(key, bool, "true or false")
         return value
 
-    def int(self, key: str, default: int | None = None) -> int:
+    def integer(self, key: str, default: int | None = None) -> int:
         if key not in self._data:
             if default is None:
                 raise self.error(key, "missing")
@@ -135,8 +132,7 @@ class Table:
 
     def str_map(self, key: str) -> dict[str, str]:
         table = self.table(key)
-        result = {name: table.str(name) for name in table.keys()}
-        return result
+        return {name: table.string(name) for name in table.keys()}  # noqa: SIM118
 
     def keys(self) -> list[str]:
         return list(self._data)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +31,15 @@ def catalog() -> Catalog:
     return Catalog(paths.PROJECT_ROOT / "skills_catalog")
 
 
+@pytest.fixture
+def reachable_tmp() -> Iterator[Path]:
+    """A temporary folder the sandbox user can reach (pytest's own tmp_path is mode 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="skillrt-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def launcher() -> Launcher:
     return Launcher.for_host()
@@ -42,11 +53,17 @@ class Jail:
         self.profile = profile
 
     def spec(self, argv: Sequence[str], **overrides: int | float) -> SandboxSpec:
-        limits = self.profile.limits.tighten(LimitOverrides(**overrides), source="test")  # type: ignore[arg-type]
+        wanted = LimitOverrides(**overrides)  # type: ignore[arg-type]
+        limits = self.profile.limits.tighten(wanted, source="test")
         return SandboxSpec(argv=tuple(argv), profile=self.profile, limits=limits)
 
     def run(
-        self, argv: Sequence[str], stdin: bytes = b"", *, name: str | None = None, **overrides: int | float
+        self,
+        argv: Sequence[str],
+        stdin: bytes = b"",
+        *,
+        name: str | None = None,
+        **overrides: int | float,
     ) -> SandboxResult:
         async def go() -> SandboxResult:
             sandbox = await self.launcher.start(self.spec(argv, **overrides), name=name)

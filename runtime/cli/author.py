@@ -116,9 +116,9 @@ def _print_run(run: ToolRun) -> None:
     if run.output is not None:
         out.write("output:\n" + json.dumps(run.output, indent=2, ensure_ascii=False) + "\n")
     elif result.stdout:
-        out.write("stdout:\n" + result.stdout.decode("utf-8", "replace") + _cut(result.stdout_truncated))
+        out.write("stdout:\n" + _text(result.stdout) + _cut(result.stdout_truncated))
     if result.stderr:
-        out.write("stderr:\n" + result.stderr.decode("utf-8", "replace") + _cut(result.stderr_truncated))
+        out.write("stderr:\n" + _text(result.stderr) + _cut(result.stderr_truncated))
     for violation in result.violations:
         out.write(f"blocked: {violation}\n")
     if result.error:
@@ -128,6 +128,10 @@ def _print_run(run: ToolRun) -> None:
         f"usage: wall {usage.wall_ms} ms, cpu {usage.cpu_ms} ms, "
         f"peak memory {usage.peak_memory_bytes / 1048576:.1f} MiB\n"
     )
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace").rstrip("\n")
 
 
 def _cut(truncated: bool) -> str:

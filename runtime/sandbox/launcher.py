@@ -19,8 +19,8 @@ from runtime.errors import IsolationUnavailable, SandboxError
 from runtime.profiles import Bind
 from runtime.sandbox.cgroups import (
     CgroupLimits,
+    Cgroups,
     CgroupUsage,
-     Cgroups,
     InvocationCgroup,
     detect_layout,
 )
@@ -39,7 +39,10 @@ OutputCallback = Callable[[str, bytes], Awaitable[None]]
 
 # Joins the invocation's cgroups before exec'ing nsjail, so nsjail and the jail never run outside
 # them; a shell is the cheapest safe way to do that from an asyncio (threaded) process.
-_JOIN_AND_EXEC = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
+_JOIN_AND_EXEC = (
+    'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done;'
+    ' exec "$@"'
+)
 _SHELL = "/bin/sh"
 _READ_CHUNK = 65536
 
@@ -94,10 +97,25 @@ def _present_binds(binds: tuple[Bind, ...]) -> tuple[Bind, ...]:
     present = []
     for bind in binds:
         if os.path.exists(bind.source):
+            _check_reachable(bind.source)
             present.append(bind)
         elif not bind.optional:
             raise IsolationUnavailable(f"read-only bind {bind.source} does not exist on this host")
     return tuple(present)
+
+
+def _check_reachable(path: str) -> None:
+    """nsjail mounts as the mapped sandbox user, so every parent must be searchable by others."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while True:
+        if not os.stat(parent).st_mode & 0o001:
+            raise IsolationUnavailable(
+                f"read-only bind {path} is not reachable by the sandbox user: "
+                f"{parent} is not searchable by others (needs o+x)"
+            )
+        if parent == "/":
+            return
+        parent = os.path.dirname(parent)
 
 
 class Sandbox:
@@ -148,12 +166,13 @@ class Sandbox:
             self._kill(KillReason.CANCELLED)
             raise
         finally:
-            for task in (feeder, watcher):
-                task.cancel()
+            feeder.cancel()
+            watcher.cancel()
             self._kill(self._kill_reason)
             await self._reap()
-            for task in (*streams, log_task):
-                task.cancel()
+            for stream in streams:
+                stream.cancel()
+            log_task.cancel()
         wall_ms = int((time.monotonic() - started) * 1000)
         usage = self._usage
         cpu_ms = usage.cpu_ns // 1_000_000

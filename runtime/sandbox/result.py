@@ -58,7 +58,8 @@ class JailLog:
     exit_code: int | None
     signal: int | None
     seccomp_violation: bool
-    errors: tuple[str, ...]
+    errors: tuple[str, ...]  # nsjail's own warnings and errors, in order
+    failed: bool  # nsjail logged an error or a fatal error: the jail itself did not work
 
 
 _EXITED = re.compile(r"exited with status: (\d+)")
@@ -68,7 +69,7 @@ _LEVEL = re.compile(r"^\[([A-Z])\]\[[^]]*\](?:\[\d+\])? ?(.*)$")
 
 def parse_jail_log(text: str) -> JailLog:
     exit_code = signal = None
-    violation = False
+    violation = failed = False
     errors = []
     for line in text.splitlines():
         if match := _EXITED.search(line):
@@ -77,10 +78,18 @@ def parse_jail_log(text: str) -> JailLog:
             signal = int(match.group(1))
         if "seccompViolation" in line:
             violation = True
+            continue
         level = _LEVEL.match(line)
-        if level and level.group(1) in ("E", "F"):
+        if level and level.group(1) in ("W", "E", "F"):
             errors.append(level.group(2).strip())
-    return JailLog(exit_code=exit_code, signal=signal, seccomp_violation=violation, errors=tuple(errors))
+            failed = failed or level.group(1) in ("E", "F")
+    return JailLog(
+        exit_code=exit_code,
+        signal=signal,
+        seccomp_violation=violation,
+        errors=tuple(errors),
+        failed=failed,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +107,10 @@ class Outcome:
     wall_limit_ms: int
 
 
-def classify(outcome: Outcome) -> tuple[Status, int | None, int | None, tuple[str, ...], str | None]:
+Classified = tuple[Status, int | None, int | None, tuple[str, ...], str | None]
+
+
+def classify(outcome: Outcome) -> Classified:
     """(status, exit code, signal, violations, error) for a finished run.
 
     The launcher's own kill reasons come first because they are certain; then the kernel's
@@ -114,7 +126,8 @@ def classify(outcome: Outcome) -> tuple[Status, int | None, int | None, tuple[st
     if log.seccomp_violation or signal == signals.SIGSYS:
         violations.append("seccomp: the process made a forbidden system call and was killed")
 
-    if exit_code is None and signal is None and outcome.kill_reason is None:
+    unreported = exit_code is None and signal is None
+    if outcome.kill_reason is None and (log.failed or unreported):
         error = "; ".join(log.errors) or f"nsjail exited with {outcome.returncode} and no report"
         return Status.SANDBOX_ERROR, None, None, tuple(violations), error
 

@@ -1,0 +1,111 @@
+"""The CLI: bad input gives one clear line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from runtime import paths
+from tests.skill_fixture import make_skill
+
+
+def skillrt(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtime.cli.main", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=paths.PROJECT_ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], text: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert text in proc.stderr, proc.stderr
+
+
+def test_malformed_profile_toml(tmp_path: Path) -> None:
+    """A profile with broken TOML is named with its file and the parse error."""
+    (tmp_path / "broken.toml").write_text("[limits\n")
+    proc = skillrt("--profiles", str(tmp_path), "exec", "--profile", "broken", "--", "/bin/true")
+    assert_one_line_error(proc, "broken.toml: invalid TOML")
+
+
+def test_unknown_profile() -> None:
+    """An unknown profile name is a one-line error listing the known ones."""
+    proc = skillrt("exec", "--profile", "nope", "--", "/bin/true")
+    assert_one_line_error(proc, "unknown profile 'nope'")
+
+
+def test_invalid_json_input(reachable_tmp: Path) -> None:
+    """Input that is not JSON is refused before anything runs."""
+    folder = make_skill(reachable_tmp)
+    proc = skillrt("run", str(folder), "--tool", "echo", "--input", "{nope")
+    assert_one_line_error(proc, "input: not valid JSON")
+    assert proc.returncode == 2
+
+
+def test_schema_mismatch(reachable_tmp: Path) -> None:
+    """Input that breaks the tool's schema names the field."""
+    folder = make_skill(reachable_tmp)
+    proc = skillrt("run", str(folder), "--tool", "echo", "--input", '{"n": "x"}')
+    assert_one_line_error(proc, "input['n']: 'x' is not of type 'integer'")
+
+
+def test_bad_size_flag() -> None:
+    """A malformed --memory value is named with the flag."""
+    proc = skillrt("exec", "--memory", "lots", "--", "/bin/true")
+    assert_one_line_error(proc, "--memory")
+    assert proc.returncode == 2
+
+
+def test_looser_flag_is_refused() -> None:
+    """A flag may tighten a profile's limit but never loosen it."""
+    proc = skillrt("exec", "--memory", "1GiB", "--", "/bin/true")
+    assert_one_line_error(proc, "memory 1GiB exceeds the profile's 256MiB")
+
+
+def test_run_json_result(reachable_tmp: Path) -> None:
+    """run --json prints one object with the documented keys and the parsed output."""
+    folder = make_skill(reachable_tmp)
+    proc = skillrt("run", str(folder), "--tool", "echo", "--input", '{"n": 4}', "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert set(result) >= {
+        "status", "exit_code", "signal", "stdout", "stderr", "stdout_truncated",
+        "stderr_truncated", "usage", "violations", "output",
+    }
+    assert (result["status"], result["output"]) == ("ok", {"got": {"n": 4}})
+    assert set(result["usage"]) == {"wall_ms", "cpu_ms", "peak_memory_bytes"}
+
+
+def test_exec_passes_exit_code_through() -> None:
+    """Without --json, exec prints the command's output and exits with its code."""
+    proc = skillrt("exec", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 7")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (7, "out\n", "err\n")
+
+
+def test_exec_signal_exit_code() -> None:
+    """A command killed by a signal exits 128+signal, and the reason is printed."""
+    proc = skillrt("exec", "--wall-time", "300ms", "--", "/bin/sleep", "10")
+    assert proc.returncode == 128 + 9
+    assert "skillrt: timeout: wall time limit: 300 ms reached" in proc.stderr
+
+
+def test_exec_reads_stdin_input() -> None:
+    """exec --input @- feeds the caller's stdin to the sandboxed command."""
+    proc = skillrt("exec", "--input", "@-", "--", "/bin/cat", stdin="hello")
+    assert (proc.returncode, proc.stdout) == (0, "hello")
+
+
+def test_unreachable_skill_folder(tmp_path: Path) -> None:
+    """A skill folder the sandbox user cannot reach is refused with the reason, before running."""
+    folder = make_skill(tmp_path)
+    proc = skillrt("run", str(folder), "--tool", "echo", "--input", '{"n": 1}')
+    assert_one_line_error(proc, "is not searchable by others (needs o+x)")
