@@ -26,3 +26,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+proto: $(STAMP)
+	$(BIN)/python scripts/gen_proto.py

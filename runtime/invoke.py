@@ -1,17 +1,34 @@
-"""The life of one tool invocation, as a flat list of steps."""
+"""The life of one tool invocation, as a flat list of steps.
+
+``prepare`` does everything that can fail on bad input before a sandbox exists (resolve the tool,
+validate the input against its schema, build the sandbox spec from profile + manifest + request);
+``execute`` starts the sandbox, runs it once and parses the tool's JSON output.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from runtime.catalog import SKILL_MOUNT, SkillSpec, ToolSpec, validate_input
 from runtime.errors import InvalidArgument
 from runtime.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
-from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.launcher import Launcher, OutputCallback
 from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.result import SandboxResult, Status
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prepared:
+    """A validated invocation, ready to start."""
+
+    skill: SkillSpec
+    tool: ToolSpec
+    profile: SandboxProfile
+    spec: SandboxSpec
+    stdin: bytes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +67,48 @@ def parse_input(text: str) -> Any:
         raise InvalidArgument(f"input: not valid JSON: {exc}") from exc
 
 
+def prepare(
+    *,
+    skill: SkillSpec,
+    tool_name: str,
+    input_value: Any,
+    profiles: ProfileStore,
+    overrides: LimitOverrides,
+) -> Prepared:
+    tool = skill.tool(tool_name)
+    validate_input(tool, input_value)
+    profile = profiles.get(skill.profile)
+    spec = build_spec(skill, tool, profile, overrides)
+    stdin = json.dumps(input_value).encode()
+    return Prepared(skill=skill, tool=tool, profile=profile, spec=spec, stdin=stdin)
+
+
+async def execute(
+    prepared: Prepared,
+    launcher: Launcher,
+    *,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+    on_output: OutputCallback | None = None,
+) -> ToolRun:
+    sandbox = await launcher.start(prepared.spec)
+    try:
+        if on_started is not None:
+            await on_started()
+    except BaseException:
+        await sandbox.close()
+        raise
+    result = await sandbox.run(prepared.stdin, on_output=on_output)
+    result, output = _parse_output(result)
+    return ToolRun(
+        skill=prepared.skill.name,
+        tool=prepared.tool.name,
+        version=prepared.skill.version,
+        profile=prepared.profile.name,
+        result=result,
+        output=output,
+    )
+
+
 async def run_tool(
     *,
     skill: SkillSpec,
@@ -59,21 +118,14 @@ async def run_tool(
     launcher: Launcher,
     overrides: LimitOverrides | None = None,
 ) -> ToolRun:
-    tool = skill.tool(tool_name)
-    validate_input(tool, input_value)
-    profile = profiles.get(skill.profile)
-    spec = build_spec(skill, tool, profile, overrides or LimitOverrides())
-    sandbox = await launcher.start(spec)
-    result = await sandbox.run(json.dumps(input_value).encode())
-    result, output = _parse_output(result)
-    return ToolRun(
-        skill=skill.name,
-        tool=tool.name,
-        version=skill.version,
-        profile=profile.name,
-        result=result,
-        output=output,
+    prepared = prepare(
+        skill=skill,
+        tool_name=tool_name,
+        input_value=input_value,
+        profiles=profiles,
+        overrides=overrides or LimitOverrides(),
     )
+    return await execute(prepared, launcher)
 
 
 def _parse_output(result: SandboxResult) -> tuple[SandboxResult, Any]:

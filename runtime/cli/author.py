@@ -28,23 +28,27 @@ def register(verbs: Any) -> None:
     run.add_argument("--tool", required=True, metavar="NAME")
     run.add_argument("--input", default="{}", metavar="JSON|@FILE", help="JSON input; @- for stdin")
     run.add_argument("--json", action="store_true", help="print one JSON result object")
-    _limit_flags(run)
+    limit_flags(run)
     run.set_defaults(handler=cmd_run)
 
     exec_ = verbs.add_parser("exec", help="run any command in a sandbox built from a profile")
     exec_.add_argument("--profile", default="default", metavar="NAME")
     exec_.add_argument("--json", action="store_true", help="print one JSON result object")
     exec_.add_argument("--input", default="", metavar="TEXT|@FILE", help="stdin for the command")
-    _limit_flags(exec_)
+    limit_flags(exec_)
     exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]")
     exec_.set_defaults(handler=cmd_exec)
 
 
-def _limit_flags(parser: argparse.ArgumentParser) -> None:
+def limit_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", type=_flag(parse_size, "--memory"), metavar="SIZE")
     parser.add_argument("--wall-time", type=_flag(parse_duration_ms, "--wall-time"), metavar="DUR")
     parser.add_argument("--cpu-time", type=_flag(parse_duration_ms, "--cpu-time"), metavar="DUR")
     parser.add_argument("--pids", type=_flag(_positive_int, "--pids"), metavar="N")
+
+
+def duration_flag(name: str) -> Any:
+    return _flag(parse_duration_ms, name)
 
 
 def _flag(parse: Any, name: str) -> Any:
@@ -73,7 +77,7 @@ def _overrides(args: argparse.Namespace) -> LimitOverrides:
     )
 
 
-def _read_arg(value: str, name: str) -> str:
+def read_arg(value: str, name: str) -> str:
     if not value.startswith("@"):
         return value
     source = value[1:]
@@ -90,7 +94,7 @@ def _profiles(args: argparse.Namespace) -> ProfileStore:
 def cmd_run(args: argparse.Namespace) -> int:
     catalog = Catalog(Path(args.catalog) if args.catalog else paths.catalog_dir())
     skill = catalog.resolve(args.skill)
-    input_value = parse_input(_read_arg(args.input, "--input"))
+    input_value = parse_input(read_arg(args.input, "--input"))
     run = asyncio.run(
         run_tool(
             skill=skill,
@@ -155,7 +159,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     profile = _profiles(args).get(args.profile)
     limits = profile.limits.tighten(_overrides(args), source="exec flags")
     spec = SandboxSpec(argv=tuple(command), profile=profile, limits=limits)
-    stdin = _read_arg(args.input, "--input").encode()
+    stdin = read_arg(args.input, "--input").encode()
     result = asyncio.run(_exec(spec, stdin, stream=not args.json))
     if args.json:
         print(json.dumps(result_dict(result)))

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from runtime.cli import author
+from runtime.cli import author, daemon, inspect
 from runtime.errors import SkillRuntimeError
 
 EXIT_USAGE = 2
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--catalog", metavar="DIR", help="skills catalog folder")
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     author.register(verbs)
+    inspect.register(verbs)
+    daemon.register(verbs)
     return parser
 
 

@@ -13,7 +13,8 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from runtime.errors import IsolationUnavailable, SandboxError
 from runtime.profiles import Bind
@@ -44,6 +45,9 @@ _JOIN_AND_EXEC = (
     ' exec "$@"'
 )
 _SHELL = "/bin/sh"
+# nsjail logs this line from inside the finished jail, just before it execs the command.
+_READY = "Executing '"
+_READY_TIMEOUT_SECONDS = 30
 _READ_CHUNK = 65536
 
 
@@ -60,6 +64,9 @@ class Launcher:
 
     async def start(self, spec: SandboxSpec, *, name: str | None = None) -> Sandbox:
         binds = _present_binds((*spec.profile.filesystem.readonly_binds, *spec.binds))
+        for device in spec.profile.filesystem.devices:
+            if not os.path.exists(device):
+                raise IsolationUnavailable(f"device {device} does not exist on this host")
         argv = render_argv(spec, nsjail=self.nsjail, binds=binds)
         group = self.cgroups.create(
             name or f"sbx-{secrets.token_hex(8)}",
@@ -74,8 +81,16 @@ class Launcher:
         try:
             files = group.attach_files
             process = await asyncio.create_subprocess_exec(
-                _SHELL, "-c", _JOIN_AND_EXEC, "sh", str(len(files)), *files,
-                *argv[:1], "--log_fd", str(log_write), *argv[1:],
+                _SHELL,
+                "-c",
+                _JOIN_AND_EXEC,
+                "sh",
+                str(len(files)),
+                *files,
+                *argv[:1],
+                "--log_fd",
+                str(log_write),
+                *argv[1:],
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -90,7 +105,15 @@ class Launcher:
             raise SandboxError(f"cannot start nsjail: {exc}") from exc
         finally:
             os.close(log_write)
-        return Sandbox(spec=spec, process=process, group=group, log_fd=log_read)
+        sandbox = Sandbox(
+            spec=spec, process=process, group=group, log=await _JailLog.open(log_read)
+        )
+        try:
+            await sandbox.wait_ready()
+        except BaseException:
+            await sandbox.close()
+            raise
+        return sandbox
 
 
 def _present_binds(binds: tuple[Bind, ...]) -> tuple[Bind, ...]:
@@ -127,12 +150,12 @@ class Sandbox:
         spec: SandboxSpec,
         process: asyncio.subprocess.Process,
         group: InvocationCgroup,
-        log_fd: int,
+        log: _JailLog,
     ) -> None:
         self.spec = spec
         self.group = group
         self._process = process
-        self._log_fd = log_fd
+        self._log = log
         self._used = False
         self._kill_reason: KillReason | None = None
         self._usage = CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
@@ -147,7 +170,7 @@ class Sandbox:
         self._used = True
         started = time.monotonic()
         limits = self.spec.limits
-        log_task = asyncio.create_task(_read_all_fd(self._log_fd))
+        log_task = asyncio.create_task(self._log.read_rest())
         streams = [
             asyncio.create_task(self._collect("stdout", self._process.stdout, on_output)),
             asyncio.create_task(self._collect("stderr", self._process.stderr, on_output)),
@@ -161,7 +184,7 @@ class Sandbox:
                 self._kill(KillReason.TIMEOUT)
                 await self._process.wait()
             (stdout, out_cut), (stderr, err_cut) = [await s for s in streams]
-            log = parse_jail_log((await log_task).decode("utf-8", "replace"))
+            log = parse_jail_log(await log_task)
         except asyncio.CancelledError:
             self._kill(KillReason.CANCELLED)
             raise
@@ -169,7 +192,7 @@ class Sandbox:
             feeder.cancel()
             watcher.cancel()
             self._kill(self._kill_reason)
-            await self._reap()
+            await _to_completion(self._reap())
             for stream in streams:
                 stream.cancel()
             log_task.cancel()
@@ -208,9 +231,15 @@ class Sandbox:
             return
         self._used = True
         self._kill(KillReason.CANCELLED)
-        with contextlib.suppress(OSError):
-            os.close(self._log_fd)
-        await self._reap()
+        await _to_completion(self._reap())
+        self._log.close()
+
+    async def wait_ready(self) -> None:
+        """Wait until nsjail has built the jail and is exec'ing the command (or has failed).
+
+        Once this returns the sandbox is fully isolated and limited, waiting for its input.
+        """
+        await asyncio.wait_for(self._log.read_until(_READY), timeout=_READY_TIMEOUT_SECONDS)
 
     async def _feed(self, data: bytes) -> None:
         stdin = self._process.stdin
@@ -259,10 +288,16 @@ class Sandbox:
             await asyncio.sleep(max(remaining / rate / 1e9, 0.005))
 
     def _kill(self, reason: KillReason | None) -> None:
-        if reason is not None and self._kill_reason is None:
+        if reason is None:
+            return
+        if self._kill_reason is None:
             self._kill_reason = reason
-        if reason is not None:
-            self.group.kill()
+        # nsjail itself first: it may not have joined the cgroup yet, or be between clone() and
+        # moving its child; whatever it already started is in the group and dies next.
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+        self.group.kill()
 
     async def _reap(self) -> None:
         """Wait for nsjail, kill whatever is left in the group (daemonized children), remove it."""
@@ -280,16 +315,56 @@ class Sandbox:
             return CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
 
 
-async def _read_all_fd(fd: int) -> bytes:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
-    )
-    try:
-        return await reader.read()
-    finally:
-        transport.close()
+async def _to_completion(cleanup: Coroutine[Any, Any, None]) -> None:
+    """Run ``cleanup`` to its end even if the caller is cancelled (again) meanwhile.
+
+    Cancellation often arrives twice (a client's deadline, then shutdown); a cleanup cut short
+    would leave processes and cgroups behind. The cancellation is re-raised once it is done.
+    """
+    task = asyncio.ensure_future(cleanup)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    task.result()
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+class _JailLog:
+    """nsjail's log pipe: read up to the readiness line at start, the rest after the run."""
+
+    def __init__(self, reader: asyncio.StreamReader, transport: asyncio.BaseTransport) -> None:
+        self._reader = reader
+        self._transport = transport
+        self._lines: list[str] = []
+
+    @classmethod
+    async def open(cls, fd: int) -> _JailLog:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
+        )
+        return cls(reader, transport)
+
+    async def read_until(self, marker: str) -> None:
+        while line := await self._reader.readline():
+            self._lines.append(line.decode("utf-8", "replace"))
+            if marker in self._lines[-1]:
+                return
+
+    async def read_rest(self) -> str:
+        try:
+            self._lines.append((await self._reader.read()).decode("utf-8", "replace"))
+        finally:
+            self.close()
+        return "".join(self._lines)
+
+    def close(self) -> None:
+        self._transport.close()
 
 
 def sandbox_error_result(message: str) -> SandboxResult:

@@ -1,0 +1,245 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATUS_UNSPECIFIED: _ClassVar[Status]
+    STATUS_OK: _ClassVar[Status]
+    STATUS_NONZERO_EXIT: _ClassVar[Status]
+    STATUS_TIMEOUT: _ClassVar[Status]
+    STATUS_CPU_LIMIT: _ClassVar[Status]
+    STATUS_MEMORY_LIMIT: _ClassVar[Status]
+    STATUS_OUTPUT_LIMIT: _ClassVar[Status]
+    STATUS_SECCOMP_VIOLATION: _ClassVar[Status]
+    STATUS_SANDBOX_ERROR: _ClassVar[Status]
+    STATUS_CANCELLED: _ClassVar[Status]
+    STATUS_INVALID_OUTPUT: _ClassVar[Status]
+
+class InvocationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INVOCATION_STATE_UNSPECIFIED: _ClassVar[InvocationState]
+    INVOCATION_STATE_QUEUED: _ClassVar[InvocationState]
+    INVOCATION_STATE_RUNNING: _ClassVar[InvocationState]
+    INVOCATION_STATE_FINISHED: _ClassVar[InvocationState]
+STATUS_UNSPECIFIED: Status
+STATUS_OK: Status
+STATUS_NONZERO_EXIT: Status
+STATUS_TIMEOUT: Status
+STATUS_CPU_LIMIT: Status
+STATUS_MEMORY_LIMIT: Status
+STATUS_OUTPUT_LIMIT: Status
+STATUS_SECCOMP_VIOLATION: Status
+STATUS_SANDBOX_ERROR: Status
+STATUS_CANCELLED: Status
+STATUS_INVALID_OUTPUT: Status
+INVOCATION_STATE_UNSPECIFIED: InvocationState
+INVOCATION_STATE_QUEUED: InvocationState
+INVOCATION_STATE_RUNNING: InvocationState
+INVOCATION_STATE_FINISHED: InvocationState
+
+class Limits(_message.Message):
+    __slots__ = ("memory_bytes", "pids", "cpu_time_ms", "wall_time_ms", "output_bytes", "open_files", "file_size_bytes", "cpus")
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PIDS_FIELD_NUMBER: _ClassVar[int]
+    CPU_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    WALL_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OPEN_FILES_FIELD_NUMBER: _ClassVar[int]
+    FILE_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    memory_bytes: int
+    pids: int
+    cpu_time_ms: int
+    wall_time_ms: int
+    output_bytes: int
+    open_files: int
+    file_size_bytes: int
+    cpus: float
+    def __init__(self, memory_bytes: _Optional[int] = ..., pids: _Optional[int] = ..., cpu_time_ms: _Optional[int] = ..., wall_time_ms: _Optional[int] = ..., output_bytes: _Optional[int] = ..., open_files: _Optional[int] = ..., file_size_bytes: _Optional[int] = ..., cpus: _Optional[float] = ...) -> None: ...
+
+class Tool(_message.Message):
+    __slots__ = ("name", "description", "input_schema_json", "elevated", "approval", "effective_limits")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    ELEVATED_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    input_schema_json: str
+    elevated: bool
+    approval: str
+    effective_limits: Limits
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., input_schema_json: _Optional[str] = ..., elevated: _Optional[bool] = ..., approval: _Optional[str] = ..., effective_limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
+
+class Permissions(_message.Message):
+    __slots__ = ("network", "secrets", "readonly_paths")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    READONLY_PATHS_FIELD_NUMBER: _ClassVar[int]
+    network: _containers.RepeatedScalarFieldContainer[str]
+    secrets: _containers.RepeatedScalarFieldContainer[str]
+    readonly_paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, network: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[str]] = ..., readonly_paths: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Skill(_message.Message):
+    __slots__ = ("name", "description", "version", "profile", "content_hash", "tools", "permissions")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    version: str
+    profile: str
+    content_hash: str
+    tools: _containers.RepeatedCompositeFieldContainer[Tool]
+    permissions: Permissions
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., profile: _Optional[str] = ..., content_hash: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ...) -> None: ...
+
+class ListSkillsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSkillsResponse(_message.Message):
+    __slots__ = ("skills",)
+    SKILLS_FIELD_NUMBER: _ClassVar[int]
+    skills: _containers.RepeatedCompositeFieldContainer[Skill]
+    def __init__(self, skills: _Optional[_Iterable[_Union[Skill, _Mapping]]] = ...) -> None: ...
+
+class GetSkillRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class InvokeRequest(_message.Message):
+    __slots__ = ("skill", "tool", "input_json", "limits", "idempotency_key")
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_JSON_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    skill: str
+    tool: str
+    input_json: str
+    limits: Limits
+    idempotency_key: str
+    def __init__(self, skill: _Optional[str] = ..., tool: _Optional[str] = ..., input_json: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class Usage(_message.Message):
+    __slots__ = ("wall_ms", "cpu_ms", "peak_memory_bytes")
+    WALL_MS_FIELD_NUMBER: _ClassVar[int]
+    CPU_MS_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    wall_ms: int
+    cpu_ms: int
+    peak_memory_bytes: int
+    def __init__(self, wall_ms: _Optional[int] = ..., cpu_ms: _Optional[int] = ..., peak_memory_bytes: _Optional[int] = ...) -> None: ...
+
+class Result(_message.Message):
+    __slots__ = ("status", "exit_code", "signal", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "output_json", "usage", "violations", "error")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    STDERR_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_JSON_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    status: Status
+    exit_code: int
+    signal: int
+    stdout: bytes
+    stderr: bytes
+    stdout_truncated: bool
+    stderr_truncated: bool
+    output_json: str
+    usage: Usage
+    violations: _containers.RepeatedScalarFieldContainer[str]
+    error: str
+    def __init__(self, status: _Optional[_Union[Status, str]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., stdout_truncated: _Optional[bool] = ..., stderr_truncated: _Optional[bool] = ..., output_json: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., violations: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class Invocation(_message.Message):
+    __slots__ = ("id", "skill", "tool", "skill_version", "profile", "state", "result", "created_at_ms", "finished_at_ms")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    SKILL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    skill: str
+    tool: str
+    skill_version: str
+    profile: str
+    state: InvocationState
+    result: Result
+    created_at_ms: int
+    finished_at_ms: int
+    def __init__(self, id: _Optional[str] = ..., skill: _Optional[str] = ..., tool: _Optional[str] = ..., skill_version: _Optional[str] = ..., profile: _Optional[str] = ..., state: _Optional[_Union[InvocationState, str]] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., created_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ...) -> None: ...
+
+class InvocationEvent(_message.Message):
+    __slots__ = ("accepted", "started", "output", "finished")
+    class Accepted(_message.Message):
+        __slots__ = ("invocation_id",)
+        INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+        invocation_id: str
+        def __init__(self, invocation_id: _Optional[str] = ...) -> None: ...
+    class Started(_message.Message):
+        __slots__ = ("invocation_id",)
+        INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+        invocation_id: str
+        def __init__(self, invocation_id: _Optional[str] = ...) -> None: ...
+    class Output(_message.Message):
+        __slots__ = ("stream", "data")
+        class Stream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+            __slots__ = ()
+            STREAM_UNSPECIFIED: _ClassVar[InvocationEvent.Output.Stream]
+            STREAM_STDOUT: _ClassVar[InvocationEvent.Output.Stream]
+            STREAM_STDERR: _ClassVar[InvocationEvent.Output.Stream]
+        STREAM_UNSPECIFIED: InvocationEvent.Output.Stream
+        STREAM_STDOUT: InvocationEvent.Output.Stream
+        STREAM_STDERR: InvocationEvent.Output.Stream
+        STREAM_FIELD_NUMBER: _ClassVar[int]
+        DATA_FIELD_NUMBER: _ClassVar[int]
+        stream: InvocationEvent.Output.Stream
+        data: bytes
+        def __init__(self, stream: _Optional[_Union[InvocationEvent.Output.Stream, str]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    accepted: InvocationEvent.Accepted
+    started: InvocationEvent.Started
+    output: InvocationEvent.Output
+    finished: Invocation
+    def __init__(self, accepted: _Optional[_Union[InvocationEvent.Accepted, _Mapping]] = ..., started: _Optional[_Union[InvocationEvent.Started, _Mapping]] = ..., output: _Optional[_Union[InvocationEvent.Output, _Mapping]] = ..., finished: _Optional[_Union[Invocation, _Mapping]] = ...) -> None: ...
+
+class GetInvocationRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class CancelInvocationRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,195 @@
+"""Verbs around the daemon: ``serve`` it, and ``invoke``, ``skills``, ``status`` through it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from runtime import config as daemon_config
+from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.cli.author import duration_flag, limit_flags, read_arg
+from runtime.client import Client, default_target
+from runtime.convert import result_proto_dict
+from runtime.errors import SandboxError, SkillRuntimeError
+from runtime.invoke import parse_input
+from runtime.profiles import LimitOverrides
+
+
+def register(verbs: Any) -> None:
+    serve = verbs.add_parser("serve", help="run the daemon")
+    serve.add_argument("--config", type=Path, metavar="FILE", help="daemon configuration (TOML)")
+    serve.add_argument("--socket", type=Path, dest="socket_path", metavar="PATH")
+    serve.add_argument("--tcp", dest="tcp_address", metavar="HOST:PORT", help="also listen on TCP")
+    serve.add_argument("--state-dir", type=Path, dest="state_dir", metavar="DIR")
+    serve.add_argument("--max-running", type=int, dest="max_running", metavar="N")
+    serve.add_argument("--max-queued", type=int, dest="max_queued", metavar="N")
+    serve.add_argument("--cgroup-root", dest="cgroup_root", metavar="NAME")
+    serve.add_argument(
+        "--shutdown-grace",
+        dest="shutdown_grace_ms",
+        type=duration_flag("--shutdown-grace"),
+        metavar="DUR",
+        help="how long running invocations may finish after SIGTERM",
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    invoke = verbs.add_parser("invoke", help="invoke a skill's tool through the daemon")
+    invoke.add_argument("skill")
+    invoke.add_argument("tool")
+    invoke.add_argument("--input", default="{}", metavar="JSON|@FILE")
+    invoke.add_argument("--json", action="store_true", help="print one JSON result object")
+    invoke.add_argument("--idempotency-key", metavar="KEY")
+    invoke.add_argument("--timeout", type=float, metavar="SECONDS", help="gRPC deadline")
+    _target_flag(invoke)
+    limit_flags(invoke)
+    invoke.set_defaults(handler=cmd_invoke)
+
+    skills = verbs.add_parser("skills", help="list the daemon's skills")
+    skills.add_argument("--json", action="store_true")
+    _target_flag(skills)
+    skills.set_defaults(handler=cmd_skills)
+
+    status = verbs.add_parser("status", help="daemon health, or one invocation")
+    status.add_argument("invocation", nargs="?", metavar="INVOCATION_ID")
+    status.add_argument("--json", action="store_true")
+    _target_flag(status)
+    status.set_defaults(handler=cmd_status)
+
+
+def _target_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", metavar="unix:PATH|HOST:PORT", help="daemon address")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from runtime.server import serve
+
+    cfg = daemon_config.load(
+        args.config,
+        socket_path=args.socket_path,
+        tcp_address=args.tcp_address,
+        state_dir=args.state_dir,
+        max_running=args.max_running,
+        max_queued=args.max_queued,
+        cgroup_root=args.cgroup_root,
+        shutdown_grace_ms=args.shutdown_grace_ms,
+        catalog_dir=Path(args.catalog) if args.catalog else None,
+        profiles_dir=Path(args.profiles) if args.profiles else None,
+    )
+    asyncio.run(serve(cfg))
+    return 0
+
+
+def _call(args: argparse.Namespace, action: Any) -> Any:
+    """Run one client call; gRPC errors become one-line messages."""
+    target = args.target or default_target()
+    try:
+        with Client(target) as client:
+            return action(client)
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else None
+        details = exc.details() if hasattr(exc, "details") else str(exc)
+        if code == grpc.StatusCode.UNAVAILABLE:
+            raise SandboxError(f"daemon not reachable at {target}: {details}") from exc
+        raise _RemoteError(f"{code.name if code else 'error'}: {details}") from exc
+
+
+class _RemoteError(SkillRuntimeError):
+    """An error status returned by the daemon, shown as it came."""
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    input_value = parse_input(read_arg(args.input, "--input"))
+    limits = LimitOverrides(
+        memory_bytes=args.memory,
+        wall_time_ms=args.wall_time,
+        cpu_time_ms=args.cpu_time,
+        pids=args.pids,
+    )
+    invocation: pb.Invocation = _call(
+        args,
+        lambda c: c.invoke(
+            args.skill,
+            args.tool,
+            input_value,
+            limits=limits,
+            idempotency_key=args.idempotency_key,
+            timeout=args.timeout,
+        ),
+    )
+    result = result_proto_dict(invocation.result)
+    if args.json:
+        print(json.dumps({"invocation_id": invocation.id, **result}))
+    else:
+        print(f"{invocation.id}  {invocation.skill} {invocation.skill_version} / {invocation.tool}")
+        print(f"status: {result['status']}")
+        if result["output"] is not None:
+            print(json.dumps(result["output"], indent=2, ensure_ascii=False))
+        for violation in invocation.result.violations:
+            print(f"blocked: {violation}")
+        if invocation.result.error:
+            print(f"error: {invocation.result.error}")
+    return 0 if result["status"] == "ok" else 1
+
+
+def cmd_skills(args: argparse.Namespace) -> int:
+    skills: list[pb.Skill] = _call(args, lambda c: c.list_skills())
+    if args.json:
+        print(json.dumps([_skill_dict(s) for s in skills]))
+        return 0
+    for skill in skills:
+        tools = ", ".join(t.name + (" (elevated)" if t.elevated else "") for t in skill.tools)
+        print(f"{skill.name:<20} {skill.version:<8} {skill.profile:<9} {tools}")
+        print(f"{'':<20} {skill.description}")
+    return 0
+
+
+def _skill_dict(skill: pb.Skill) -> dict[str, Any]:
+    return {
+        "name": skill.name,
+        "version": skill.version,
+        "profile": skill.profile,
+        "description": skill.description,
+        "tools": [
+            {
+                "name": t.name,
+                "elevated": t.elevated,
+                "input_schema": json.loads(t.input_schema_json),
+            }
+            for t in skill.tools
+        ],
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    if args.invocation:
+        invocation: pb.Invocation = _call(args, lambda c: c.get_invocation(args.invocation))
+        state = pb.InvocationState.Name(invocation.state).removeprefix("INVOCATION_STATE_").lower()
+        data = {
+            "invocation_id": invocation.id,
+            "skill": invocation.skill,
+            "tool": invocation.tool,
+            "state": state,
+            **(
+                {"result": result_proto_dict(invocation.result)}
+                if invocation.HasField("result")
+                else {}
+            ),
+        }
+        print(json.dumps(data) if args.json else _status_text(data))
+        return 0
+    health: str = _call(args, lambda c: c.health())
+    target = args.target or default_target()
+    print(json.dumps({"target": target, "health": health}) if args.json else f"{target}: {health}")
+    return 0 if health == "SERVING" else 1
+
+
+def _status_text(data: dict[str, Any]) -> str:
+    lines = [f"{data['invocation_id']}  {data['skill']} / {data['tool']}  {data['state']}"]
+    if "result" in data:
+        lines.append(f"status: {data['result']['status']}")
+    return "\n".join(lines)

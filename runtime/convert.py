@@ -1,0 +1,148 @@
+"""Protobuf messages <-> domain dataclasses, in one place for the servicer and the clients."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.catalog import SkillSpec
+from runtime.errors import InvalidArgument
+from runtime.invoke import build_spec
+from runtime.profiles import LimitOverrides, Limits, ProfileStore
+from runtime.records import InvocationRecord, State
+from runtime.sandbox.result import SandboxResult, Status
+
+_STATUS: dict[Status, Any] = {status: pb.Status.Value(f"STATUS_{status.name}") for status in Status}
+_STATUS_BACK = {number: status for status, number in _STATUS.items()}
+_STATE: dict[State, Any] = {
+    state: pb.InvocationState.Value(f"INVOCATION_STATE_{state.name}") for state in State
+}
+
+# Proto field -> LimitOverrides field.
+_LIMIT_FIELDS = {
+    "memory_bytes": "memory_bytes",
+    "pids": "pids",
+    "cpu_time_ms": "cpu_time_ms",
+    "wall_time_ms": "wall_time_ms",
+    "output_bytes": "output_bytes",
+    "open_files": "open_files",
+    "file_size_bytes": "file_size_bytes",
+    "cpus": "cpus",
+}
+
+
+def overrides_from_proto(limits: pb.Limits) -> LimitOverrides:
+    values: dict[str, Any] = {}
+    for proto_field, field in _LIMIT_FIELDS.items():
+        if limits.HasField(proto_field):
+            value = getattr(limits, proto_field)
+            if value <= 0:
+                raise InvalidArgument(f"limits.{proto_field}: must be greater than zero")
+            values[field] = value
+    return LimitOverrides(**values)
+
+
+def limits_to_proto(limits: Limits | LimitOverrides) -> pb.Limits:
+    message = pb.Limits()
+    for proto_field, field in _LIMIT_FIELDS.items():
+        value = getattr(limits, field)
+        if value is not None:
+            setattr(message, proto_field, value)
+    return message
+
+
+def skill_to_proto(skill: SkillSpec, profiles: ProfileStore) -> pb.Skill:
+    profile = profiles.get(skill.profile)
+    tools = []
+    for tool in skill.tools:
+        spec = build_spec(skill, tool, profile, LimitOverrides())
+        tools.append(
+            pb.Tool(
+                name=tool.name,
+                description=tool.description,
+                input_schema_json=json.dumps(tool.input_schema),
+                elevated=tool.elevated,
+                approval=tool.approval,
+                effective_limits=limits_to_proto(spec.limits),
+            )
+        )
+    return pb.Skill(
+        name=skill.name,
+        description=skill.description,
+        version=skill.version,
+        profile=skill.profile,
+        content_hash=skill.content_hash,
+        tools=tools,
+        permissions=pb.Permissions(
+            network=skill.permissions.network,
+            secrets=skill.permissions.secrets,
+            readonly_paths=skill.permissions.readonly_paths,
+        ),
+    )
+
+
+def result_to_proto(result: SandboxResult, output_json: str | None) -> pb.Result:
+    message = pb.Result(
+        status=_STATUS[result.status],
+        stdout=result.stdout,
+        stderr=result.stderr,
+        stdout_truncated=result.stdout_truncated,
+        stderr_truncated=result.stderr_truncated,
+        output_json=output_json or "",
+        usage=pb.Usage(
+            wall_ms=result.usage.wall_ms,
+            cpu_ms=result.usage.cpu_ms,
+            peak_memory_bytes=result.usage.peak_memory_bytes,
+        ),
+        violations=result.violations,
+        error=result.error or "",
+    )
+    if result.exit_code is not None:
+        message.exit_code = result.exit_code
+    if result.signal is not None:
+        message.signal = result.signal
+    return message
+
+
+def invocation_to_proto(record: InvocationRecord) -> pb.Invocation:
+    message = pb.Invocation(
+        id=record.id,
+        skill=record.skill,
+        tool=record.tool,
+        skill_version=record.version,
+        profile=record.profile,
+        state=_STATE[record.state],
+        created_at_ms=record.created_ms,
+        finished_at_ms=record.finished_ms or 0,
+    )
+    if record.result is not None:
+        message.result.CopyFrom(result_to_proto(record.result, record.output_json))
+    return message
+
+
+def status_name(status: int) -> str:
+    """The lowercase status name the CLI and JSON results use."""
+    found = _STATUS_BACK.get(status)
+    return found.value if found is not None else "unknown"
+
+
+def result_proto_dict(result: pb.Result) -> dict[str, object]:
+    """A Result message as the same JSON object ``skillrt run --json`` prints."""
+    return {
+        "status": status_name(result.status),
+        "exit_code": result.exit_code if result.HasField("exit_code") else None,
+        "signal": result.signal if result.HasField("signal") else None,
+        "stdout": result.stdout.decode("utf-8", "replace"),
+        "stderr": result.stderr.decode("utf-8", "replace"),
+        "stdout_truncated": result.stdout_truncated,
+        "stderr_truncated": result.stderr_truncated,
+        "usage": {
+            "wall_ms": result.usage.wall_ms,
+            "cpu_ms": result.usage.cpu_ms,
+            "peak_memory_bytes": result.usage.peak_memory_bytes,
+        },
+        "violations": list(result.violations),
+        "output": json.loads(result.output_json) if result.output_json else None,
+        **({"error": result.error} if result.error else {}),
+    }

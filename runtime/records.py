@@ -1,0 +1,81 @@
+"""Invocation records: what the daemon remembers about each invocation (pure data + codec)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from runtime.sandbox.result import SandboxResult, Status, Usage
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvocationRecord:
+    id: str
+    skill: str
+    tool: str
+    version: str
+    profile: str
+    state: State
+    created_ms: int
+    finished_ms: int | None = None
+    result: SandboxResult | None = None
+    output_json: str | None = None  # the tool's output, as JSON text
+
+
+def result_to_json(result: SandboxResult) -> str:
+    return json.dumps(
+        {
+            "status": result.status.value,
+            "exit_code": result.exit_code,
+            "signal": result.signal,
+            "stdout": base64.b64encode(result.stdout).decode(),
+            "stderr": base64.b64encode(result.stderr).decode(),
+            "stdout_truncated": result.stdout_truncated,
+            "stderr_truncated": result.stderr_truncated,
+            "usage": [result.usage.wall_ms, result.usage.cpu_ms, result.usage.peak_memory_bytes],
+            "violations": list(result.violations),
+            "error": result.error,
+        }
+    )
+
+
+def result_from_json(text: str) -> SandboxResult:
+    data: dict[str, Any] = json.loads(text)
+    wall_ms, cpu_ms, peak = data["usage"]
+    return SandboxResult(
+        status=Status(data["status"]),
+        exit_code=data["exit_code"],
+        signal=data["signal"],
+        stdout=base64.b64decode(data["stdout"]),
+        stderr=base64.b64decode(data["stderr"]),
+        stdout_truncated=data["stdout_truncated"],
+        stderr_truncated=data["stderr_truncated"],
+        usage=Usage(wall_ms=wall_ms, cpu_ms=cpu_ms, peak_memory_bytes=peak),
+        violations=tuple(data["violations"]),
+        error=data["error"],
+    )
+
+
+def failed_result(status: Status, message: str, *, wall_ms: int = 0) -> SandboxResult:
+    """A result for an invocation whose sandbox never reported one (cancelled, interrupted)."""
+    return SandboxResult(
+        status=status,
+        exit_code=None,
+        signal=None,
+        stdout=b"",
+        stderr=b"",
+        stdout_truncated=False,
+        stderr_truncated=False,
+        usage=Usage(wall_ms=wall_ms, cpu_ms=0, peak_memory_bytes=0),
+        violations=(),
+        error=message,
+    )

@@ -1,0 +1,140 @@
+"""SQLite state: every invocation the daemon accepted, from queued to finished.
+
+The daemon is a single process and each statement is short, so the store is synchronous and
+shared by the event loop; WAL keeps readers (``skillrt status``) from blocking it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from runtime.errors import InvalidArgument, NotFound
+from runtime.records import InvocationRecord, State, result_from_json, result_to_json
+from runtime.sandbox.result import SandboxResult
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS invocations (
+    id TEXT PRIMARY KEY,
+    skill TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    state TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    idempotency_key TEXT UNIQUE,
+    created_ms INTEGER NOT NULL,
+    started_ms INTEGER,
+    finished_ms INTEGER,
+    status TEXT,
+    result_json TEXT,
+    output_json TEXT
+);
+CREATE INDEX IF NOT EXISTS invocations_state ON invocations (state);
+"""
+_COLUMNS = (
+    "id, skill, tool, version, profile, state, created_ms, finished_ms, result_json, output_json"
+)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        path.chmod(0o600)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def create(
+        self, record: InvocationRecord, *, request_hash: str, idempotency_key: str | None
+    ) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO invocations (id, skill, tool, version, profile, state, request_hash,"
+                " idempotency_key, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.skill,
+                    record.tool,
+                    record.version,
+                    record.profile,
+                    record.state.value,
+                    request_hash,
+                    idempotency_key,
+                    record.created_ms,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise InvalidArgument("idempotency_key: already used by another invocation") from exc
+
+    def by_idempotency_key(self, key: str) -> tuple[InvocationRecord, str] | None:
+        """The invocation recorded under ``key`` and its request hash, if any."""
+        row = self._db.execute(
+            f"SELECT {_COLUMNS}, request_hash FROM invocations WHERE idempotency_key = ?", (key,)
+        ).fetchone()
+        return (_record(row[:-1]), row[-1]) if row else None
+
+    def mark_running(self, invocation_id: str, now_ms: int) -> None:
+        self._db.execute(
+            "UPDATE invocations SET state = ?, started_ms = ? WHERE id = ?",
+            (State.RUNNING.value, now_ms, invocation_id),
+        )
+
+    def finish(
+        self, invocation_id: str, result: SandboxResult, output_json: str | None, now_ms: int
+    ) -> None:
+        self._db.execute(
+            "UPDATE invocations SET state = ?, finished_ms = ?, status = ?, result_json = ?,"
+            " output_json = ? WHERE id = ?",
+            (
+                State.FINISHED.value,
+                now_ms,
+                result.status.value,
+                result_to_json(result),
+                output_json,
+                invocation_id,
+            ),
+        )
+
+    def get(self, invocation_id: str) -> InvocationRecord:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM invocations WHERE id = ?", (invocation_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"unknown invocation {invocation_id!r}")
+        return _record(row)
+
+    def unfinished(self) -> list[InvocationRecord]:
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM invocations WHERE state != ? ORDER BY created_ms",
+            (State.FINISHED.value,),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Finished invocations per status, plus the queued and running ones per state."""
+        rows = self._db.execute(
+            "SELECT COALESCE(status, state), COUNT(*) FROM invocations GROUP BY 1"
+        ).fetchall()
+        return {str(name): int(count) for name, count in rows}
+
+
+def _record(row: tuple[object, ...]) -> InvocationRecord:
+    (id_, skill, tool, version, profile, state, created, finished, result_json, output_json) = row
+    return InvocationRecord(
+        id=str(id_),
+        skill=str(skill),
+        tool=str(tool),
+        version=str(version),
+        profile=str(profile),
+        state=State(str(state)),
+        created_ms=int(str(created)),
+        finished_ms=int(str(finished)) if finished is not None else None,
+        result=result_from_json(str(result_json)) if result_json is not None else None,
+        output_json=str(output_json) if output_json is not None else None,
+    )

@@ -1,0 +1,155 @@
+"""A real daemon in a subprocess, on a temporary socket, state directory and cgroup root."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from runtime import paths
+from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.sandbox.cgroups import Cgroups, detect_layout
+from tests.daemon.probe_skill import make_probe_skill
+
+
+@dataclass
+class Daemon:
+    root: Path
+    socket: Path
+    state_dir: Path
+    catalog: Path
+    cgroup_root: str
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def target(self) -> str:
+        return f"unix:{self.socket}"
+
+    def start(self, *extra: str) -> None:
+        self.log_path = self.root / f"daemon-{secrets.token_hex(3)}.log"
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "runtime.cli.main",
+                "--catalog",
+                str(self.catalog),
+                "serve",
+                "--socket",
+                str(self.socket),
+                "--state-dir",
+                str(self.state_dir),
+                "--cgroup-root",
+                self.cgroup_root,
+                *extra,
+            ],
+            cwd=paths.PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_serving()
+
+    def _wait_serving(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"daemon exited early:\n{self.logs()}")
+            if self.socket.exists():
+                with grpc.insecure_channel(self.target) as channel:
+                    try:
+                        response = health_pb2_grpc.HealthStub(channel).Check(
+                            health_pb2.HealthCheckRequest(), timeout=2
+                        )
+                    except grpc.RpcError:
+                        pass
+                    else:
+                        if response.status == health_pb2.HealthCheckResponse.SERVING:
+                            return
+            time.sleep(0.05)
+        raise AssertionError(f"daemon did not start serving:\n{self.logs()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout=timeout)
+        self.process = None
+        return code
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stub(self, channel: grpc.Channel) -> pb_grpc.SkillRuntimeStub:
+        return pb_grpc.SkillRuntimeStub(channel)  # type: ignore[no-untyped-call]
+
+    def cgroup_dirs(self) -> list[Path]:
+        """Invocation cgroups present under this daemon's root, in every hierarchy."""
+        groups = Cgroups(detect_layout(), self.cgroup_root).existing()
+        return [d for g in groups for d in g.dirs]
+
+
+def make_daemon() -> Daemon:
+    root = Path(tempfile.mkdtemp(prefix="skillrt-daemon-"))
+    root.chmod(0o755)
+    catalog = root / "catalog"
+    make_probe_skill(catalog)
+    shutil.copytree(paths.PROJECT_ROOT / "skills_catalog" / "text-stats", catalog / "text-stats")
+    return Daemon(
+        root=root,
+        socket=root / "run" / "skillrt.sock",
+        state_dir=root / "state",
+        catalog=catalog,
+        cgroup_root=f"skillrt-test-{secrets.token_hex(4)}",
+    )
+
+
+def cleanup(daemon: Daemon) -> None:
+    if daemon.process is not None:
+        daemon.stop(signal.SIGKILL)
+    cgroups = Cgroups(detect_layout(), daemon.cgroup_root)
+    for group in cgroups.existing():
+        group.kill()
+        group.remove()
+    for mount in set(cgroups.layout.mounts.values()):
+        root = mount / daemon.cgroup_root
+        if root.exists():
+            os.rmdir(root)
+    shutil.rmtree(daemon.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[Daemon]:
+    """One daemon shared by a test module: 2 sandboxes at once, 1 queued."""
+    instance = make_daemon()
+    instance.start("--max-running", "2", "--max-queued", "1")
+    yield instance
+    cleanup(instance)
+
+
+@pytest.fixture
+def fresh_daemon() -> Iterator[Daemon]:
+    """A daemon of its own, not started, for tests that stop or kill it."""
+    instance = make_daemon()
+    yield instance
+    cleanup(instance)
+
+
+@pytest.fixture
+def channel(daemon: Daemon) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(daemon.target) as ch:
+        yield ch

@@ -1,0 +1,189 @@
+"""The daemon under stress: vanished clients, deadlines, overload, crashes and shutdown."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import grpc
+import psutil
+import pytest
+
+from runtime import paths
+from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from tests.daemon.conftest import Daemon
+
+
+def sleep_request(seconds: float) -> pb.InvokeRequest:
+    return pb.InvokeRequest(
+        skill="probe", tool="sleep", input_json=json.dumps({"seconds": seconds})
+    )
+
+
+def sandbox_processes(daemon: Daemon) -> list[psutil.Process]:
+    """The processes in the daemon's sandbox cgroups right now (nsjail and the jail)."""
+    found = []
+    for directory in daemon.cgroup_dirs():
+        for pid in (directory / "cgroup.procs").read_text().split():
+            try:
+                found.append(psutil.Process(int(pid)))
+            except psutil.NoSuchProcess:
+                continue
+    return found
+
+
+def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Those of ``processes`` still running (psutil checks the pid was not reused)."""
+    return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def eventually(check: Callable[[], bool], timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def wait_running(daemon: Daemon) -> list[psutil.Process]:
+    """Wait until a sandbox runs its command; returns its processes."""
+    assert eventually(lambda: len(sandbox_processes(daemon)) >= 2), "no sandbox started"
+    return sandbox_processes(daemon)
+
+
+CLIENT = """
+import sys, grpc
+from runtime.api.skillrt.v1 import skillrt_pb2 as pb, skillrt_pb2_grpc as pb_grpc
+with grpc.insecure_channel(sys.argv[1]) as channel:
+    pb_grpc.SkillRuntimeStub(channel).Invoke(
+        pb.InvokeRequest(skill="probe", tool="sleep", input_json='{"seconds": 30}'), timeout=60
+    )
+"""
+
+
+def test_killed_client_kills_its_sandbox(daemon: Daemon) -> None:
+    """A client killed mid-invocation leaves no sandbox process or cgroup behind."""
+    client = subprocess.Popen([sys.executable, "-c", CLIENT, daemon.target], cwd=paths.PROJECT_ROOT)
+    try:
+        processes = wait_running(daemon)
+        client.kill()
+        client.wait()
+        assert eventually(lambda: not daemon.cgroup_dirs())
+    finally:
+        client.kill()
+    assert eventually(lambda: not alive(processes))
+
+
+def test_deadline_kills_sandbox(daemon: Daemon, channel: grpc.Channel) -> None:
+    """A gRPC deadline ends the invocation at once and it is recorded as cancelled."""
+    stub = daemon.stub(channel)
+    future = stub.Invoke.future(sleep_request(31), timeout=1.5)
+    processes = wait_running(daemon)
+    with pytest.raises(grpc.RpcError) as info:
+        future.result()
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert eventually(lambda: not daemon.cgroup_dirs(), timeout=5)
+    assert eventually(lambda: not alive(processes), timeout=5)
+
+
+def test_overload_is_refused_at_once(daemon: Daemon, channel: grpc.Channel) -> None:
+    """Past 2 running + 1 queued, callers get RESOURCE_EXHAUSTED; admitted ones still finish."""
+    stub = daemon.stub(channel)
+    streams = [stub.InvokeStream(sleep_request(1.5), timeout=60) for _ in range(3)]
+    for stream in streams:
+        assert next(stream).WhichOneof("event") == "accepted"
+    refused_at = time.monotonic()
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Invoke(sleep_request(1), timeout=30)
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "retry later" in (info.value.details() or "")
+    assert time.monotonic() - refused_at < 1
+    finals = [[e for e in stream][-1].finished for stream in streams]
+    assert [f.result.status for f in finals] == [pb.STATUS_OK] * 3
+    assert [json.loads(f.result.output_json) for f in finals] == [{"slept": 1.5}] * 3
+
+
+def test_crash_restart_reaps_orphans(fresh_daemon: Daemon) -> None:
+    """After SIGKILL and restart, no orphan sandbox remains and the invocation is failed."""
+    fresh_daemon.start()
+    ids: list[str] = []
+
+    def call() -> None:
+        with grpc.insecure_channel(fresh_daemon.target) as channel:
+            stream = fresh_daemon.stub(channel).InvokeStream(sleep_request(44), timeout=60)
+            ids.append(next(stream).accepted.invocation_id)
+            try:
+                for _ in stream:
+                    pass
+            except grpc.RpcError:
+                pass
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    processes = wait_running(fresh_daemon)
+    assert eventually(lambda: bool(ids))
+    fresh_daemon.stop(signal.SIGKILL)
+    thread.join(timeout=30)
+    assert alive(processes), "the crash should have orphaned the sandbox"
+
+    fresh_daemon.start()
+    assert eventually(lambda: not alive(processes), timeout=5)
+    assert not fresh_daemon.cgroup_dirs()
+    with grpc.insecure_channel(fresh_daemon.target) as channel:
+        record = fresh_daemon.stub(channel).GetInvocation(pb.GetInvocationRequest(id=ids[0]))
+    assert record.state == pb.INVOCATION_STATE_FINISHED
+    assert record.result.status == pb.STATUS_SANDBOX_ERROR
+    assert "interrupted" in record.result.error
+
+
+def test_sigterm_lets_short_invocations_finish(fresh_daemon: Daemon) -> None:
+    """On SIGTERM, an invocation that ends within the grace period returns its result."""
+    fresh_daemon.start("--shutdown-grace", "10s")
+    results: list[pb.Invocation] = []
+
+    def call() -> None:
+        with grpc.insecure_channel(fresh_daemon.target) as channel:
+            results.append(fresh_daemon.stub(channel).Invoke(sleep_request(1), timeout=60))
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    wait_running(fresh_daemon)
+    assert fresh_daemon.stop(signal.SIGTERM) == 0
+    thread.join(timeout=30)
+    assert results and results[0].result.status == pb.STATUS_OK
+
+
+def test_sigterm_cancels_after_grace(fresh_daemon: Daemon) -> None:
+    """On SIGTERM, invocations still running after the grace period are killed and cancelled."""
+    fresh_daemon.start("--shutdown-grace", "500ms")
+    ids: list[str] = []
+
+    def call() -> None:
+        with grpc.insecure_channel(fresh_daemon.target) as channel:
+            stream = fresh_daemon.stub(channel).InvokeStream(sleep_request(45), timeout=60)
+            ids.append(next(stream).accepted.invocation_id)
+            try:
+                for _ in stream:
+                    pass
+            except grpc.RpcError:
+                pass
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    processes = wait_running(fresh_daemon)
+    stopping = time.monotonic()
+    assert fresh_daemon.stop(signal.SIGTERM) == 0
+    assert time.monotonic() - stopping < 10
+    thread.join(timeout=30)
+    assert not alive(processes)
+    assert not fresh_daemon.cgroup_dirs()
+    fresh_daemon.start()
+    with grpc.insecure_channel(fresh_daemon.target) as channel:
+        record = fresh_daemon.stub(channel).GetInvocation(pb.GetInvocationRequest(id=ids[0]))
+    assert record.result.status == pb.STATUS_CANCELLED
