@@ -93,8 +93,11 @@ def check_cgroups() -> Check:
 def check_seccomp() -> Check:
     status = Path("/proc/self/status").read_text()
     mode = next(
-        (line.split(":", 1)[1].strip() for line in status.splitlines()
-         if line.startswith("Seccomp:")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in status.splitlines()
+            if line.startswith("Seccomp:")
+        ),
         None,
     )
     if mode is None:

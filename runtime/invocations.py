@@ -22,7 +22,7 @@ import structlog
 from runtime.admission import Admission, Ticket
 from runtime.catalog import Catalog
 from runtime.errors import InvalidArgument, SkillRuntimeError
-from runtime.invoke import Prepared, execute, parse_input, prepare
+from runtime.invoke import Prepared, execute, parse_input, prepare, strict_json
 from runtime.profiles import LimitOverrides, ProfileStore
 from runtime.records import InvocationRecord, State, failed_result
 from runtime.sandbox.cgroups import Cgroups
@@ -228,9 +228,9 @@ async def _discard(event: Event) -> None:
 
 def _request_hash(request: InvocationRequest) -> str:
     try:
-        input_value = json.loads(request.input_json or "{}")
+        input_value = strict_json(request.input_json or "{}")
     except ValueError:
-        input_value = request.input_json
+        input_value = request.input_json  # refused later, with the reason, by parse_input
     canonical = json.dumps(
         {
             "skill": request.skill,

@@ -8,6 +8,7 @@ validate the input against its schema, build the sandbox spec from profile + man
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -60,9 +61,31 @@ def build_spec(
     return SandboxSpec(argv=tool.entrypoint, profile=profile, limits=limits, binds=binds)
 
 
+def strict_json(text: str | bytes) -> Any:
+    """Parse JSON as the standard defines it: no NaN or Infinity, no runaway nesting.
+
+    Raises ValueError for anything else, so callers have one exception to translate.
+    """
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]} is too large to represent")
+    return value
+
+
 def parse_input(text: str) -> Any:
     try:
-        return json.loads(text)
+        return strict_json(text)
     except ValueError as exc:
         raise InvalidArgument(f"input: not valid JSON: {exc}") from exc
 
@@ -133,7 +156,7 @@ def _parse_output(result: SandboxResult) -> tuple[SandboxResult, Any]:
     if result.status is not Status.OK:
         return result, None
     try:
-        return result, json.loads(result.stdout)
+        return result, strict_json(result.stdout)
     except ValueError:
         violations = (*result.violations, "stdout is not a JSON value")
         return replace(result, status=Status.INVALID_OUTPUT, violations=violations), None

@@ -43,7 +43,7 @@ _MIB = 1024 * 1024
 _MEMORY_OVERSHOOT = 32 * _MIB
 _COUNT_OVERSHOOT = 8
 
-PROBE_PROGRAM = r'''
+PROBE_PROGRAM = r"""
 import ctypes, errno, json, os, signal, socket, sys
 
 CONFIG = json.loads(sys.argv[1])
@@ -272,7 +272,7 @@ def main():
 
 
 main()
-'''
+"""
 
 
 class Verdict(StrEnum):
@@ -355,7 +355,7 @@ SYSCALL_PROBES = (
     SyscallProbe(label="setns(-1)", name="setns", args=(-1, 0)),
     SyscallProbe(label="io_uring_setup", name="io_uring_setup", args=(1, 0)),
     SyscallProbe(label="memfd_create", name="memfd_create", args=(_PROBE_FILE, 0)),
-    SyscallProbe(label="execveat(-1, \"\")", name="execveat", args=(-1, "", 0, 0, 0)),
+    SyscallProbe(label='execveat(-1, "")', name="execveat", args=(-1, "", 0, 0, 0)),
     SyscallProbe(label="clone3", name="clone3", args=(0, 0)),
     SyscallProbe(
         label="clone(CLONE_NEWUSER)",
@@ -406,10 +406,20 @@ def program_config(plan: Sequence[Probe], profile: SandboxProfile) -> dict[str, 
 
 def _sandbox_probes() -> tuple[Probe, ...]:
     return (
-        Probe(key="sandbox.run", area="sandbox", label="probe program run", expected="ok",
-              accept=frozenset({"value:ok"})),
-        Probe(key="sandbox.report", area="sandbox", label="probe program report",
-              expected="one JSON document", accept=frozenset({"ok"})),
+        Probe(
+            key="sandbox.run",
+            area="sandbox",
+            label="probe program run",
+            expected="ok",
+            accept=frozenset({"value:ok"}),
+        ),
+        Probe(
+            key="sandbox.report",
+            area="sandbox",
+            label="probe program report",
+            expected="one JSON document",
+            accept=frozenset({"ok"}),
+        ),
     )
 
 
@@ -419,7 +429,7 @@ def _covered(path: str, mounts: Sequence[str]) -> bool:
 
 def _children(directory: str, targets: Sequence[str]) -> list[str]:
     prefix = directory.rstrip("/") + "/"
-    return sorted({t[len(prefix):].split("/")[0] for t in targets if t.startswith(prefix)})
+    return sorted({t[len(prefix) :].split("/")[0] for t in targets if t.startswith(prefix)})
 
 
 def _file_probes(profile: SandboxProfile) -> tuple[Probe, ...]:
@@ -433,35 +443,64 @@ def _file_probes(profile: SandboxProfile) -> tuple[Probe, ...]:
     def write(path: str, label: str) -> Probe:
         writable = _covered(path, tmpfs)
         return Probe(
-            key=f"files.write_{label}", area="files", label=f"write {path}",
+            key=f"files.write_{label}",
+            area="files",
+            label=f"write {path}",
             expected="ok" if writable else "refused (read-only)",
             accept=frozenset({"ok"} if writable else {"error"}),
-            action="write_file", args=(path,),
+            action="write_file",
+            args=(path,),
         )
 
     return (
         Probe(
-            key="files.read_host_file", area="files", label=f"read host file {HOST_FILE}",
+            key="files.read_host_file",
+            area="files",
+            label=f"read host file {HOST_FILE}",
             expected="ok (bound)" if _covered(HOST_FILE, binds) else "absent (ENOENT)",
             accept=frozenset({"ok"} if _covered(HOST_FILE, binds) else {"error:ENOENT"}),
-            action="read_file", args=(HOST_FILE,),
+            action="read_file",
+            args=(HOST_FILE,),
         ),
         Probe(
-            key="files.list_host_dir", area="files", label=f"list host dir {HOST_DIR}",
+            key="files.list_host_dir",
+            area="files",
+            label=f"list host dir {HOST_DIR}",
             expected="denied (EACCES)" if _covered(HOST_DIR, binds) else "absent (ENOENT)",
             accept=frozenset({"error:EACCES" if _covered(HOST_DIR, binds) else "error:ENOENT"}),
-            action="list_dir", args=(HOST_DIR,),
+            action="list_dir",
+            args=(HOST_DIR,),
         ),
         write(f"/usr/{_PROBE_FILE}", "usr"),
         write(f"/{_PROBE_FILE}", "root"),
         write(f"{fs.work_dir.rstrip('/')}/{_PROBE_FILE}", "work_dir"),
-        Probe(key="files.dev", area="files", label="list /dev", expected=devices,
-              accept=frozenset({f"value:{devices}"}), action="list_names", args=("/dev",)),
-        Probe(key="files.sys", area="files", label="/sys", expected=sys_state,
-              accept=frozenset({f"value:{sys_state}"}), action="exists", args=("/sys",)),
+        Probe(
+            key="files.dev",
+            area="files",
+            label="list /dev",
+            expected=devices,
+            accept=frozenset({f"value:{devices}"}),
+            action="list_names",
+            args=("/dev",),
+        ),
+        Probe(
+            key="files.sys",
+            area="files",
+            label="/sys",
+            expected=sys_state,
+            accept=frozenset({f"value:{sys_state}"}),
+            action="exists",
+            args=("/sys",),
+        ),
         # Runs before any probe forks, so the probe program is alone: PID 1.
-        Probe(key="files.proc", area="files", label="pids listed in /proc", expected="1 (itself)",
-              accept=frozenset({"value:1"}), action="processes"),
+        Probe(
+            key="files.proc",
+            area="files",
+            label="pids listed in /proc",
+            expected="1 (itself)",
+            accept=frozenset({"value:1"}),
+            action="processes",
+        ),
     )
 
 
@@ -477,24 +516,40 @@ def _network_probes(profile: SandboxProfile, host_port: int) -> tuple[Probe, ...
     resolve_killed = inet_killed or _socket_killed(policy, "AF_UNIX")
     return (
         Probe(
-            key="network.connect_host", area="network",
+            key="network.connect_host",
+            area="network",
             label=f"connect to the host's 127.0.0.1:{host_port}",
             expected="killed by SIGSYS" if inet_killed else "fails",
             accept=frozenset({_KILLED} if inet_killed else {"error"}),
-            action="connect", args=(host_port,), isolated=True,
+            action="connect",
+            args=(host_port,),
+            isolated=True,
         ),
-        Probe(key="network.host_listener", area="network", label="host listener reached",
-              expected="no", accept=frozenset({"value:no"})),
         Probe(
-            key="network.inet_socket", area="network", label="create an AF_INET socket",
+            key="network.host_listener",
+            area="network",
+            label="host listener reached",
+            expected="no",
+            accept=frozenset({"value:no"}),
+        ),
+        Probe(
+            key="network.inet_socket",
+            area="network",
+            label="create an AF_INET socket",
             expected="killed by SIGSYS" if inet_killed else "ok",
             accept=frozenset({_KILLED} if inet_killed else {"ok"}),
-            action="inet_socket", isolated=True,
+            action="inet_socket",
+            isolated=True,
         ),
         Probe(
-            key="network.resolve", area="network", label=f"resolve {RESOLVE_NAME}",
-            expected="fails", accept=frozenset({"error", _KILLED} if resolve_killed else {"error"}),
-            action="resolve", args=(RESOLVE_NAME,), isolated=True,
+            key="network.resolve",
+            area="network",
+            label=f"resolve {RESOLVE_NAME}",
+            expected="fails",
+            accept=frozenset({"error", _KILLED} if resolve_killed else {"error"}),
+            action="resolve",
+            args=(RESOLVE_NAME,),
+            isolated=True,
         ),
     )
 
@@ -520,23 +575,41 @@ def _syscall_probes(policy: seccomp.SeccompPolicy) -> tuple[Probe, ...]:
         expected, pattern = _syscall_expectation(probe, policy)
         probes.append(
             Probe(
-                key=f"syscalls.{probe.key}", area="syscalls", label=probe.label,
-                expected=expected, accept=frozenset({pattern} if pattern else {"ok", "error"}),
-                action="syscall", args=(number, list(probe.args), probe.forks), isolated=True,
+                key=f"syscalls.{probe.key}",
+                area="syscalls",
+                label=probe.label,
+                expected=expected,
+                accept=frozenset({pattern} if pattern else {"ok", "error"}),
+                action="syscall",
+                args=(number, list(probe.args), probe.forks),
+                isolated=True,
             )
         )
     probes.append(
-        Probe(key="syscalls.seccomp_mode", area="syscalls", label="seccomp mode (2 = filter)",
-              expected=_SECCOMP_MODE_FILTER, accept=frozenset({f"value:{_SECCOMP_MODE_FILTER}"}),
-              action="status_field", args=("Seccomp",))
+        Probe(
+            key="syscalls.seccomp_mode",
+            area="syscalls",
+            label="seccomp mode (2 = filter)",
+            expected=_SECCOMP_MODE_FILTER,
+            accept=frozenset({f"value:{_SECCOMP_MODE_FILTER}"}),
+            action="status_field",
+            args=("Seccomp",),
+        )
     )
     return tuple(probes)
 
 
 def _identity_probes() -> tuple[Probe, ...]:
     def field(name: str, label: str, want: str) -> Probe:
-        return Probe(key=f"identity.{name}", area="identity", label=label, expected=want,
-                     accept=frozenset({f"value:{want}"}), action="status_field", args=(name,))
+        return Probe(
+            key=f"identity.{name}",
+            area="identity",
+            label=label,
+            expected=want,
+            accept=frozenset({f"value:{want}"}),
+            action="status_field",
+            args=(name,),
+        )
 
     return (
         field("Uid", "uid (real/effective/saved/fs)", str(SANDBOX_UID)),
@@ -547,15 +620,28 @@ def _identity_probes() -> tuple[Probe, ...]:
 
 def _environment_probes(profile: SandboxProfile) -> tuple[Probe, ...]:
     probes = [
-        Probe(key=f"environment.{name}", area="environment", label=f"${name}", expected=value,
-              accept=frozenset({f"value:{value}"}), action="env_var", args=(name,))
+        Probe(
+            key=f"environment.{name}",
+            area="environment",
+            label=f"${name}",
+            expected=value,
+            accept=frozenset({f"value:{value}"}),
+            action="env_var",
+            args=(name,),
+        )
         for name, value in profile.env
     ]
     names = [name for name, _ in profile.env]
     probes.append(
-        Probe(key="environment.others", area="environment", label="other variables",
-              expected="none", accept=frozenset({"value:none"}), action="env_others",
-              args=(names,))
+        Probe(
+            key="environment.others",
+            area="environment",
+            label="other variables",
+            expected="none",
+            accept=frozenset({"value:none"}),
+            action="env_others",
+            args=(names,),
+        )
     )
     return tuple(probes)
 
@@ -568,38 +654,70 @@ def _limit_probes(profile: SandboxProfile) -> tuple[Probe, ...]:
     fits = limits.file_size_bytes < room
     return (
         Probe(
-            key="limits.memory", area="limits", label=f"memory {format_size(limits.memory_bytes)}",
-            expected="allocating past it: killed by SIGKILL", accept=frozenset({"killed:SIGKILL"}),
-            unit="bytes", action="memory", args=(limits.memory_bytes + _MEMORY_OVERSHOOT,),
+            key="limits.memory",
+            area="limits",
+            label=f"memory {format_size(limits.memory_bytes)}",
+            expected="allocating past it: killed by SIGKILL",
+            accept=frozenset({"killed:SIGKILL"}),
+            unit="bytes",
+            action="memory",
+            args=(limits.memory_bytes + _MEMORY_OVERSHOOT,),
             isolated=True,
         ),
         Probe(
-            key="limits.pids", area="limits", label=f"pids {limits.pids}",
-            expected=f"fork: EAGAIN at {limits.pids} processes", accept=frozenset({"error:EAGAIN"}),
-            amount=limits.pids, unit="processes", action="pids",
-            args=(limits.pids + _COUNT_OVERSHOOT,), isolated=True,
+            key="limits.pids",
+            area="limits",
+            label=f"pids {limits.pids}",
+            expected=f"fork: EAGAIN at {limits.pids} processes",
+            accept=frozenset({"error:EAGAIN"}),
+            amount=limits.pids,
+            unit="processes",
+            action="pids",
+            args=(limits.pids + _COUNT_OVERSHOOT,),
+            isolated=True,
         ),
         Probe(
-            key="limits.open_files", area="limits", label=f"open files {limits.open_files}",
-            expected=f"EMFILE at {limits.open_files} fds", accept=frozenset({"error:EMFILE"}),
-            amount=limits.open_files, unit="fds", action="open_files",
-            args=(limits.open_files + _COUNT_OVERSHOOT,), isolated=True,
+            key="limits.open_files",
+            area="limits",
+            label=f"open files {limits.open_files}",
+            expected=f"EMFILE at {limits.open_files} fds",
+            accept=frozenset({"error:EMFILE"}),
+            amount=limits.open_files,
+            unit="fds",
+            action="open_files",
+            args=(limits.open_files + _COUNT_OVERSHOOT,),
+            isolated=True,
         ),
         Probe(
-            key="limits.file_size", area="limits",
+            key="limits.file_size",
+            area="limits",
             label=f"file size {format_size(limits.file_size_bytes)}",
             expected=f"EFBIG at {format_size(limits.file_size_bytes)}" if fits else "ENOSPC",
             accept=frozenset({"error:EFBIG"} if fits else {"error:ENOSPC"}),
-            amount=limits.file_size_bytes if fits else None, unit="bytes", action="file_size",
+            amount=limits.file_size_bytes if fits else None,
+            unit="bytes",
+            action="file_size",
             args=(f"{work_dir.rstrip('/')}/{_PROBE_FILE}", limits.file_size_bytes),
             isolated=True,
         ),
-        Probe(key="limits.cpu_time", area="limits", label="cpu time",
-              expected=format_duration(limits.cpu_time_ms)),
-        Probe(key="limits.wall_time", area="limits", label="wall time",
-              expected=format_duration(limits.wall_time_ms)),
-        Probe(key="limits.output", area="limits", label="output",
-              expected=format_size(limits.output_bytes)),
+        Probe(
+            key="limits.cpu_time",
+            area="limits",
+            label="cpu time",
+            expected=format_duration(limits.cpu_time_ms),
+        ),
+        Probe(
+            key="limits.wall_time",
+            area="limits",
+            label="wall time",
+            expected=format_duration(limits.wall_time_ms),
+        ),
+        Probe(
+            key="limits.output",
+            area="limits",
+            label="output",
+            expected=format_size(limits.output_bytes),
+        ),
         Probe(key="limits.cpus", area="limits", label="cpus", expected=f"{limits.cpus:g}"),
     )
 
@@ -691,8 +809,14 @@ def compare(plan: Sequence[Probe], observations: Mapping[str, Observation]) -> t
         else:
             verdict = Verdict.FAIL
         rows.append(
-            Row(key=probe.key, area=probe.area, probe=probe.label, expected=probe.expected,
-                observed=describe(observed, probe.unit), verdict=verdict)
+            Row(
+                key=probe.key,
+                area=probe.area,
+                probe=probe.label,
+                expected=probe.expected,
+                observed=describe(observed, probe.unit),
+                verdict=verdict,
+            )
         )
     return tuple(rows)
 

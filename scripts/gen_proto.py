@@ -23,8 +23,15 @@ def generate(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         include = str(Path(protoc.__file__).parent / "_proto")
         code = protoc.main(
-            ["protoc", f"-I{PROTOS}", f"-I{include}", f"--python_out={tmp}",
-             f"--pyi_out={tmp}", f"--grpc_python_out={tmp}", *files]
+            [
+                "protoc",
+                f"-I{PROTOS}",
+                f"-I{include}",
+                f"--python_out={tmp}",
+                f"--pyi_out={tmp}",
+                f"--grpc_python_out={tmp}",
+                *files,
+            ]
         )
         if code != 0:
             raise SystemExit(f"protoc failed with exit code {code}")

@@ -26,11 +26,13 @@ input_schema.required = ["n"]
 ECHO = "import json, sys\nprint(json.dumps({'got': json.load(sys.stdin)}))\n"
 
 
-def make_skill(root: Path, name: str = "echo-skill", toml: str | None = None) -> Path:
+def make_skill(
+    root: Path, name: str = "echo-skill", toml: str | None = None, code: str = ECHO
+) -> Path:
     folder = root / name
     folder.mkdir(parents=True)
     (folder / "SKILL.md").write_text(SKILL_MD.format(name=name))
     (folder / "skill.toml").write_text(toml if toml is not None else SKILL_TOML.format())
-    (folder / "echo.py").write_text(ECHO)
+    (folder / "echo.py").write_text(code)
     folder.chmod(0o755)
     return folder

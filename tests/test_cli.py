@@ -78,8 +78,16 @@ def test_run_json_result(reachable_tmp: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert set(result) >= {
-        "status", "exit_code", "signal", "stdout", "stderr", "stdout_truncated",
-        "stderr_truncated", "usage", "violations", "output",
+        "status",
+        "exit_code",
+        "signal",
+        "stdout",
+        "stderr",
+        "stdout_truncated",
+        "stderr_truncated",
+        "usage",
+        "violations",
+        "output",
     }
     assert (result["status"], result["output"]) == ("ok", {"got": {"n": 4}})
     assert set(result["usage"]) == {"wall_ms", "cpu_ms", "peak_memory_bytes"}

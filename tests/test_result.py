@@ -7,8 +7,7 @@ from dataclasses import replace
 from runtime.sandbox.result import JailLog, KillReason, Outcome, Status, classify, parse_jail_log
 
 EXITED = (
-    "[I][2026-01-01T00:00:00+0000] pid=7 ([STANDALONE MODE]) exited with status: 3, "
-    "(PIDs left: 0)"
+    "[I][2026-01-01T00:00:00+0000] pid=7 ([STANDALONE MODE]) exited with status: 3, (PIDs left: 0)"
 )
 KILLED = (
     "[I][2026-01-01T00:00:00+0000] pid=7 ([STANDALONE MODE]) terminated with signal: "

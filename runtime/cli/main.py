@@ -39,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SkillRuntimeError as exc:
         print(f"skillrt: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if exc.status.name == "INVALID_ARGUMENT" else 1
+    except BrokenPipeError:
+        # The reader went away (`| head`); nothing more can be said to it.
+        sys.stderr.close()
+        return 141
     except KeyboardInterrupt:
         print("skillrt: interrupted", file=sys.stderr)
         return 130

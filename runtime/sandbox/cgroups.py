@@ -68,9 +68,8 @@ def parse_mountinfo(text: str, v2_controllers: dict[Path, set[str]]) -> CgroupLa
     missing = [c for c in V1_CONTROLLERS if c not in v1]
     if not missing:
         return CgroupLayout(version=1, mounts=v1)
-    return (
-        "no cgroup v2 mount offers memory, pids and cpu, and cgroup v1 lacks "
-        + ", ".join(missing)
+    return "no cgroup v2 mount offers memory, pids and cpu, and cgroup v1 lacks " + ", ".join(
+        missing
     )
 
 

@@ -19,6 +19,9 @@ SANDBOX_GID = 65534
 _MIB = 1024 * 1024
 # nsjail's own time limit is only a backstop behind the launcher's wall-clock timer.
 _BACKSTOP_SECONDS = 2
+# RLIMIT_CPU (whole seconds, per process) only backs up the launcher's cgroup-wide CPU watcher;
+# at exactly the budget it would race the watcher and kill before the limit is measured.
+_CPU_RLIMIT_HEADROOM_SECONDS = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,17 +61,25 @@ def render_argv(spec: SandboxSpec, *, nsjail: str, binds: tuple[Bind, ...]) -> l
     profile, limits = spec.profile, spec.limits
     argv = [
         nsjail,
-        "--mode", "o",
-        "--hostname", "skillrt",
-        "--user", f"{SANDBOX_UID}:{SANDBOX_UID}:1",
-        "--group", f"{SANDBOX_GID}:{SANDBOX_GID}:1",
-        "--cwd", spec.cwd or profile.filesystem.work_dir,
-        "--time_limit", str(math.ceil(limits.wall_time_ms / 1000) + _BACKSTOP_SECONDS),
-        "--nice_level", str(profile.nice),
+        "--mode",
+        "o",
+        "--hostname",
+        "skillrt",
+        "--user",
+        f"{SANDBOX_UID}:{SANDBOX_UID}:1",
+        "--group",
+        f"{SANDBOX_GID}:{SANDBOX_GID}:1",
+        "--cwd",
+        spec.cwd or profile.filesystem.work_dir,
+        "--time_limit",
+        str(math.ceil(limits.wall_time_ms / 1000) + _BACKSTOP_SECONDS),
+        "--nice_level",
+        str(profile.nice),
         *_rlimits(limits),
         *_mounts(profile, binds),
         *_network(profile),
-        "--seccomp_string", seccomp.render_kafel(profile.seccomp),
+        "--seccomp_string",
+        seccomp.render_kafel(profile.seccomp),
     ]
     for key, value in (*profile.env, *spec.env):
         argv += ["--env", f"{key}={value}"]
@@ -81,16 +92,26 @@ def _rlimits(limits: Limits) -> list[str]:
     # per host uid, shared by every sandbox, so the pids cgroup limits processes instead and
     # NPROC stays at the daemon's own hard limit (raising it to infinity needs CAP_SYS_RESOURCE).
     return [
-        "--rlimit_as", "inf",
-        "--rlimit_cpu", str(max(1, math.ceil(limits.cpu_time_ms / 1000))),
-        "--rlimit_fsize", str(limits.file_size_bytes // _MIB),
-        "--rlimit_nofile", str(limits.open_files),
-        "--rlimit_nproc", "max",
-        "--rlimit_stack", "8",
-        "--rlimit_core", "0",
-        "--rlimit_memlock", "64",
-        "--rlimit_msgqueue", "0",
-        "--rlimit_rtprio", "0",
+        "--rlimit_as",
+        "inf",
+        "--rlimit_cpu",
+        str(math.ceil(limits.cpu_time_ms / 1000) + _CPU_RLIMIT_HEADROOM_SECONDS),
+        "--rlimit_fsize",
+        str(limits.file_size_bytes // _MIB),
+        "--rlimit_nofile",
+        str(limits.open_files),
+        "--rlimit_nproc",
+        "max",
+        "--rlimit_stack",
+        "8",
+        "--rlimit_core",
+        "0",
+        "--rlimit_memlock",
+        "64",
+        "--rlimit_msgqueue",
+        "0",
+        "--rlimit_rtprio",
+        "0",
     ]
 
 

@@ -1,0 +1,45 @@
+"""Fixtures for the bundled skills: run a tool in its real sandbox, or through the real CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from runtime import paths
+from runtime.catalog import Catalog
+from runtime.profiles import ProfileStore
+from runtime.sandbox.launcher import Launcher
+from tests.skills.runner import Cli, SkillRunner
+
+
+@pytest.fixture
+def skills(catalog: Catalog, profiles: ProfileStore, launcher: Launcher) -> SkillRunner:
+    return SkillRunner(catalog, profiles, launcher)
+
+
+@pytest.fixture
+def cli(catalog: Catalog, profiles: ProfileStore) -> Cli:
+    """``skillrt --catalog ... --profiles ... ARGS`` as a subprocess."""
+
+    def invoke(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "runtime.cli.main",
+                "--catalog",
+                str(catalog.directory),
+                "--profiles",
+                str(profiles.directory),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=paths.PROJECT_ROOT,
+            timeout=120,
+            check=False,
+        )
+
+    return invoke
