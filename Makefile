@@ -11,8 +11,10 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/skillrt run text-stats --tool analyze \
-		--input '{"text": "skillrt runs every skill in a fresh nsjail sandbox. Nothing leaks."}'
+	@echo "skillrt: starting the daemon on the bundled catalog; in another terminal try:"
+	@echo "  $(BIN)/skillrt skills"
+	@echo "  $(BIN)/skillrt invoke text-stats analyze --input '{\"text\": \"Hello, sandbox.\"}'"
+	$(BIN)/skillrt serve
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q

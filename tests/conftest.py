@@ -42,7 +42,7 @@ def reachable_tmp() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def launcher() -> Launcher:
-    return Launcher.for_host()
+    return Launcher.for_host("skillrt-test")
 
 
 class Jail:

@@ -59,7 +59,9 @@ class Launcher:
         self.nsjail = nsjail
 
     @classmethod
-    def for_host(cls, cgroup_root: str = "skillrt") -> Launcher:
+    def for_host(cls, cgroup_root: str = "skillrt-local") -> Launcher:
+        """A launcher for one-off runs (the CLI); the daemon's own groups live under another root,
+        which it reaps at start, so a daemon restart never kills a developer's local run."""
         return cls(cgroups=Cgroups(detect_layout(), cgroup_root), nsjail=find_nsjail())
 
     async def start(self, spec: SandboxSpec, *, name: str | None = None) -> Sandbox:
