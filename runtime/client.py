@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -20,13 +22,51 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from runtime.api.skillrt.v1 import skillrt_pb2 as pb
 from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from runtime.config import DEFAULT_SOCKET
+from runtime.config import DEFAULT_SOCKET, DEFAULT_STATE_DIR
 from runtime.convert import limits_to_proto
 from runtime.profiles import LimitOverrides
 
 
 def default_target() -> str:
     return f"unix:{os.environ.get('SKILLRT_SOCKET') or DEFAULT_SOCKET}"
+
+
+def default_token() -> str | None:
+    """$SKILLRT_TOKEN, else the file $SKILLRT_TOKEN_FILE names, else the daemon's admin token
+    file when this user can read it (a local operator on the daemon's host)."""
+    token = os.environ.get("SKILLRT_TOKEN")
+    if token:
+        return token.strip()
+    candidates = [os.environ.get("SKILLRT_TOKEN_FILE")]
+    state_dir = os.environ.get("SKILLRT_STATE_DIR") or str(DEFAULT_STATE_DIR)
+    candidates.append(os.path.join(state_dir, "admin.token"))
+    for candidate in candidates:
+        if candidate:
+            try:
+                return Path(candidate).read_text().strip()
+            except OSError:
+                continue
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tls:
+    """Client-side TLS: the CA that signed the daemon's certificate, and for mTLS our own."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca.read_bytes(),
+            private_key=self.key.read_bytes() if self.key else None,
+            certificate_chain=self.cert.read_bytes() if self.cert else None,
+        )
+
+
+def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),) if token else ()
 
 
 def invoke_request(
@@ -48,9 +88,18 @@ def invoke_request(
 
 
 class Client:
-    def __init__(self, target: str | None = None) -> None:
-        self._channel = grpc.insecure_channel(target or default_target())
+    def __init__(
+        self, target: str | None = None, *, token: str | None = None, tls: Tls | None = None
+    ) -> None:
+        target = target or default_target()
+        self._channel = (
+            grpc.secure_channel(target, tls.credentials())
+            if tls is not None
+            else grpc.insecure_channel(target)
+        )
+        self._meta = _metadata(token if token is not None else default_token())
         self._stub = pb_grpc.SkillRuntimeStub(self._channel)  # type: ignore[no-untyped-call]
+        self._admin = pb_grpc.AdminStub(self._channel)  # type: ignore[no-untyped-call]
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
     def __enter__(self) -> Client:
@@ -71,10 +120,16 @@ class Client:
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
     def list_skills(self, *, timeout: float = 30) -> list[pb.Skill]:
-        return list(self._stub.ListSkills(pb.ListSkillsRequest(), timeout=timeout).skills)
+        return list(
+            self._stub.ListSkills(
+                pb.ListSkillsRequest(), timeout=timeout, metadata=self._meta
+            ).skills
+        )
 
     def get_skill(self, name: str, *, timeout: float = 30) -> pb.Skill:
-        skill: pb.Skill = self._stub.GetSkill(pb.GetSkillRequest(name=name), timeout=timeout)
+        skill: pb.Skill = self._stub.GetSkill(
+            pb.GetSkillRequest(name=name), timeout=timeout, metadata=self._meta
+        )
         return skill
 
     def invoke(
@@ -90,7 +145,7 @@ class Client:
         request = invoke_request(
             skill, tool, input_value, limits=limits, idempotency_key=idempotency_key
         )
-        invocation: pb.Invocation = self._stub.Invoke(request, timeout=timeout)
+        invocation: pb.Invocation = self._stub.Invoke(request, timeout=timeout, metadata=self._meta)
         return invocation
 
     def invoke_stream(
@@ -103,24 +158,64 @@ class Client:
         timeout: float | None = None,
     ) -> Iterator[pb.InvocationEvent]:
         request = invoke_request(skill, tool, input_value, limits=limits)
-        yield from self._stub.InvokeStream(request, timeout=timeout)
+        yield from self._stub.InvokeStream(request, timeout=timeout, metadata=self._meta)
 
     def get_invocation(self, invocation_id: str, *, timeout: float = 30) -> pb.Invocation:
         found: pb.Invocation = self._stub.GetInvocation(
-            pb.GetInvocationRequest(id=invocation_id), timeout=timeout
+            pb.GetInvocationRequest(id=invocation_id), timeout=timeout, metadata=self._meta
         )
         return found
 
+    def whoami(self, *, timeout: float = 30) -> pb.Principal:
+        found: pb.Principal = self._admin.Whoami(
+            pb.WhoamiRequest(), timeout=timeout, metadata=self._meta
+        )
+        return found
+
+    def create_token(self, name: str, role: str, *, ttl_seconds: int = 0) -> pb.CreatedToken:
+        created: pb.CreatedToken = self._admin.CreateToken(
+            pb.CreateTokenRequest(name=name, role=role, ttl_seconds=ttl_seconds),
+            timeout=30,
+            metadata=self._meta,
+        )
+        return created
+
+    def list_tokens(self) -> list[pb.TokenInfo]:
+        response = self._admin.ListTokens(pb.ListTokensRequest(), timeout=30, metadata=self._meta)
+        return list(response.tokens)
+
+    def revoke_token(self, token_id: str) -> pb.TokenInfo:
+        revoked: pb.TokenInfo = self._admin.RevokeToken(
+            pb.RevokeTokenRequest(id=token_id), timeout=30, metadata=self._meta
+        )
+        return revoked
+
+    def rotate_token(self, token_id: str, *, overlap_seconds: int = 0) -> pb.CreatedToken:
+        rotated: pb.CreatedToken = self._admin.RotateToken(
+            pb.RotateTokenRequest(id=token_id, overlap_seconds=overlap_seconds),
+            timeout=30,
+            metadata=self._meta,
+        )
+        return rotated
+
     def cancel(self, invocation_id: str, *, timeout: float = 30) -> pb.Invocation:
         cancelled: pb.Invocation = self._stub.CancelInvocation(
-            pb.CancelInvocationRequest(id=invocation_id), timeout=timeout
+            pb.CancelInvocationRequest(id=invocation_id), timeout=timeout, metadata=self._meta
         )
         return cancelled
 
 
 class AsyncClient:
-    def __init__(self, target: str | None = None) -> None:
-        self._channel = grpc.aio.insecure_channel(target or default_target())
+    def __init__(
+        self, target: str | None = None, *, token: str | None = None, tls: Tls | None = None
+    ) -> None:
+        target = target or default_target()
+        self._channel = (
+            grpc.aio.secure_channel(target, tls.credentials())
+            if tls is not None
+            else grpc.aio.insecure_channel(target)
+        )
+        self._meta = _metadata(token if token is not None else default_token())
         self._stub = pb_grpc.SkillRuntimeStub(self._channel)  # type: ignore[no-untyped-call]
 
     async def __aenter__(self) -> AsyncClient:
@@ -135,7 +230,9 @@ class AsyncClient:
         await self._channel.close()
 
     async def list_skills(self, *, timeout: float = 30) -> list[pb.Skill]:
-        response = await self._stub.ListSkills(pb.ListSkillsRequest(), timeout=timeout)
+        response = await self._stub.ListSkills(
+            pb.ListSkillsRequest(), timeout=timeout, metadata=self._meta
+        )
         return list(response.skills)
 
     async def invoke(
@@ -151,7 +248,9 @@ class AsyncClient:
         request = invoke_request(
             skill, tool, input_value, limits=limits, idempotency_key=idempotency_key
         )
-        invocation: pb.Invocation = await self._stub.Invoke(request, timeout=timeout)
+        invocation: pb.Invocation = await self._stub.Invoke(
+            request, timeout=timeout, metadata=self._meta
+        )
         return invocation
 
     async def invoke_stream(
@@ -164,17 +263,17 @@ class AsyncClient:
         timeout: float | None = None,
     ) -> AsyncIterator[pb.InvocationEvent]:
         request = invoke_request(skill, tool, input_value, limits=limits)
-        async for event in self._stub.InvokeStream(request, timeout=timeout):
+        async for event in self._stub.InvokeStream(request, timeout=timeout, metadata=self._meta):
             yield event
 
     async def get_invocation(self, invocation_id: str, *, timeout: float = 30) -> pb.Invocation:
         found: pb.Invocation = await self._stub.GetInvocation(
-            pb.GetInvocationRequest(id=invocation_id), timeout=timeout
+            pb.GetInvocationRequest(id=invocation_id), timeout=timeout, metadata=self._meta
         )
         return found
 
     async def cancel(self, invocation_id: str, *, timeout: float = 30) -> pb.Invocation:
         cancelled: pb.Invocation = await self._stub.CancelInvocation(
-            pb.CancelInvocationRequest(id=invocation_id), timeout=timeout
+            pb.CancelInvocationRequest(id=invocation_id), timeout=timeout, metadata=self._meta
         )
         return cancelled

@@ -43,6 +43,15 @@ class NotFound(SkillRuntimeError):
     status = grpc.StatusCode.NOT_FOUND
 
 
+class Unauthenticated(SkillRuntimeError):
+    """No valid credentials. The message never says which part was wrong."""
+
+    status = grpc.StatusCode.UNAUTHENTICATED
+
+    def __init__(self, message: str = "invalid or missing credentials") -> None:
+        super().__init__(message)
+
+
 class PermissionDenied(SkillRuntimeError):
     """The caller may not do this."""
 
@@ -50,9 +59,13 @@ class PermissionDenied(SkillRuntimeError):
 
 
 class ResourceExhausted(SkillRuntimeError):
-    """A queue, rate or quota is full."""
+    """A queue, rate or quota is full; ``retry_after_seconds`` says when trying again may work."""
 
     status = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, message: str, *, retry_after_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class IsolationUnavailable(SkillRuntimeError):
@@ -63,5 +76,17 @@ class IsolationUnavailable(SkillRuntimeError):
 
 class SandboxError(SkillRuntimeError):
     """The sandbox machinery itself failed (not the code running inside it)."""
+
+    status = grpc.StatusCode.UNAVAILABLE
+
+
+class IntegrityError(SkillRuntimeError):
+    """Stored state failed an integrity check: a broken audit chain, an undecryptable secret."""
+
+    status = grpc.StatusCode.DATA_LOSS
+
+
+class UpstreamError(SkillRuntimeError):
+    """A service skillrt depends on (an OAuth token endpoint, a key command) failed."""
 
     status = grpc.StatusCode.UNAVAILABLE

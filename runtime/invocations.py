@@ -20,8 +20,10 @@ from dataclasses import asdict, dataclass
 import structlog
 
 from runtime.admission import Admission, Ticket
+from runtime.auth.ratelimit import Permit, RateLimiter
+from runtime.auth.roles import Principal
 from runtime.catalog import Catalog
-from runtime.errors import InvalidArgument, SkillRuntimeError
+from runtime.errors import InvalidArgument, NotFound, SkillRuntimeError
 from runtime.invoke import Prepared, execute, parse_input, prepare, strict_json
 from runtime.profiles import LimitOverrides, ProfileStore
 from runtime.records import InvocationRecord, State, failed_result
@@ -35,6 +37,7 @@ log = structlog.get_logger("skillrt.invocations")
 
 @dataclass(frozen=True, kw_only=True)
 class InvocationRequest:
+    principal: Principal
     skill: str
     tool: str
     input_json: str
@@ -80,12 +83,14 @@ class Invocations:
         launcher: Launcher,
         store: Store,
         admission: Admission,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.catalog = catalog
         self.profiles = profiles
         self.launcher = launcher
         self.store = store
         self.admission = admission
+        self.rate_limiter = rate_limiter
         self._tasks: dict[str, asyncio.Task[InvocationRecord]] = {}
 
     async def invoke(
@@ -102,13 +107,24 @@ class Invocations:
             profiles=self.profiles,
             overrides=request.overrides,
         )
-        ticket = self.admission.enter()
+        permit = (
+            self.rate_limiter.admit(request.principal, _now_ms())
+            if self.rate_limiter is not None
+            else None
+        )
+        try:
+            ticket = self.admission.enter()
+        except BaseException:
+            _finish_permit(permit, 0)
+            raise
         try:
             record = self._accept(prepared, request, request_hash)
         except BaseException:
             ticket.release()
+            _finish_permit(permit, 0)
             raise
         task = asyncio.create_task(self._run(record, prepared, ticket, sink or _discard))
+        task.add_done_callback(lambda t: _finish_permit(permit, _cpu_ms(t)))
         self._tasks[record.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(record.id, None))
         try:
@@ -120,11 +136,15 @@ class Invocations:
                 await task
             raise
 
-    def get(self, invocation_id: str) -> InvocationRecord:
-        return self.store.get(invocation_id)
-
-    async def cancel(self, invocation_id: str) -> InvocationRecord:
+    def get(self, invocation_id: str, principal: Principal) -> InvocationRecord:
+        """An invocation the principal may see; others' are NOT_FOUND, as if absent."""
         record = self.store.get(invocation_id)
+        if not principal.sees_everything() and record.principal != principal.name:
+            raise NotFound(f"unknown invocation {invocation_id!r}")
+        return record
+
+    async def cancel(self, invocation_id: str, principal: Principal) -> InvocationRecord:
+        record = self.get(invocation_id, principal)
         task = self._tasks.get(invocation_id)
         if task is None:
             return record
@@ -149,7 +169,7 @@ class Invocations:
     ) -> InvocationRecord | None:
         if not request.idempotency_key:
             return None
-        found = self.store.by_idempotency_key(request.idempotency_key)
+        found = self.store.by_idempotency_key(request.principal.name, request.idempotency_key)
         if found is None:
             return None
         record, recorded_hash = found
@@ -169,6 +189,7 @@ class Invocations:
             tool=prepared.tool.name,
             version=prepared.skill.version,
             profile=prepared.profile.name,
+            principal=request.principal.name,
             state=State.QUEUED,
             created_ms=_now_ms(),
         )
@@ -218,6 +239,18 @@ class Invocations:
         return finished
 
 
+def _finish_permit(permit: Permit | None, cpu_ms: int) -> None:
+    if permit is not None:
+        permit.finish(cpu_ms, _now_ms())
+
+
+def _cpu_ms(task: asyncio.Task[InvocationRecord]) -> int:
+    if task.cancelled() or task.exception() is not None:
+        return 0
+    result = task.result().result
+    return result.usage.cpu_ms if result is not None else 0
+
+
 def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
@@ -233,6 +266,7 @@ def _request_hash(request: InvocationRequest) -> str:
         input_value = request.input_json  # refused later, with the reason, by parse_input
     canonical = json.dumps(
         {
+            "principal": request.principal.name,
             "skill": request.skill,
             "tool": request.tool,
             "input": input_value,

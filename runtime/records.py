@@ -24,6 +24,7 @@ class InvocationRecord:
     tool: str
     version: str
     profile: str
+    principal: str  # who asked; agents see only their own invocations
     state: State
     created_ms: int
     finished_ms: int | None = None

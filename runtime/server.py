@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import grpc
@@ -17,13 +18,19 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from runtime.admin import AdminServicer
 from runtime.admission import Admission
 from runtime.api.skillrt.v1 import skillrt_pb2 as pb
 from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.auth.authenticate import Authenticator, plain_peer
+from runtime.auth.bootstrap import AdminTokenKeeper, create_owner_if_none
+from runtime.auth.lockout import Lockout
+from runtime.auth.ratelimit import RateLimiter
+from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.catalog import Catalog
 from runtime.config import DaemonConfig
 from runtime.errors import ConfigError
-from runtime.interceptors import ErrorMappingInterceptor
+from runtime.interceptors import ServerInterceptor
 from runtime.invocations import Invocations, recover
 from runtime.profiles import ProfileStore
 from runtime.sandbox.cgroups import Cgroups, detect_layout
@@ -31,9 +38,11 @@ from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import find_nsjail
 from runtime.servicer import SkillRuntimeServicer
 from runtime.store import Store
+from runtime.tlsfront import TlsFront
 
 log = structlog.get_logger("skillrt.server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
+ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
 
 
 def configure_logging() -> None:
@@ -81,11 +90,20 @@ def _prepare_socket(path: Path) -> None:
         probe.close()
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 async def serve(config: DaemonConfig, *, ready: asyncio.Event | None = None) -> None:
     configure_logging()
     lock = _lock_state_dir(config.state_dir)
     store = Store(config.database)
+    tokens = TokenStore(config.database, load_server_key(config.server_key))
     try:
+        owner = create_owner_if_none(tokens, _now_ms())
+        if owner is not None:
+            # Shown once, on the terminal only: logs never carry secrets.
+            print(f"skillrt: owner token (shown once, keep it safe): {owner}", flush=True)
         cgroups = Cgroups(detect_layout(), config.cgroup_root)
         launcher = Launcher(cgroups=cgroups, nsjail=find_nsjail())
         reaped, failed = recover(cgroups, store)
@@ -95,14 +113,19 @@ async def serve(config: DaemonConfig, *, ready: asyncio.Event | None = None) -> 
                 sandboxes_killed=reaped,
                 invocations_failed=failed,
             )
-        await _serve(config, store, launcher, ready)
+        await _serve(config, store, tokens, launcher, ready)
     finally:
+        tokens.close()
         store.close()
         os.close(lock)
 
 
 async def _serve(
-    config: DaemonConfig, store: Store, launcher: Launcher, ready: asyncio.Event | None
+    config: DaemonConfig,
+    store: Store,
+    tokens: TokenStore,
+    launcher: Launcher,
+    ready: asyncio.Event | None,
 ) -> None:
     catalog = Catalog(config.catalog_dir)
     profiles = ProfileStore(config.profiles_dir)
@@ -112,16 +135,40 @@ async def _serve(
         launcher=launcher,
         store=store,
         admission=Admission(max_running=config.max_running, max_queued=config.max_queued),
+        rate_limiter=RateLimiter(lambda who: config.rate_limits(who.role, who.name)),
     )
-    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
+    keeper = AdminTokenKeeper(
+        tokens=tokens,
+        path=config.admin_token_file,
+        interval_ms=config.admin_token_rotation_ms,
+        overlap_ms=config.token_overlap_ms,
+        clock_ms=_now_ms,
+    )
+    keeper.refresh()
+    front: TlsFront | None = None
+    authenticator = Authenticator(
+        tokens=tokens,
+        lockout=Lockout(config.lockout),
+        clock_ms=_now_ms,
+        transport=lambda peer: front.transport(peer) if front is not None else plain_peer(peer),
+        allow_plain_tcp=config.insecure_tcp,
+        on_failure=lambda peer, token_id: log.warning(
+            "authentication failed", peer=peer, token_id=token_id or None
+        ),
+    )
+    server = grpc.aio.server(interceptors=[ServerInterceptor(authenticator)])
     pb_grpc.add_SkillRuntimeServicer_to_server(  # type: ignore[no-untyped-call]
         SkillRuntimeServicer(catalog=catalog, profiles=profiles, invocations=invocations), server
+    )
+    pb_grpc.add_AdminServicer_to_server(  # type: ignore[no-untyped-call]
+        AdminServicer(tokens=tokens, default_overlap_ms=config.token_overlap_ms), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (
             SERVICE_NAME,
+            ADMIN_SERVICE_NAME,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ),
@@ -133,13 +180,28 @@ async def _serve(
         server.add_insecure_port(f"unix:{config.socket_path}")
     finally:
         os.umask(old_umask)
-    if config.tcp_address:
-        log.warning("listening on TCP without TLS (loopback only)", address=config.tcp_address)
+    if config.tcp_address and config.tls is not None:
+        upstream = server.add_insecure_port("127.0.0.1:0")
+        front = TlsFront(config.tls, address=config.tcp_address, upstream_port=upstream)
+    elif config.tcp_address:
+        log.warning(
+            "INSECURE: listening on TCP without TLS; tokens cross the wire in clear text",
+            address=config.tcp_address,
+        )
         server.add_insecure_port(config.tcp_address)
     await server.start()
+    if front is not None:
+        await front.start()
+    keeper_task = asyncio.create_task(keeper.run())
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("serving", socket=str(config.socket_path), tcp=config.tcp_address, pid=os.getpid())
+    log.info(
+        "serving",
+        socket=str(config.socket_path),
+        tcp=config.tcp_address,
+        tls=config.tls is not None,
+        pid=os.getpid(),
+    )
     print(f"skillrt: listening on unix:{config.socket_path}", flush=True)
 
     stop = asyncio.Event()
@@ -152,7 +214,10 @@ async def _serve(
 
     grace = config.shutdown_grace_ms / 1000
     log.info("shutting down", grace_seconds=grace)
+    keeper_task.cancel()
     await health_servicer.enter_graceful_shutdown()
+    if front is not None:
+        await front.stop()
     await asyncio.gather(server.stop(grace), invocations.drain(grace))
     with contextlib.suppress(FileNotFoundError):
         config.socket_path.unlink()

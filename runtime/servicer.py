@@ -11,6 +11,7 @@ import grpc
 
 from runtime.api.skillrt.v1 import skillrt_pb2 as pb
 from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.auth.roles import principal
 from runtime.catalog import Catalog
 from runtime.convert import invocation_to_proto, overrides_from_proto, skill_to_proto
 from runtime.errors import InvalidArgument
@@ -81,12 +82,13 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
     async def GetInvocation(
         self, request: pb.GetInvocationRequest, context: Context
     ) -> pb.Invocation:
-        return invocation_to_proto(self.invocations.get(_required(request.id, "id")))
+        record = self.invocations.get(_required(request.id, "id"), principal())
+        return invocation_to_proto(record)
 
     async def CancelInvocation(
         self, request: pb.CancelInvocationRequest, context: Context
     ) -> pb.Invocation:
-        record = await self.invocations.cancel(_required(request.id, "id"))
+        record = await self.invocations.cancel(_required(request.id, "id"), principal())
         return invocation_to_proto(record)
 
 
@@ -100,6 +102,7 @@ def _request(request: pb.InvokeRequest) -> InvocationRequest:
     if len(request.idempotency_key) > _MAX_KEY:
         raise InvalidArgument(f"idempotency_key: longer than {_MAX_KEY} characters")
     return InvocationRequest(
+        principal=principal(),
         skill=_required(request.skill, "skill"),
         tool=_required(request.tool, "tool"),
         input_json=request.input_json,

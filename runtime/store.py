@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS invocations (
     tool TEXT NOT NULL,
     version TEXT NOT NULL,
     profile TEXT NOT NULL,
+    principal TEXT NOT NULL DEFAULT '',
     state TEXT NOT NULL,
     request_hash TEXT NOT NULL,
     idempotency_key TEXT UNIQUE,
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS invocations (
 CREATE INDEX IF NOT EXISTS invocations_state ON invocations (state);
 """
 _COLUMNS = (
-    "id, skill, tool, version, profile, state, created_ms, finished_ms, result_json, output_json"
+    "id, skill, tool, version, profile, principal, state, created_ms, finished_ms, result_json,"
+    " output_json"
 )
 
 
@@ -55,27 +57,29 @@ class Store:
     ) -> None:
         try:
             self._db.execute(
-                "INSERT INTO invocations (id, skill, tool, version, profile, state, request_hash,"
-                " idempotency_key, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO invocations (id, skill, tool, version, profile, principal, state,"
+                " request_hash, idempotency_key, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.id,
                     record.skill,
                     record.tool,
                     record.version,
                     record.profile,
+                    record.principal,
                     record.state.value,
                     request_hash,
-                    idempotency_key,
+                    f"{record.principal}\0{idempotency_key}" if idempotency_key else None,
                     record.created_ms,
                 ),
             )
         except sqlite3.IntegrityError as exc:
             raise InvalidArgument("idempotency_key: already used by another invocation") from exc
 
-    def by_idempotency_key(self, key: str) -> tuple[InvocationRecord, str] | None:
-        """The invocation recorded under ``key`` and its request hash, if any."""
+    def by_idempotency_key(self, principal: str, key: str) -> tuple[InvocationRecord, str] | None:
+        """The invocation ``principal`` recorded under ``key`` and its request hash, if any."""
         row = self._db.execute(
-            f"SELECT {_COLUMNS}, request_hash FROM invocations WHERE idempotency_key = ?", (key,)
+            f"SELECT {_COLUMNS}, request_hash FROM invocations WHERE idempotency_key = ?",
+            (f"{principal}\0{key}",),
         ).fetchone()
         return (_record(row[:-1]), row[-1]) if row else None
 
@@ -125,13 +129,26 @@ class Store:
 
 
 def _record(row: tuple[object, ...]) -> InvocationRecord:
-    (id_, skill, tool, version, profile, state, created, finished, result_json, output_json) = row
+    (
+        id_,
+        skill,
+        tool,
+        version,
+        profile,
+        who,
+        state,
+        created,
+        finished,
+        result_json,
+        output_json,
+    ) = row
     return InvocationRecord(
         id=str(id_),
         skill=str(skill),
         tool=str(tool),
         version=str(version),
         profile=str(profile),
+        principal=str(who),
         state=State(str(state)),
         created_ms=int(str(created)),
         finished_ms=int(str(finished)) if finished is not None else None,

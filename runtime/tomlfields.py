@@ -132,9 +132,9 @@ class Table:
 
     def str_map(self, key: str) -> dict[str, str]:
         table = self.table(key)
-        return {name: table.string(name) for name in table.keys()}  # noqa: SIM118
+        return {name: table.string(name) for name in table.names()}
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return list(self._data)
 
     def finish(self) -> None:

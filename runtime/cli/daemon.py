@@ -13,9 +13,9 @@ import grpc
 from runtime import config as daemon_config
 from runtime.api.skillrt.v1 import skillrt_pb2 as pb
 from runtime.cli.author import duration_flag, limit_flags, read_arg
-from runtime.client import Client, default_target
+from runtime.client import Client, Tls, default_target
 from runtime.convert import result_proto_dict
-from runtime.errors import SandboxError, SkillRuntimeError
+from runtime.errors import InvalidArgument, SandboxError, SkillRuntimeError
 from runtime.invoke import parse_input
 from runtime.profiles import LimitOverrides
 
@@ -25,6 +25,13 @@ def register(verbs: Any) -> None:
     serve.add_argument("--config", type=Path, metavar="FILE", help="daemon configuration (TOML)")
     serve.add_argument("--socket", type=Path, dest="socket_path", metavar="PATH")
     serve.add_argument("--tcp", dest="tcp_address", metavar="HOST:PORT", help="also listen on TCP")
+    serve.add_argument(
+        "--insecure-tcp",
+        dest="insecure_tcp",
+        action="store_const",
+        const=True,
+        help="allow TCP without TLS, on loopback only (tokens cross in clear text)",
+    )
     serve.add_argument("--state-dir", type=Path, dest="state_dir", metavar="DIR")
     serve.add_argument("--max-running", type=int, dest="max_running", metavar="N")
     serve.add_argument("--max-queued", type=int, dest="max_queued", metavar="N")
@@ -62,7 +69,21 @@ def register(verbs: Any) -> None:
 
 
 def _target_flag(parser: argparse.ArgumentParser) -> None:
+    target_flags(parser)
+
+
+def target_flags(parser: argparse.ArgumentParser) -> None:
+    """Where the daemon is and how to prove who we are to it."""
     parser.add_argument("--target", metavar="unix:PATH|HOST:PORT", help="daemon address")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="bearer token file (default: $SKILLRT_TOKEN, $SKILLRT_TOKEN_FILE, the admin token)",
+    )
+    parser.add_argument("--tls-ca", type=Path, metavar="PEM", help="CA of the daemon's TLS cert")
+    parser.add_argument("--tls-cert", type=Path, metavar="PEM", help="client certificate (mTLS)")
+    parser.add_argument("--tls-key", type=Path, metavar="PEM", help="client key (mTLS)")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -72,6 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.config,
         socket_path=args.socket_path,
         tcp_address=args.tcp_address,
+        insecure_tcp=args.insecure_tcp,
         state_dir=args.state_dir,
         max_running=args.max_running,
         max_queued=args.max_queued,
@@ -84,21 +106,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _call(args: argparse.Namespace, action: Any) -> Any:
+def call(args: argparse.Namespace, action: Any) -> Any:
     """Run one client call; gRPC errors become one-line messages."""
     target = args.target or default_target()
+    tls = Tls(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key) if args.tls_ca else None
+    token = None
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text().strip()
+        except OSError as exc:
+            raise InvalidArgument(f"--token-file: cannot read {args.token_file}: {exc}") from exc
     try:
-        with Client(target) as client:
+        with Client(target, token=token, tls=tls) as client:
             return action(client)
     except grpc.RpcError as exc:
         code = exc.code() if hasattr(exc, "code") else None
         details = exc.details() if hasattr(exc, "details") else str(exc)
         if code == grpc.StatusCode.UNAVAILABLE:
             raise SandboxError(f"daemon not reachable at {target}: {details}") from exc
-        raise _RemoteError(f"{code.name if code else 'error'}: {details}") from exc
+        raise RemoteError(f"{code.name if code else 'error'}: {details}") from exc
 
 
-class _RemoteError(SkillRuntimeError):
+class RemoteError(SkillRuntimeError):
     """An error status returned by the daemon, shown as it came."""
 
 
@@ -110,7 +139,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         cpu_time_ms=args.cpu_time,
         pids=args.pids,
     )
-    invocation: pb.Invocation = _call(
+    invocation: pb.Invocation = call(
         args,
         lambda c: c.invoke(
             args.skill,
@@ -137,7 +166,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_skills(args: argparse.Namespace) -> int:
-    skills: list[pb.Skill] = _call(args, lambda c: c.list_skills())
+    skills: list[pb.Skill] = call(args, lambda c: c.list_skills())
     if args.json:
         print(json.dumps([_skill_dict(s) for s in skills]))
         return 0
@@ -167,7 +196,7 @@ def _skill_dict(skill: pb.Skill) -> dict[str, Any]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     if args.invocation:
-        invocation: pb.Invocation = _call(args, lambda c: c.get_invocation(args.invocation))
+        invocation: pb.Invocation = call(args, lambda c: c.get_invocation(args.invocation))
         state = pb.InvocationState.Name(invocation.state).removeprefix("INVOCATION_STATE_").lower()
         data = {
             "invocation_id": invocation.id,
@@ -182,7 +211,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         }
         print(json.dumps(data) if args.json else _status_text(data))
         return 0
-    health: str = _call(args, lambda c: c.health())
+    health: str = call(args, lambda c: c.health())
     target = args.target or default_target()
     print(json.dumps({"target": target, "health": health}) if args.json else f"{target}: {health}")
     return 0 if health == "SERVING" else 1

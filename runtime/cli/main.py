@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from runtime.cli import author, daemon, inspect
+from runtime.cli import access, author, daemon, inspect
 from runtime.errors import SkillRuntimeError
 
 EXIT_USAGE = 2
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     author.register(verbs)
     inspect.register(verbs)
     daemon.register(verbs)
+    access.register(verbs)
     return parser
 
 

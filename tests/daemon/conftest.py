@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -24,6 +25,30 @@ from runtime.sandbox.cgroups import Cgroups, detect_layout
 from tests.daemon.probe_skill import make_probe_skill
 
 
+class BearerToken(  # type: ignore[misc]
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Adds ``authorization: Bearer <token>`` to every call of a channel."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def _with_token(self, details: Any) -> Any:
+        metadata = [*(details.metadata or ()), ("authorization", f"Bearer {self.token}")]
+        return details._replace(metadata=metadata)
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._with_token(details), requests)
+
+
 @dataclass
 class Daemon:
     root: Path
@@ -33,12 +58,39 @@ class Daemon:
     cgroup_root: str
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    owner_token: str = ""
 
     @property
     def target(self) -> str:
         return f"unix:{self.socket}"
 
+    def init(self) -> str:
+        """Create the owner token (once per state directory)."""
+        if not self.owner_token:
+            self.owner_token = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "runtime.cli.main",
+                    "init",
+                    "--state-dir",
+                    str(self.state_dir),
+                ],
+                cwd=paths.PROJECT_ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        return self.owner_token
+
+    def channel(self, token: str | None = None) -> grpc.Channel:
+        """A channel whose calls carry ``token`` (the owner's by default)."""
+        return grpc.intercept_channel(
+            grpc.insecure_channel(self.target), BearerToken(token or self.owner_token)
+        )
+
     def start(self, *extra: str) -> None:
+        self.init()
         self.log_path = self.root / f"daemon-{secrets.token_hex(3)}.log"
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
@@ -151,5 +203,6 @@ def fresh_daemon() -> Iterator[Daemon]:
 
 @pytest.fixture
 def channel(daemon: Daemon) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(daemon.target) as ch:
+    """A channel authenticated as the owner."""
+    with daemon.channel() as ch:
         yield ch

@@ -19,7 +19,7 @@ input_schema = {{ type = "object" }}
 """
 
 SKILL_TOML = 'version = "1.2.3"\nprofile = "default"\n' + "".join(
-    _TOOL.format(name=n) for n in ("echo", "fail", "sleep", "hog", "chatter", "daemonize")
+    _TOOL.format(name=n) for n in ("echo", "fail", "sleep", "hog", "spin", "chatter", "daemonize")
 )
 
 PROBE = r"""
@@ -38,6 +38,9 @@ elif mode == "hog":
     chunks = []
     while True:
         chunks.append(bytearray(16 * 1024 * 1024))
+elif mode == "spin":
+    while True:
+        pass
 elif mode == "chatter":
     for i in range(data.get("lines", 3)):
         print(f"line {i}", flush=True)

@@ -20,7 +20,7 @@ from tests.daemon.conftest import Daemon
 
 def test_sync_client_invoke(daemon: Daemon) -> None:
     """Client.invoke runs a bundled skill and returns its parsed output."""
-    with Client(daemon.target) as client:
+    with Client(daemon.target, token=daemon.owner_token) as client:
         invocation = client.invoke("text-stats", "analyze", {"text": "one two two"})
     assert invocation.result.status == pb.STATUS_OK
     assert json.loads(invocation.result.output_json)["words"] == 3
@@ -28,7 +28,10 @@ def test_sync_client_invoke(daemon: Daemon) -> None:
 
 def test_sync_client_errors_are_grpc_statuses(daemon: Daemon) -> None:
     """A bad request surfaces as an RpcError carrying the daemon's status."""
-    with Client(daemon.target) as client, pytest.raises(grpc.RpcError) as info:
+    with (
+        Client(daemon.target, token=daemon.owner_token) as client,
+        pytest.raises(grpc.RpcError) as info,
+    ):
         client.invoke("probe", "echo", limits=LimitOverrides(pids=10_000))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
@@ -37,7 +40,7 @@ def test_async_client_stream(daemon: Daemon) -> None:
     """AsyncClient.invoke_stream yields the events of one invocation in order."""
 
     async def go() -> list[str]:
-        async with AsyncClient(daemon.target) as client:
+        async with AsyncClient(daemon.target, token=daemon.owner_token) as client:
             return [
                 e.WhichOneof("event")
                 async for e in client.invoke_stream("probe", "chatter", {"lines": 2})
@@ -51,7 +54,7 @@ def test_async_client_get_and_cancel_finished(daemon: Daemon) -> None:
     """Cancelling a finished invocation leaves its result as it was."""
 
     async def go() -> tuple[pb.Invocation, pb.Invocation]:
-        async with AsyncClient(daemon.target) as client:
+        async with AsyncClient(daemon.target, token=daemon.owner_token) as client:
             done = await client.invoke("probe", "echo", {"k": 1})
             return done, await client.cancel(done.id)
 
@@ -65,7 +68,11 @@ def cli(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         cwd=paths.PROJECT_ROOT,
-        env={**os.environ, "SKILLRT_SOCKET": str(daemon.socket)},
+        env={
+            **os.environ,
+            "SKILLRT_SOCKET": str(daemon.socket),
+            "SKILLRT_TOKEN": daemon.owner_token,
+        },
         timeout=60,
         check=False,
     )

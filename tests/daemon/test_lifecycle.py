@@ -58,18 +58,18 @@ def wait_running(daemon: Daemon) -> list[psutil.Process]:
 
 
 CLIENT = """
-import sys, grpc
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb, skillrt_pb2_grpc as pb_grpc
-with grpc.insecure_channel(sys.argv[1]) as channel:
-    pb_grpc.SkillRuntimeStub(channel).Invoke(
-        pb.InvokeRequest(skill="probe", tool="sleep", input_json='{"seconds": 30}'), timeout=60
-    )
+import sys
+from runtime.client import Client
+with Client(sys.argv[1], token=sys.argv[2]) as client:
+    client.invoke("probe", "sleep", {"seconds": 30}, timeout=60)
 """
 
 
 def test_killed_client_kills_its_sandbox(daemon: Daemon) -> None:
     """A client killed mid-invocation leaves no sandbox process or cgroup behind."""
-    client = subprocess.Popen([sys.executable, "-c", CLIENT, daemon.target], cwd=paths.PROJECT_ROOT)
+    client = subprocess.Popen(
+        [sys.executable, "-c", CLIENT, daemon.target, daemon.owner_token], cwd=paths.PROJECT_ROOT
+    )
     try:
         processes = wait_running(daemon)
         client.kill()
@@ -115,7 +115,7 @@ def test_crash_restart_reaps_orphans(fresh_daemon: Daemon) -> None:
     ids: list[str] = []
 
     def call() -> None:
-        with grpc.insecure_channel(fresh_daemon.target) as channel:
+        with fresh_daemon.channel() as channel:
             stream = fresh_daemon.stub(channel).InvokeStream(sleep_request(44), timeout=60)
             ids.append(next(stream).accepted.invocation_id)
             try:
@@ -135,7 +135,7 @@ def test_crash_restart_reaps_orphans(fresh_daemon: Daemon) -> None:
     fresh_daemon.start()
     assert eventually(lambda: not alive(processes), timeout=5)
     assert not fresh_daemon.cgroup_dirs()
-    with grpc.insecure_channel(fresh_daemon.target) as channel:
+    with fresh_daemon.channel() as channel:
         record = fresh_daemon.stub(channel).GetInvocation(pb.GetInvocationRequest(id=ids[0]))
     assert record.state == pb.INVOCATION_STATE_FINISHED
     assert record.result.status == pb.STATUS_SANDBOX_ERROR
@@ -148,7 +148,7 @@ def test_sigterm_lets_short_invocations_finish(fresh_daemon: Daemon) -> None:
     results: list[pb.Invocation] = []
 
     def call() -> None:
-        with grpc.insecure_channel(fresh_daemon.target) as channel:
+        with fresh_daemon.channel() as channel:
             results.append(fresh_daemon.stub(channel).Invoke(sleep_request(1), timeout=60))
 
     thread = threading.Thread(target=call)
@@ -165,7 +165,7 @@ def test_sigterm_cancels_after_grace(fresh_daemon: Daemon) -> None:
     ids: list[str] = []
 
     def call() -> None:
-        with grpc.insecure_channel(fresh_daemon.target) as channel:
+        with fresh_daemon.channel() as channel:
             stream = fresh_daemon.stub(channel).InvokeStream(sleep_request(45), timeout=60)
             ids.append(next(stream).accepted.invocation_id)
             try:
@@ -184,6 +184,6 @@ def test_sigterm_cancels_after_grace(fresh_daemon: Daemon) -> None:
     assert not alive(processes)
     assert not fresh_daemon.cgroup_dirs()
     fresh_daemon.start()
-    with grpc.insecure_channel(fresh_daemon.target) as channel:
+    with fresh_daemon.channel() as channel:
         record = fresh_daemon.stub(channel).GetInvocation(pb.GetInvocationRequest(id=ids[0]))
     assert record.result.status == pb.STATUS_CANCELLED

@@ -316,3 +316,255 @@ class SkillRuntime:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class AdminStub:
+    """Operator RPCs: who am I, and token management (owner only).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Whoami = channel.unary_unary(
+                '/skillrt.v1.Admin/Whoami',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.WhoamiRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.Principal.FromString,
+                _registered_method=True)
+        self.CreateToken = channel.unary_unary(
+                '/skillrt.v1.Admin/CreateToken',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.CreateTokenRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.CreatedToken.FromString,
+                _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/skillrt.v1.Admin/ListTokens',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListTokensResponse.FromString,
+                _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/skillrt.v1.Admin/RevokeToken',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.TokenInfo.FromString,
+                _registered_method=True)
+        self.RotateToken = channel.unary_unary(
+                '/skillrt.v1.Admin/RotateToken',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.RotateTokenRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.CreatedToken.FromString,
+                _registered_method=True)
+
+
+class AdminServicer:
+    """Operator RPCs: who am I, and token management (owner only).
+    """
+
+    def Whoami(self, request, context):
+        """The principal the call authenticated as.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateToken(self, request, context):
+        """A new token; its secret is returned once, in this response only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """Every token's metadata; never a secret.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeToken(self, request, context):
+        """Stops a token at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateToken(self, request, context):
+        """A new secret for the same name and role; the old one keeps working for the overlap window.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AdminServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Whoami': grpc.unary_unary_rpc_method_handler(
+                    servicer.Whoami,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.WhoamiRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.Principal.SerializeToString,
+            ),
+            'CreateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateToken,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.CreateTokenRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.CreatedToken.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListTokensRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListTokensResponse.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.TokenInfo.SerializeToString,
+            ),
+            'RotateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateToken,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.RotateTokenRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.CreatedToken.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'skillrt.v1.Admin', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('skillrt.v1.Admin', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Admin:
+    """Operator RPCs: who am I, and token management (owner only).
+    """
+
+    @staticmethod
+    def Whoami(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/Whoami',
+            skillrt_dot_v1_dot_skillrt__pb2.WhoamiRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.Principal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/CreateToken',
+            skillrt_dot_v1_dot_skillrt__pb2.CreateTokenRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.CreatedToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/ListTokens',
+            skillrt_dot_v1_dot_skillrt__pb2.ListTokensRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ListTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/RevokeToken',
+            skillrt_dot_v1_dot_skillrt__pb2.RevokeTokenRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.TokenInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/RotateToken',
+            skillrt_dot_v1_dot_skillrt__pb2.RotateTokenRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.CreatedToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -1,0 +1,1 @@
+"""Identity and access: tokens, roles, failed-authentication lockout, rate limits."""

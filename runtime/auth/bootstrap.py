@@ -1,0 +1,90 @@
+"""The first owner token, and the daemon's own admin token kept fresh in a 0600 file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+
+from runtime.auth.roles import Role
+from runtime.auth.tokens import TokenStore, token_id
+
+log = structlog.get_logger("skillrt.auth")
+OWNER_NAME = "owner"
+ADMIN_NAME = "daemon-admin"
+
+
+def create_owner_if_none(tokens: TokenStore, now_ms: int) -> str | None:
+    """The owner token of a store that has no tokens yet (to be shown once), else None."""
+    if tokens.count():
+        return None
+    _, token = tokens.create(name=OWNER_NAME, role=Role.OWNER, now_ms=now_ms)
+    return token
+
+
+def write_secret_file(path: Path, text: str) -> None:
+    """Atomically replace ``path`` with ``text``, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+class AdminTokenKeeper:
+    """Keeps a valid admin token in ``path``, rotating it every ``interval_ms``.
+
+    The previous token keeps working for ``overlap_ms`` after a rotation, so a tool that read the
+    file just before is not cut off mid-task.
+    """
+
+    def __init__(
+        self,
+        *,
+        tokens: TokenStore,
+        path: Path,
+        interval_ms: int,
+        overlap_ms: int,
+        clock_ms: Callable[[], int],
+    ) -> None:
+        self.tokens = tokens
+        self.path = path
+        self.interval_ms = interval_ms
+        self.overlap_ms = overlap_ms
+        self.clock_ms = clock_ms
+
+    def refresh(self) -> None:
+        """Rotate now if the token in the file is missing, invalid or due."""
+        now = self.clock_ms()
+        current = self._read()
+        record = self.tokens.verify(current, now) if current else None
+        if record is not None and now - record.created_ms < self.interval_ms:
+            return
+        if record is not None:
+            _, token = self.tokens.rotate(record.id, overlap_ms=self.overlap_ms, now_ms=now)
+        else:
+            _, token = self.tokens.create(name=ADMIN_NAME, role=Role.ADMIN, now_ms=now)
+        write_secret_file(self.path, token)
+        log.info("admin token rotated", token_id=token_id(token), file=str(self.path))
+
+    def _read(self) -> str | None:
+        try:
+            return self.path.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    async def run(self) -> None:
+        while True:
+            self.refresh()
+            await asyncio.sleep(max(1.0, self.interval_ms / 1000 / 10))

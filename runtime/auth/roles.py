@@ -1,0 +1,74 @@
+"""Roles, principals, and the one table that says which roles may call which RPC.
+
+An RPC missing from ``RPC_ROLES`` is denied to everyone: adding a method to the API without
+deciding who may call it cannot open it up.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OWNER = "owner"  # everything, including tokens and data deletion
+    ADMIN = "admin"  # configuration, profiles, skills, approvals
+    APPROVER = "approver"  # decide approvals only
+    AGENT = "agent"  # invoke skills, read its own invocations
+    VIEWER = "viewer"  # read-only status
+
+
+ANONYMOUS = "anonymous"  # marks RPCs that need no credentials at all
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    name: str
+    role: Role
+    authenticated_by: str  # "token" or "certificate"
+    token_id: str | None = None
+
+    def sees_everything(self) -> bool:
+        """Whether this principal may see invocations other principals started."""
+        return self.role in (Role.OWNER, Role.ADMIN, Role.VIEWER)
+
+
+_SKILLRT = "/skillrt.v1.SkillRuntime/"
+_ADMIN = "/skillrt.v1.Admin/"
+_EVERYONE = frozenset(Role)
+_READERS = frozenset({Role.OWNER, Role.ADMIN, Role.AGENT, Role.VIEWER})
+
+RPC_ROLES: dict[str, frozenset[Role] | str] = {
+    _SKILLRT + "ListSkills": _READERS,
+    _SKILLRT + "GetSkill": _READERS,
+    _SKILLRT + "Invoke": frozenset({Role.OWNER, Role.AGENT}),
+    _SKILLRT + "InvokeStream": frozenset({Role.OWNER, Role.AGENT}),
+    _SKILLRT + "GetInvocation": _READERS,
+    _SKILLRT + "CancelInvocation": frozenset({Role.OWNER, Role.ADMIN, Role.AGENT}),
+    _ADMIN + "Whoami": _EVERYONE,
+    _ADMIN + "CreateToken": frozenset({Role.OWNER}),
+    _ADMIN + "ListTokens": frozenset({Role.OWNER}),
+    _ADMIN + "RevokeToken": frozenset({Role.OWNER}),
+    _ADMIN + "RotateToken": frozenset({Role.OWNER}),
+    # Load balancers and supervisors probe health without credentials; it reveals nothing.
+    "/grpc.health.v1.Health/Check": ANONYMOUS,
+    "/grpc.health.v1.Health/Watch": ANONYMOUS,
+    "/grpc.health.v1.Health/List": ANONYMOUS,
+    # Reflection describes the API only, to any authenticated caller (grpcurl with a token).
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": _EVERYONE,
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": _EVERYONE,
+}
+
+
+def allowed_roles(method: str) -> frozenset[Role] | str:
+    """The roles that may call ``method``; unknown methods get the empty set (deny)."""
+    return RPC_ROLES.get(method, frozenset())
+
+
+current_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
+
+
+def principal() -> Principal:
+    """The principal of the RPC being served (set by the auth interceptor)."""
+    return current_principal.get()

@@ -1,0 +1,37 @@
+"""A daemon with small lockout and rate-limit settings, for access-control tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.daemon.conftest import Daemon, cleanup, make_daemon
+
+CONFIG = """
+[auth]
+max_failures = 3
+failure_window = "10s"
+lockout = "1s"
+max_lockout = "4s"
+admin_token_rotation = "1h"
+
+[rate_limits.roles.agent]
+concurrent = 1
+
+[rate_limits.tokens.limited]
+invocations_per_minute = 2
+
+[rate_limits.tokens.frugal]
+cpu_seconds_per_hour = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[Daemon]:
+    instance = make_daemon()
+    config = instance.root / "skillrt.toml"
+    config.write_text(CONFIG)
+    instance.start("--config", str(config))
+    yield instance
+    cleanup(instance)

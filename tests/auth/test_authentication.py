@@ -1,0 +1,193 @@
+"""Authentication over the real daemon: who gets in, who is locked out, how tokens rotate."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+
+from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from tests.daemon.conftest import Daemon
+
+
+def whoami(daemon: Daemon, token: str | None) -> pb.Principal:
+    channel = daemon.channel(token) if token is not None else grpc.insecure_channel(daemon.target)
+    with channel:
+        stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
+        principal: pb.Principal = stub.Whoami(pb.WhoamiRequest(), timeout=10)
+        return principal
+
+
+def refused(daemon: Daemon, token: str | None) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as info:
+        whoami(daemon, token)
+    return info.value
+
+
+ISSUED: list[str] = []  # every secret this module saw, for the log check at the end
+
+
+def new_token(daemon: Daemon, role: str, name: str, ttl_seconds: int = 0) -> pb.CreatedToken:
+    with daemon.channel() as channel:
+        stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
+        created: pb.CreatedToken = stub.CreateToken(
+            pb.CreateTokenRequest(name=name, role=role, ttl_seconds=ttl_seconds), timeout=10
+        )
+        ISSUED.append(created.token)
+        return created
+
+
+def admin(daemon: Daemon) -> pb_grpc.AdminStub:
+    return pb_grpc.AdminStub(daemon.channel())  # type: ignore[no-untyped-call]
+
+
+def test_owner_token_authenticates(daemon: Daemon) -> None:
+    """The owner token from `skillrt init` authenticates as the owner."""
+    principal = whoami(daemon, daemon.owner_token)
+    assert (principal.name, principal.role, principal.authenticated_by) == (
+        "owner",
+        "owner",
+        "token",
+    )
+
+
+def test_no_token_is_unauthenticated(daemon: Daemon) -> None:
+    """A call without credentials is UNAUTHENTICATED."""
+    error = refused(daemon, None)
+    assert (error.code(), error.details()) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "invalid or missing credentials",
+    )
+
+
+def test_garbage_token_is_unauthenticated(daemon: Daemon) -> None:
+    """A malformed token gets the same answer as every other failure."""
+    error = refused(daemon, "not-a-token")
+    assert (error.code(), error.details()) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "invalid or missing credentials",
+    )
+
+
+def test_wrong_secret_is_unauthenticated(daemon: Daemon) -> None:
+    """A real token id with a wrong secret gets the same answer: no hint which part was wrong."""
+    created = new_token(daemon, "viewer", "wrong-secret")
+    forged = created.token[:-4] + ("AAAA" if not created.token.endswith("AAAA") else "BBBB")
+    error = refused(daemon, forged)
+    assert (error.code(), error.details()) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "invalid or missing credentials",
+    )
+
+
+def test_expired_token_is_unauthenticated(daemon: Daemon) -> None:
+    """A token past its expiry stops working."""
+    created = new_token(daemon, "viewer", "short-lived", ttl_seconds=1)
+    assert whoami(daemon, created.token).name == "short-lived"
+    time.sleep(1.2)
+    assert refused(daemon, created.token).code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_revoked_token_is_unauthenticated(daemon: Daemon) -> None:
+    """A revoked token stops working at once."""
+    created = new_token(daemon, "agent", "revoked-agent")
+    assert whoami(daemon, created.token).role == "agent"
+    admin(daemon).RevokeToken(pb.RevokeTokenRequest(id=created.info.id), timeout=10)
+    assert refused(daemon, created.token).code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_lockout_after_failures_then_recovery(daemon: Daemon) -> None:
+    """Repeated failures on a token id lock it out, even with the right secret; it recovers."""
+    created = new_token(daemon, "viewer", "locked")
+    forged = created.token[:-1] + ("A" if created.token[-1] != "A" else "B")
+    for _ in range(3):
+        refused(daemon, forged)
+    assert refused(daemon, created.token).code() == grpc.StatusCode.UNAUTHENTICATED
+    time.sleep(1.3)
+    assert whoami(daemon, created.token).name == "locked"
+
+
+def test_lockout_grows(daemon: Daemon) -> None:
+    """A second lockout of the same key lasts longer than the first."""
+    created = new_token(daemon, "viewer", "twice-locked")
+    forged = created.token[:-1] + ("A" if created.token[-1] != "A" else "B")
+    for _ in range(3):
+        refused(daemon, forged)
+    time.sleep(1.3)
+    for _ in range(3):
+        refused(daemon, forged)
+    time.sleep(1.3)  # past the first lockout's length, within the doubled one
+    assert refused(daemon, created.token).code() == grpc.StatusCode.UNAUTHENTICATED
+    time.sleep(1.0)
+    assert whoami(daemon, created.token).name == "twice-locked"
+
+
+def test_rotation_overlap_then_end(daemon: Daemon) -> None:
+    """After rotation both tokens work for the overlap window; then only the new one."""
+    old = new_token(daemon, "viewer", "rotating")
+    new = admin(daemon).RotateToken(
+        pb.RotateTokenRequest(id=old.info.id, overlap_seconds=1), timeout=10
+    )
+    ISSUED.append(new.token)
+    assert whoami(daemon, new.token).name == "rotating"
+    assert whoami(daemon, old.token).name == "rotating"
+    time.sleep(1.3)
+    assert refused(daemon, old.token).code() == grpc.StatusCode.UNAUTHENTICATED
+    assert whoami(daemon, new.token).name == "rotating"
+
+
+def test_token_list_never_shows_secrets(daemon: Daemon) -> None:
+    """ListTokens shows ids, names and roles, and no token secret."""
+    created = new_token(daemon, "agent", "listed")
+    listing = admin(daemon).ListTokens(pb.ListTokensRequest(), timeout=10)
+    assert "listed" in {t.name for t in listing.tokens}
+    text = str(listing)
+    assert created.token not in text and daemon.owner_token not in text
+    assert created.token.split("_")[2] not in text
+
+
+def test_admin_token_file_is_private_and_valid(daemon: Daemon) -> None:
+    """The daemon keeps its own admin token in a 0600 file, and it authenticates as admin."""
+    file = daemon.state_dir / "admin.token"
+    assert file.stat().st_mode & 0o777 == 0o600
+    assert whoami(daemon, file.read_text().strip()).role == "admin"
+
+
+def test_no_secret_in_logs_or_cli_output(daemon: Daemon) -> None:
+    """No token, admin token or server key appears in the daemon's logs or `token list`."""
+    import base64
+    import os
+    import subprocess
+    import sys
+
+    from runtime import paths
+
+    listing = subprocess.run(
+        [sys.executable, "-m", "runtime.cli.main", "token", "list", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=paths.PROJECT_ROOT,
+        env={
+            **os.environ,
+            "SKILLRT_SOCKET": str(daemon.socket),
+            "SKILLRT_TOKEN": daemon.owner_token,
+        },
+        timeout=60,
+        check=True,
+    )
+    key = (daemon.state_dir / "server.key").read_bytes()
+    secrets = [
+        daemon.owner_token,
+        (daemon.state_dir / "admin.token").read_text().strip(),
+        *ISSUED,
+    ]
+    secret_parts = [s.split("_")[2] for s in secrets]
+    texts = {"logs": daemon.logs(), "token list": listing.stdout + listing.stderr}
+    assert len(ISSUED) >= 5
+    for where, text in texts.items():
+        for part in secret_parts:
+            assert part not in text, f"a token secret appears in {where}"
+        for form in (key.hex(), base64.b64encode(key).decode()):
+            assert form not in text, f"the server key appears in {where}"

@@ -1,0 +1,103 @@
+"""Rate limits for runaway agents: per-minute, concurrency and CPU-time budgets."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+import pytest
+
+from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.auth.ratelimit import RateLimiter, RateLimits
+from runtime.auth.roles import Principal, Role
+from runtime.errors import ResourceExhausted
+from tests.daemon.conftest import Daemon
+
+AGENT = Principal(name="a", role=Role.AGENT, authenticated_by="token")
+
+
+def token_for(daemon: Daemon, name: str, role: str = "agent") -> str:
+    with daemon.channel() as channel:
+        stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
+        token: str = stub.CreateToken(pb.CreateTokenRequest(name=name, role=role)).token
+        return token
+
+
+def invoke(channel: grpc.Channel, daemon: Daemon, tool: str, payload: object) -> pb.Invocation:
+    request = pb.InvokeRequest(skill="probe", tool=tool, input_json=json.dumps(payload))
+    result: pb.Invocation = daemon.stub(channel).Invoke(request, timeout=60)
+    return result
+
+
+def exhausted(channel: grpc.Channel, daemon: Daemon) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as info:
+        invoke(channel, daemon, "echo", {})
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    return info.value
+
+
+def test_per_minute_limit_triggers(daemon: Daemon) -> None:
+    """The third call within a minute of a token limited to two is refused with retry-after."""
+    with daemon.channel(token_for(daemon, "limited")) as channel:
+        invoke(channel, daemon, "echo", {})
+        invoke(channel, daemon, "echo", {})
+        error = exhausted(channel, daemon)
+    assert "2 invocations per minute for agent 'limited'" in (error.details() or "")
+    trailers = dict(error.trailing_metadata() or ())
+    assert 1 <= int(trailers["retry-after"]) <= 60
+
+
+def test_concurrency_limit_triggers_and_resets(daemon: Daemon) -> None:
+    """A second concurrent call of an agent limited to one is refused; after the first, allowed."""
+    token = token_for(daemon, "busy-agent")
+    with daemon.channel(token) as channel:
+        stream = daemon.stub(channel).InvokeStream(
+            pb.InvokeRequest(skill="probe", tool="sleep", input_json='{"seconds": 1}'), timeout=60
+        )
+        assert next(stream).WhichOneof("event") == "accepted"
+        error = exhausted(channel, daemon)
+        assert "1 concurrent invocations for agent 'busy-agent'" in (error.details() or "")
+        assert [e.WhichOneof("event") for e in stream][-1] == "finished"
+        assert invoke(channel, daemon, "echo", {}).result.status == pb.STATUS_OK
+
+
+def test_cpu_budget_triggers(daemon: Daemon) -> None:
+    """Once a token has used its CPU-seconds for the hour, further calls are refused."""
+    with daemon.channel(token_for(daemon, "frugal")) as channel:
+        burn = pb.InvokeRequest(
+            skill="probe", tool="spin", input_json="{}", limits=pb.Limits(cpu_time_ms=1200)
+        )
+        assert daemon.stub(channel).Invoke(burn, timeout=60).result.status == pb.STATUS_CPU_LIMIT
+        error = exhausted(channel, daemon)
+    assert "1 sandbox CPU-seconds per hour for agent 'frugal'" in (error.details() or "")
+
+
+def test_per_minute_window_resets() -> None:
+    """The per-minute count forgets calls older than a minute (pure, with a fake clock)."""
+    limiter = RateLimiter(lambda who: RateLimits(invocations_per_minute=1))
+    limiter.admit(AGENT, now_ms=0).finish(0, now_ms=10)
+    with pytest.raises(ResourceExhausted) as info:
+        limiter.admit(AGENT, now_ms=30_000)
+    assert info.value.retry_after_seconds == 30
+    limiter.admit(AGENT, now_ms=60_001)
+
+
+def test_cpu_budget_resets_after_an_hour() -> None:
+    """CPU time booked more than an hour ago no longer counts (pure, with a fake clock)."""
+    limiter = RateLimiter(lambda who: RateLimits(cpu_seconds_per_hour=2))
+    limiter.admit(AGENT, now_ms=0).finish(3000, now_ms=1000)
+    with pytest.raises(ResourceExhausted) as info:
+        limiter.admit(AGENT, now_ms=2000)
+    assert info.value.retry_after_seconds == 3599
+    limiter.admit(AGENT, now_ms=3_601_001)
+
+
+def test_token_limits_override_role_limits() -> None:
+    """A limit configured for a token replaces its role's (pure)."""
+    from runtime.config import defaults
+
+    config = defaults()
+    config.rate_limits_by_token["special"] = RateLimits(concurrent=99)
+    assert config.rate_limits(Role.AGENT, "special").concurrent == 99
+    assert config.rate_limits(Role.AGENT, "other").concurrent == 16

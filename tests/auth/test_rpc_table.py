@@ -1,0 +1,33 @@
+"""The RPC-to-roles table covers the whole API (pure)."""
+
+from __future__ import annotations
+
+from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.auth.roles import RPC_ROLES, Role, allowed_roles
+
+
+def test_every_rpc_has_an_entry() -> None:
+    """Every RPC of every service in the proto is in the table: none is open by omission."""
+    missing = [
+        f"/{service.full_name}/{method.name}"
+        for service in pb.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+        if f"/{service.full_name}/{method.name}" not in RPC_ROLES
+    ]
+    assert missing == []
+
+
+def test_unknown_rpc_is_denied() -> None:
+    """A method missing from the table is allowed to no role."""
+    assert allowed_roles("/skillrt.v1.SkillRuntime/NotARealMethod") == frozenset()
+
+
+def test_only_owner_manages_tokens() -> None:
+    """Token management belongs to the owner alone."""
+    for method in ("CreateToken", "ListTokens", "RevokeToken", "RotateToken"):
+        assert allowed_roles(f"/skillrt.v1.Admin/{method}") == {Role.OWNER}
+
+
+def test_approver_cannot_invoke() -> None:
+    """Approvers decide approvals; they do not run skills."""
+    assert Role.APPROVER not in allowed_roles("/skillrt.v1.SkillRuntime/Invoke")

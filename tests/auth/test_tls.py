@@ -1,0 +1,157 @@
+"""TCP means TLS 1.3: older clients are refused, and client certificates can name principals."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from runtime import paths
+from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.certs import make_test_pki
+from runtime.client import Tls
+from tests.daemon.conftest import BearerToken, Daemon, cleanup, make_daemon
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def tls_daemon() -> Iterator[tuple[Daemon, str, Path]]:
+    daemon = make_daemon()
+    pki = daemon.root / "pki"
+    make_test_pki(pki, clients=("agent-1", "stranger"))
+    address = f"127.0.0.1:{free_port()}"
+    config = daemon.root / "skillrt.toml"
+    config.write_text(
+        f'[server]\ntcp = "{address}"\n\n'
+        '[tls]\ncert = "pki/server.pem"\nkey = "pki/server.key"\nclient_ca = "pki/ca.pem"\n\n'
+        '[tls.client_roles]\n"agent-1" = "agent"\n'
+    )
+    daemon.start("--config", str(config))
+    yield daemon, address, pki
+    cleanup(daemon)
+
+
+def whoami(address: str, tls: Tls, token: str | None = None) -> pb.Principal:
+    channel = grpc.secure_channel(address, tls.credentials())
+    if token:
+        channel = grpc.intercept_channel(channel, BearerToken(token))
+    with channel:
+        stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
+        principal: pb.Principal = stub.Whoami(pb.WhoamiRequest(), timeout=10)
+        return principal
+
+
+def test_tls_client_with_token(tls_daemon: tuple[Daemon, str, Path]) -> None:
+    """A gRPC client over TLS with a bearer token is served."""
+    daemon, address, pki = tls_daemon
+    principal = whoami(address, Tls(ca=pki / "ca.pem"), daemon.owner_token)
+    assert (principal.name, principal.authenticated_by) == ("owner", "token")
+
+
+def test_tls_12_client_is_refused(tls_daemon: tuple[Daemon, str, Path]) -> None:
+    """A client that offers at most TLS 1.2 fails the handshake."""
+    _, address, pki = tls_daemon
+    context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    host, port = address.rsplit(":", 1)
+    with (
+        socket.create_connection((host, int(port)), timeout=10) as raw,
+        pytest.raises(ssl.SSLError),
+    ):
+        context.wrap_socket(raw, server_hostname="localhost")
+
+
+def test_tls_13_handshake_succeeds(tls_daemon: tuple[Daemon, str, Path]) -> None:
+    """A TLS 1.3 client completes the handshake and negotiates TLS 1.3."""
+    _, address, pki = tls_daemon
+    context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    host, port = address.rsplit(":", 1)
+    with (
+        socket.create_connection((host, int(port)), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        assert tls.version() == "TLSv1.3"
+
+
+def test_plaintext_to_tls_port_fails(tls_daemon: tuple[Daemon, str, Path]) -> None:
+    """A client that skips TLS gets nowhere."""
+    daemon, address, _ = tls_daemon
+    channel = grpc.intercept_channel(
+        grpc.insecure_channel(address), BearerToken(daemon.owner_token)
+    )
+    with channel, pytest.raises(grpc.RpcError) as info:
+        pb_grpc.AdminStub(channel).Whoami(pb.WhoamiRequest(), timeout=5)  # type: ignore[no-untyped-call]
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_client_certificate_maps_to_principal(tls_daemon: tuple[Daemon, str, Path]) -> None:
+    """A verified client certificate whose name is configured authenticates without a token."""
+    _, address, pki = tls_daemon
+    tls = Tls(ca=pki / "ca.pem", cert=pki / "agent-1.pem", key=pki / "agent-1.key")
+    principal = whoami(address, tls)
+    assert (principal.name, principal.role, principal.authenticated_by) == (
+        "agent-1",
+        "agent",
+        "certificate",
+    )
+
+
+def test_unmapped_certificate_needs_a_token(tls_daemon: tuple[Daemon, str, Path]) -> None:
+    """A valid certificate with no configured role is not a principal by itself."""
+    _, address, pki = tls_daemon
+    tls = Tls(ca=pki / "ca.pem", cert=pki / "stranger.pem", key=pki / "stranger.key")
+    with pytest.raises(grpc.RpcError) as info:
+        whoami(address, tls)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tcp", "127.0.0.1:7001"], "TCP needs [tls] cert and key"),
+        (["--tcp", "nowhere"], "is not host:port"),
+        (["--tcp", "0.0.0.0:7001", "--insecure-tcp"], "insecure TCP is allowed on loopback only"),
+    ],
+)
+def test_tcp_without_tls_is_refused(flags: list[str], message: str, tmp_path: Path) -> None:
+    """Listening on TCP without TLS is a one-line configuration error."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "runtime.cli.main", "serve", "--state-dir", str(tmp_path), *flags],
+        capture_output=True,
+        text=True,
+        cwd=paths.PROJECT_ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert message in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_insecure_loopback_tcp_is_loud(tmp_path: Path) -> None:
+    """With the explicit flag, plain TCP on loopback serves and the log says INSECURE."""
+    daemon = make_daemon()
+    try:
+        address = f"127.0.0.1:{free_port()}"
+        daemon.start("--tcp", address, "--insecure-tcp")
+        channel = grpc.intercept_channel(
+            grpc.insecure_channel(address), BearerToken(daemon.owner_token)
+        )
+        with channel:
+            stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
+            assert stub.Whoami(pb.WhoamiRequest(), timeout=10).name == "owner"
+        assert "INSECURE" in daemon.logs()
+    finally:
+        cleanup(daemon)
