@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime
+import json
 import time
 from typing import Any, TypeAlias
 
 import grpc
 import structlog
 
+from runtime import audit
 from runtime.api.skillrt.v1 import skillrt_pb2 as pb
 from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.audit import AuditLog
 from runtime.auth.roles import Role, principal
 from runtime.auth.tokens import TokenRecord, TokenStore
 from runtime.errors import InvalidArgument
@@ -35,9 +40,10 @@ def _now_ms() -> int:
 
 
 class AdminServicer(pb_grpc.AdminServicer):
-    def __init__(self, *, tokens: TokenStore, default_overlap_ms: int) -> None:
+    def __init__(self, *, tokens: TokenStore, default_overlap_ms: int, audit_log: AuditLog) -> None:
         self.tokens = tokens
         self.default_overlap_ms = default_overlap_ms
+        self.audit_log = audit_log
 
     async def Whoami(self, request: pb.WhoamiRequest, context: Context) -> pb.Principal:
         who = principal()
@@ -62,6 +68,14 @@ class AdminServicer(pb_grpc.AdminServicer):
             ttl_ms=request.ttl_seconds * 1000 or None,
         )
         log.info("token created", token_id=record.id, name=record.name, role=role.value)
+        await self.audit_log.append_async(
+            audit.TOKEN_CREATED,
+            actor=principal().name,
+            token_id=record.id,
+            name=record.name,
+            role=role.value,
+            expires_ms=record.expires_ms,
+        )
         return pb.CreatedToken(info=token_info(record), token=token)
 
     async def ListTokens(
@@ -74,6 +88,9 @@ class AdminServicer(pb_grpc.AdminServicer):
             raise InvalidArgument("id: required")
         record = self.tokens.revoke(request.id, _now_ms())
         log.info("token revoked", token_id=record.id, name=record.name)
+        await self.audit_log.append_async(
+            audit.TOKEN_REVOKED, actor=principal().name, token_id=record.id, name=record.name
+        )
         return token_info(record)
 
     async def RotateToken(
@@ -84,4 +101,52 @@ class AdminServicer(pb_grpc.AdminServicer):
         overlap = request.overlap_seconds * 1000 or self.default_overlap_ms
         record, token = self.tokens.rotate(request.id, overlap_ms=overlap, now_ms=_now_ms())
         log.info("token rotated", token_id=request.id, new_token_id=record.id, overlap_ms=overlap)
+        await self.audit_log.append_async(
+            audit.TOKEN_ROTATED,
+            actor=principal().name,
+            token_id=request.id,
+            new_token_id=record.id,
+            overlap_ms=overlap,
+        )
         return pb.CreatedToken(info=token_info(record), token=token)
+
+    async def QueryAudit(
+        self, request: pb.QueryAuditRequest, context: Context
+    ) -> pb.QueryAuditResponse:
+        query = audit.Query(
+            events=tuple(request.events),
+            actor=request.actor or None,
+            since=_datetime(request.since_ms),
+            until=_datetime(request.until_ms),
+        )
+        limit = request.limit or _DEFAULT_AUDIT_LIMIT
+        if limit > _MAX_AUDIT_LIMIT:
+            raise InvalidArgument(f"limit: at most {_MAX_AUDIT_LIMIT}")
+        found = await asyncio.to_thread(
+            lambda: (
+                list(audit.tail(self.audit_log.path, limit, query))
+                if self.audit_log.path.exists()
+                else []
+            )
+        )
+        return pb.QueryAuditResponse(
+            entries=[
+                pb.AuditEntry(
+                    seq=entry.seq,
+                    ts=entry.ts,
+                    event=entry.event,
+                    actor=entry.actor,
+                    fields_json=json.dumps(dict(entry.fields)),
+                    hash=entry.hash,
+                )
+                for entry in found
+            ]
+        )
+
+
+_DEFAULT_AUDIT_LIMIT = 1000
+_MAX_AUDIT_LIMIT = 100_000
+
+
+def _datetime(ms: int) -> datetime.datetime | None:
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC) if ms else None

@@ -18,9 +18,11 @@ class Admission:
         self.running = 0
         self.waiting = 0
 
-    def enter(self) -> Ticket:
+    def enter(self, *, bypass_queue_limit: bool = False) -> Ticket:
         """A place in line, or ResourceExhausted at once when every slot and place is taken."""
-        if self.running + self.waiting >= self.max_running + self.max_queued:
+        # A request a person already approved is not turned away for a full queue: it waits.
+        full = self.running + self.waiting >= self.max_running + self.max_queued
+        if full and not bypass_queue_limit:
             raise ResourceExhausted(
                 f"busy: {self.running} invocations running and {self.waiting} waiting "
                 f"(limits: {self.max_running} running, {self.max_queued} queued); retry later"

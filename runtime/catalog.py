@@ -4,6 +4,11 @@ A skill folder holds ``SKILL.md`` (OpenClaw/AgentSkills frontmatter: name, descr
 metadata) so the same folder works in OpenClaw, and ``skill.toml``, the runtime manifest: version,
 profile, tools (entrypoint argv, input JSON Schema, elevation, approval mode), permissions and
 limits. The folder is mounted read-only at ``/skill`` inside the sandbox.
+
+``permissions.network`` is the skill's egress allowlist (``host:port`` or ``*.domain:port``, see
+runtime/egress/policy.py). A tool's own ``network`` list replaces it for that tool and may only
+narrow it: each entry must be covered by one of the skill's. Entries need a profile in network
+mode allowlist, which is checked when the sandbox is built (runtime/invoke.py).
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from typing import Any
 import jsonschema
 import yaml
 
+from runtime.egress.policy import EgressRule, parse_rule
 from runtime.errors import ConfigError, InputValidationError, InvalidArgument, NotFound
 from runtime.profiles import LimitOverrides, parse_overrides
+from runtime.secretnames import check_secret_name
 from runtime.tomlfields import Table
+from runtime.units import parse_duration_ms
 
 SKILL_MOUNT = "/skill"
 APPROVAL_MODES = ("never", "before_run", "before_return")
@@ -39,6 +47,10 @@ class ToolSpec:
     elevated: bool
     approval: str
     limits: LimitOverrides
+    approval_timeout_ms: int | None = None  # None: the daemon's configured default
+    # The tool's own allowlist, which replaces the skill's and may only narrow it; None: the
+    # skill's permissions.network applies.
+    network: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +91,9 @@ def load_skill(directory: Path) -> SkillSpec:
     version = doc.string("version")
     if not _VERSION.match(version):
         raise doc.error("version", f"{version!r} is not a semantic version like 1.2.3")
-    tools = tuple(_tool(directory, t) for t in doc.tables("tools"))
+    permissions = _permissions(doc.table("permissions"))
+    skill_rules = tuple(parse_rule(entry) for entry in permissions.network)
+    tools = tuple(_tool(directory, t, skill_rules) for t in doc.tables("tools"))
     if not tools:
         raise doc.error("tools", "a skill needs at least one [[tools]] entry")
     names = [t.name for t in tools]
@@ -93,7 +107,7 @@ def load_skill(directory: Path) -> SkillSpec:
         profile=doc.string("profile", "default"),
         directory=directory,
         tools=tools,
-        permissions=_permissions(doc.table("permissions")),
+        permissions=permissions,
         limits=parse_overrides(doc.table("limits")),
         content_hash=content_hash(directory),
     )
@@ -132,7 +146,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _tool(directory: Path, table: Table) -> ToolSpec:
+def _tool(directory: Path, table: Table, skill_rules: tuple[EgressRule, ...]) -> ToolSpec:
     name = table.string("name")
     if not _TOOL_NAME.match(name):
         raise table.error("name", f"{name!r} must match {_TOOL_NAME.pattern}")
@@ -154,10 +168,41 @@ def _tool(directory: Path, table: Table) -> ToolSpec:
         input_schema=_schema(directory, table),
         elevated=elevated,
         approval=approval,
+        approval_timeout_ms=(
+            table.parsed("approval_timeout", parse_duration_ms)
+            if table.has("approval_timeout")
+            else None
+        ),
         limits=parse_overrides(table.table("limits")),
+        network=_tool_network(table, skill_rules),
     )
     table.finish()
     return tool
+
+
+def _tool_network(table: Table, skill_rules: tuple[EgressRule, ...]) -> tuple[str, ...] | None:
+    if not table.has("network"):
+        return None
+    entries = table.str_list("network")
+    for index, rule in enumerate(_network_rules(table, "network", entries)):
+        if not any(allowed.covers(rule) for allowed in skill_rules):
+            raise table.error(
+                f"network[{index}]",
+                f"{entries[index]!r} is not covered by the skill's permissions.network "
+                "(a tool's list may only narrow the skill's)",
+            )
+    return entries
+
+
+def _network_rules(table: Table, key: str, entries: tuple[str, ...]) -> tuple[EgressRule, ...]:
+    """The allowlist entries under ``key`` as rules; a bad entry is an error naming it."""
+    rules = []
+    for index, entry in enumerate(entries):
+        try:
+            rules.append(parse_rule(entry))
+        except ValueError as exc:
+            raise table.error(f"{key}[{index}]", str(exc)) from exc
+    return tuple(rules)
 
 
 def _schema(directory: Path, table: Table) -> dict[str, Any]:
@@ -188,10 +233,14 @@ def _permissions(table: Table) -> Permissions:
         secrets=table.str_list("secrets"),
         readonly_paths=table.str_list("readonly_paths"),
     )
-    if permissions.network:
-        raise table.error("network", "network access is not supported yet; remove it")
-    if permissions.secrets:
-        raise table.error("secrets", "secrets are not supported yet; remove them")
+    _network_rules(table, "network", permissions.network)
+    for name in permissions.secrets:
+        try:
+            check_secret_name(name)
+        except ValueError as exc:
+            raise table.error("secrets", str(exc)) from exc
+        if permissions.secrets.count(name) > 1:
+            raise table.error("secrets", f"{name!r} is listed twice")
     for path in permissions.readonly_paths:
         if not path.startswith("/") or ".." in path.split("/"):
             raise table.error("readonly_paths", f"{path!r} must be an absolute path without '..'")

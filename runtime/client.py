@@ -100,6 +100,7 @@ class Client:
         self._meta = _metadata(token if token is not None else default_token())
         self._stub = pb_grpc.SkillRuntimeStub(self._channel)  # type: ignore[no-untyped-call]
         self._admin = pb_grpc.AdminStub(self._channel)  # type: ignore[no-untyped-call]
+        self._approvals = pb_grpc.ApprovalsStub(self._channel)  # type: ignore[no-untyped-call]
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
     def __enter__(self) -> Client:
@@ -140,11 +141,13 @@ class Client:
         *,
         limits: LimitOverrides | None = None,
         idempotency_key: str | None = None,
+        wait_for_approval: bool = False,
         timeout: float | None = None,
     ) -> pb.Invocation:
         request = invoke_request(
             skill, tool, input_value, limits=limits, idempotency_key=idempotency_key
         )
+        request.wait_for_approval = wait_for_approval
         invocation: pb.Invocation = self._stub.Invoke(request, timeout=timeout, metadata=self._meta)
         return invocation
 
@@ -197,6 +200,51 @@ class Client:
             metadata=self._meta,
         )
         return rotated
+
+    def list_approvals(self, state: int = 0) -> list[pb.Approval]:
+        response = self._approvals.ListApprovals(
+            pb.ListApprovalsRequest(state=state),  # type: ignore[arg-type]
+            timeout=30,
+            metadata=self._meta,
+        )
+        return list(response.approvals)
+
+    def watch_approvals(self) -> Iterator[pb.Approval]:
+        yield from self._approvals.WatchApprovals(pb.WatchApprovalsRequest(), metadata=self._meta)
+
+    def decide(self, approval_id: str, *, approve: bool, reason: str) -> pb.Approval:
+        decided: pb.Approval = self._approvals.Decide(
+            pb.DecideRequest(id=approval_id, approve=approve, reason=reason),
+            timeout=30,
+            metadata=self._meta,
+        )
+        return decided
+
+    def create_rule(
+        self, *, effect: str, skill: str, tool: str, input_schema_json: str = "", reason: str = ""
+    ) -> pb.Rule:
+        rule: pb.Rule = self._approvals.CreateRule(
+            pb.CreateRuleRequest(
+                effect=effect,
+                skill=skill,
+                tool=tool,
+                input_schema_json=input_schema_json,
+                reason=reason,
+            ),
+            timeout=30,
+            metadata=self._meta,
+        )
+        return rule
+
+    def list_rules(self) -> list[pb.Rule]:
+        response = self._approvals.ListRules(pb.ListRulesRequest(), timeout=30, metadata=self._meta)
+        return list(response.rules)
+
+    def delete_rule(self, rule_id: str) -> pb.Rule:
+        rule: pb.Rule = self._approvals.DeleteRule(
+            pb.DeleteRuleRequest(id=rule_id), timeout=30, metadata=self._meta
+        )
+        return rule
 
     def cancel(self, invocation_id: str, *, timeout: float = 30) -> pb.Invocation:
         cancelled: pb.Invocation = self._stub.CancelInvocation(

@@ -8,6 +8,9 @@
                   admin_token_rotation
     [rate_limits.roles.<role>] and [rate_limits.tokens.<token name>]:
                   invocations_per_minute, concurrent, cpu_seconds_per_hour
+    [approvals]   timeout (per tool: approval_timeout in the skill manifest)
+    [audit]       retention (default 30 days)
+    [secrets]     key_command (a command that prints the secrets key, for a KMS)
 
 Relative paths in the file are relative to the file.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -58,6 +62,9 @@ class DaemonConfig:
     admin_token_rotation_ms: int = 86_400_000
     rate_limits_by_role: dict[Role, RateLimits] = field(default_factory=_default_rate_limits)
     rate_limits_by_token: dict[str, RateLimits] = field(default_factory=dict)
+    approval_timeout_ms: int = 900_000  # unanswered requests fail closed after this
+    audit_retention_ms: int = 30 * 86_400_000
+    secrets_key_command: tuple[str, ...] | None = None  # a KMS helper that prints the key
 
     @property
     def database(self) -> Path:
@@ -70,6 +77,18 @@ class DaemonConfig:
     @property
     def admin_token_file(self) -> Path:
         return self.state_dir / "admin.token"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.state_dir / "audit.log"
+
+    @property
+    def secrets_db(self) -> Path:
+        return self.state_dir / "secrets.db"
+
+    @property
+    def secrets_key(self) -> Path:
+        return self.state_dir / "secrets.key"
 
     def rate_limits(self, role: Role, token_name: str) -> RateLimits:
         """A token's own limits win over its role's."""
@@ -136,6 +155,18 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
         changes["tls"] = _tls(doc.table("tls"), base)
     changes.update(_auth(doc.table("auth"), config))
     changes.update(_rate_limits(doc.table("rate_limits"), config))
+    approvals = doc.table("approvals")
+    if approvals.has("timeout"):
+        changes["approval_timeout_ms"] = approvals.parsed("timeout", parse_duration_ms)
+    approvals.finish()
+    audit_table = doc.table("audit")
+    if audit_table.has("retention"):
+        changes["audit_retention_ms"] = audit_table.parsed("retention", parse_duration_ms)
+    audit_table.finish()
+    secrets_table = doc.table("secrets")
+    if secrets_table.has("key_command"):
+        changes["secrets_key_command"] = tuple(shlex.split(secrets_table.string("key_command")))
+    secrets_table.finish()
     doc.finish()
     return replace(config, **changes)
 

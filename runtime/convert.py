@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.approvals import ApprovalRecord, ApprovalState
 from runtime.catalog import SkillSpec
 from runtime.errors import InvalidArgument
 from runtime.invoke import build_spec
+from runtime.policy import Rule
 from runtime.profiles import LimitOverrides, Limits, ProfileStore
 from runtime.records import InvocationRecord, State
 from runtime.sandbox.result import SandboxResult, Status
@@ -30,6 +32,9 @@ _LIMIT_FIELDS = {
     "file_size_bytes": "file_size_bytes",
     "cpus": "cpus",
 }
+
+
+_FIELDS = set(_LIMIT_FIELDS.values())
 
 
 def overrides_from_proto(limits: pb.Limits) -> LimitOverrides:
@@ -115,10 +120,66 @@ def invocation_to_proto(record: InvocationRecord) -> pb.Invocation:
         state=_STATE[record.state],
         created_at_ms=record.created_ms,
         finished_at_ms=record.finished_ms or 0,
+        approval_id=record.approval_id or "",
     )
     if record.result is not None:
         message.result.CopyFrom(result_to_proto(record.result, record.output_json))
     return message
+
+
+_APPROVAL_STATE: dict[str, Any] = {
+    state.value: pb.ApprovalState.Value(f"APPROVAL_STATE_{state.name}") for state in ApprovalState
+}
+
+
+def approval_to_proto(approval: ApprovalRecord) -> pb.Approval:
+    limits = approval.details.get("limits", {})
+    permissions = approval.details.get("permissions", {})
+    return pb.Approval(
+        id=approval.id,
+        invocation_id=approval.invocation_id,
+        state=_APPROVAL_STATE[approval.state.value],
+        mode=approval.mode,
+        skill=approval.skill,
+        skill_version=approval.version,
+        skill_content_hash=approval.binding.content_hash,
+        tool=approval.binding.tool,
+        input_json=approval.input_json,
+        input_hash=approval.binding.input_hash,
+        requested_by=approval.binding.requested_by,
+        created_at_ms=approval.created_ms,
+        expires_at_ms=approval.expires_ms,
+        permissions=pb.Permissions(
+            network=permissions.get("network", ()),
+            secrets=permissions.get("secrets", ()),
+            readonly_paths=permissions.get("readonly_paths", ()),
+        ),
+        limits=limits_to_proto(LimitOverrides(**{k: v for k, v in limits.items() if k in _FIELDS})),
+        decided_by=approval.decided_by or "",
+        decided_at_ms=approval.decided_ms or 0,
+        reason=approval.reason or "",
+    )
+
+
+def approval_state_from_proto(state: int) -> ApprovalState | None:
+    for value, number in _APPROVAL_STATE.items():
+        if number == state:
+            return ApprovalState(value)
+    return None
+
+
+def rule_to_proto(rule: Rule) -> pb.Rule:
+    return pb.Rule(
+        id=rule.id,
+        effect=rule.effect.value,
+        skill=rule.skill,
+        tool=rule.tool,
+        skill_content_hash=rule.content_hash,
+        input_schema_json=rule.input_schema_json,
+        created_by=rule.created_by,
+        created_at_ms=rule.created_ms,
+        reason=rule.reason,
+    )
 
 
 def status_name(status: int) -> str:

@@ -68,6 +68,12 @@ class ResourceExhausted(SkillRuntimeError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class FailedPrecondition(SkillRuntimeError):
+    """The request is well-formed but the state does not allow it (already decided, used)."""
+
+    status = grpc.StatusCode.FAILED_PRECONDITION
+
+
 class IsolationUnavailable(SkillRuntimeError):
     """The host cannot give the isolation a profile asks for; skillrt refuses to run."""
 

@@ -17,7 +17,7 @@ import grpc
 import structlog
 
 from runtime.auth.authenticate import Authenticator
-from runtime.auth.roles import ANONYMOUS, allowed_roles, current_principal
+from runtime.auth.roles import ANONYMOUS, Principal, allowed_roles, current_principal
 from runtime.errors import PermissionDenied, ResourceExhausted, SkillRuntimeError
 
 log = structlog.get_logger("skillrt.rpc")
@@ -26,7 +26,7 @@ log = structlog.get_logger("skillrt.rpc")
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["Handler | None"]]
-CallHook = Callable[[str, str, str], None]  # (method, principal name, role) for the audit log
+CallHook = Callable[[str, Principal, bool], None]  # (method, who, allowed): for the audit log
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
@@ -71,10 +71,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         )
         current_principal.set(principal)
         structlog.contextvars.bind_contextvars(principal=principal.name, role=principal.role.value)
-        if principal.role not in roles:
-            raise PermissionDenied(f"role {principal.role.value!r} may not call {method}")
+        allowed = principal.role in roles
         if self._on_call is not None:
-            self._on_call(method, principal.name, principal.role.value)
+            self._on_call(method, principal, allowed)
+        if not allowed:
+            raise PermissionDenied(f"role {principal.role.value!r} may not call {method}")
 
     def _unary(self, method: str, behavior: Any) -> Any:
         async def wrapped(request: Any, context: Context) -> Any:

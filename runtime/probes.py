@@ -19,6 +19,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from runtime.egress import BRIDGE_PORT
+from runtime.egress.policy import REFUSED_ADDRESSES, EgressSettings
+from runtime.egress.session import SANDBOX_SOCKET_DIR, SOCKET_NAME, proxy_env
 from runtime.errors import SandboxError
 from runtime.profiles import SandboxProfile
 from runtime.sandbox import seccomp
@@ -141,6 +144,13 @@ def resolve(name):
     return ok()
 
 
+def proxy_connect(port, host, target_port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(b"CONNECT %s:%d HTTP/1.1\r\n\r\n" % (host.encode(), target_port))
+        words = conn.makefile("rb").readline().split()
+    return value(words[1].decode() if len(words) > 1 else "no reply")
+
+
 def syscall(number, args, forks):
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
@@ -255,7 +265,8 @@ ACTIONS = {
     action.__name__: action
     for action in (
         read_file, list_dir, write_file, list_names, exists, processes, status_field, env_var,
-        env_others, connect, inet_socket, resolve, syscall, open_files, file_size, pids, memory,
+        env_others, connect, inet_socket, resolve, proxy_connect, syscall, open_files, file_size,
+        pids, memory,
     )
 }
 
@@ -382,12 +393,16 @@ SYSCALL_PROBES = (
 # -- the plan: every probe and what the profile promises it observes (pure) --
 
 
-def probe_plan(profile: SandboxProfile, *, host_port: int) -> tuple[Probe, ...]:
-    """Every probe of ``profile``, in report order; ``host_port`` is the host's listener."""
+def probe_plan(
+    profile: SandboxProfile, *, host_port: int, egress: EgressSettings | None = None
+) -> tuple[Probe, ...]:
+    """Every probe of ``profile``, in report order; ``host_port`` is the host's listener and
+    ``egress`` the launcher's egress settings."""
     return (
         *_sandbox_probes(),
         *_file_probes(profile),
         *_network_probes(profile, host_port),
+        *_egress_probes(profile, egress or EgressSettings()),
         *_syscall_probes(profile.seccomp),
         *_identity_probes(),
         *_environment_probes(profile),
@@ -439,6 +454,7 @@ def _file_probes(profile: SandboxProfile) -> tuple[Probe, ...]:
     mounted = [*binds, *fs.devices, *tmpfs, *(link for link, _ in fs.symlinks)]
     devices = ",".join(_children("/dev", mounted)) or "absent"
     sys_state = "present" if _covered("/sys", mounted) or _children("/sys", mounted) else "absent"
+    bridged = profile.network.mode == "allowlist"
 
     def write(path: str, label: str) -> Probe:
         writable = _covered(path, tmpfs)
@@ -492,13 +508,14 @@ def _file_probes(profile: SandboxProfile) -> tuple[Probe, ...]:
             action="exists",
             args=("/sys",),
         ),
-        # Runs before any probe forks, so the probe program is alone: PID 1.
+        # Runs before any probe forks, so the probe program is alone: PID 1 (with the egress
+        # bridge, started before it, as PID 2).
         Probe(
             key="files.proc",
             area="files",
             label="pids listed in /proc",
-            expected="1 (itself)",
-            accept=frozenset({"value:1"}),
+            expected="1,2 (itself, the egress bridge)" if bridged else "1 (itself)",
+            accept=frozenset({"value:1,2" if bridged else "value:1"}),
             action="processes",
         ),
     )
@@ -552,6 +569,80 @@ def _network_probes(profile: SandboxProfile, host_port: int) -> tuple[Probe, ...
             isolated=True,
         ),
     )
+
+
+def _egress_probes(profile: SandboxProfile, settings: EgressSettings) -> tuple[Probe, ...]:
+    """Allowlist mode: the proxy is the one way out, and the rules it applies."""
+    if profile.network.mode != "allowlist":
+        return ()
+    socket_path = f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}"
+    limits = profile.limits
+    return (
+        Probe(
+            key="egress.socket",
+            area="egress",
+            label=f"proxy socket {socket_path}",
+            expected="present",
+            accept=frozenset({"value:present"}),
+            action="exists",
+            args=(socket_path,),
+        ),
+        Probe(
+            key="egress.proxy_connect",
+            area="egress",
+            label=f"CONNECT {RESOLVE_NAME}:443 via 127.0.0.1:{BRIDGE_PORT}",
+            expected="403 (on no allowlist)",
+            accept=frozenset({"value:403"}),
+            action="proxy_connect",
+            args=(BRIDGE_PORT, RESOLVE_NAME, 443),
+            isolated=True,
+        ),
+        Probe(
+            key="egress.recorded",
+            area="egress",
+            label="attempts in the result",
+            expected="1 denied, 0 allowed",
+            accept=frozenset({"value:1 denied, 0 allowed"}),
+        ),
+        Probe(
+            key="egress.allowlist",
+            area="egress",
+            label="allowlist",
+            expected="each skill's permissions.network",
+        ),
+        Probe(key="egress.refused", area="egress", label="refused", expected=REFUSED_ADDRESSES),
+        Probe(
+            key="egress.limits",
+            area="egress",
+            label="limits",
+            expected=f"{format_size(limits.egress_bytes or 0)} up and down, "
+            f"{limits.egress_connections} requests",
+        ),
+        Probe(
+            key="egress.test_settings",
+            area="egress",
+            label="test-only settings",
+            expected="none",
+            accept=frozenset({"value:none"}),
+        ),
+    )
+
+
+def egress_observations(result: SandboxResult, settings: EgressSettings) -> dict[str, Observation]:
+    """What the proxy recorded and the settings it ran with, seen from outside the sandbox."""
+    denied = sum(not attempt.allowed for attempt in result.egress)
+    allowed = len(result.egress) - denied
+    return {
+        "egress.recorded": Observation(
+            result="value", detail=f"{denied} denied, {allowed} allowed"
+        ),
+        "egress.allowlist": Observation(result="value", detail="none (no skill)"),
+        "egress.refused": Observation(result="value", detail="after resolving on the host"),
+        "egress.limits": Observation(result="value", detail="enforced by the proxy"),
+        "egress.test_settings": Observation(
+            result="value", detail=settings.describe() if settings.active else "none"
+        ),
+    }
 
 
 def _syscall_expectation(probe: SyscallProbe, policy: seccomp.SeccompPolicy) -> tuple[str, str]:
@@ -619,6 +710,7 @@ def _identity_probes() -> tuple[Probe, ...]:
 
 
 def _environment_probes(profile: SandboxProfile) -> tuple[Probe, ...]:
+    env = (*profile.env, *(proxy_env() if profile.network.mode == "allowlist" else ()))
     probes = [
         Probe(
             key=f"environment.{name}",
@@ -629,9 +721,9 @@ def _environment_probes(profile: SandboxProfile) -> tuple[Probe, ...]:
             action="env_var",
             args=(name,),
         )
-        for name, value in profile.env
+        for name, value in env
     ]
-    names = [name for name, _ in profile.env]
+    names = [name for name, _ in env]
     probes.append(
         Probe(
             key="environment.others",
@@ -922,7 +1014,7 @@ def _tail(data: bytes, lines: int = 10) -> str:
 async def check_profile(profile: SandboxProfile, launcher: Launcher) -> CheckReport:
     """Run the probe program in a fresh sandbox of ``profile`` and compare what it saw."""
     with _loopback_listener() as listener:
-        plan = probe_plan(profile, host_port=listener.getsockname()[1])
+        plan = probe_plan(profile, host_port=listener.getsockname()[1], egress=launcher.egress)
         config = json.dumps(program_config(plan, profile))
         spec = SandboxSpec(
             argv=(INTERPRETER, "-c", PROBE_PROGRAM, config),
@@ -933,7 +1025,11 @@ async def check_profile(profile: SandboxProfile, launcher: Launcher) -> CheckRep
         result = await sandbox.run(b"")
         reached = _was_reached(listener)
     report = parse_report(result.stdout)
-    observations = {**(report or {}), **run_observations(result, report, listener_reached=reached)}
+    observations = {
+        **(report or {}),
+        **run_observations(result, report, listener_reached=reached),
+        **egress_observations(result, launcher.egress),
+    }
     return CheckReport(profile=profile.name, rows=compare(plan, observations), result=result)
 
 

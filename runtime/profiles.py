@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from runtime.egress import BRIDGE_INTERPRETER
 from runtime.errors import ConfigError, InvalidArgument, NotFound
 from runtime.sandbox import seccomp
 from runtime.tomlfields import Table
@@ -19,7 +20,13 @@ from runtime.units import format_duration, format_size, parse_duration_ms, parse
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _MIB = 1024 * 1024
-NETWORK_MODES = ("none",)
+# none: a network namespace of its own with only lo; allowlist: the same, plus the invocation's
+# egress proxy (runtime/egress); host: the host's network, for elevated tools only.
+NETWORK_MODES = ("none", "allowlist", "host")
+EGRESS_LIMIT_KEYS = ("egress_bytes", "egress_connections")
+# What the egress bridge needs inside an allowlist sandbox.
+_BRIDGE_SOCKET_FAMILIES = ("AF_UNIX", "AF_INET")
+_BRIDGE_SYSCALLS = ("socket", "bind", "listen", "accept4", "connect", "execve", "clone")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +41,9 @@ class Limits:
     open_files: int
     file_size_bytes: int
     cpus: float
+    # Only in network mode allowlist, where the egress proxy enforces them; None elsewhere.
+    egress_bytes: int | None = None
+    egress_connections: int | None = None
 
     def tighten(self, overrides: LimitOverrides, *, source: str) -> Limits:
         """These limits with ``overrides`` applied; an override above its limit is an error."""
@@ -43,6 +53,11 @@ class Limits:
             if wanted is None:
                 continue
             current = getattr(self, field.name)
+            if current is None:
+                raise InvalidArgument(
+                    f"{source}: {LIMIT_KEYS[field.name]} needs a profile with network mode "
+                    "allowlist (only its egress proxy has such a limit)"
+                )
             if wanted > current:
                 raise InvalidArgument(
                     f"{source}: {LIMIT_KEYS[field.name]} {_show(field.name, wanted)} exceeds the "
@@ -64,6 +79,8 @@ class LimitOverrides:
     open_files: int | None = None
     file_size_bytes: int | None = None
     cpus: float | None = None
+    egress_bytes: int | None = None
+    egress_connections: int | None = None
 
 
 # Field name -> the key that spells it in TOML, flags and messages.
@@ -76,6 +93,8 @@ LIMIT_KEYS = {
     "open_files": "open_files",
     "file_size_bytes": "file_size",
     "cpus": "cpus",
+    "egress_bytes": "egress_bytes",
+    "egress_connections": "egress_connections",
 }
 
 
@@ -135,21 +154,50 @@ def load_profile(file: Path) -> SandboxProfile:
     if not _NAME.match(name):
         raise ConfigError(f"{file}: profile name {name!r} must match {_NAME.pattern}")
     doc = Table.load(file)
+    network = _network(doc.table("network"))
     profile = SandboxProfile(
         name=name,
         description=doc.string("description", ""),
         source=str(file),
         filesystem=_filesystem(doc.table("filesystem", required=True)),
-        network=_network(doc.table("network")),
-        limits=_limits(doc.table("limits", required=True)),
+        network=network,
+        limits=_limits(doc.table("limits", required=True), network.mode),
         seccomp=_seccomp(doc.table("seccomp", required=True)),
         env=tuple(sorted(doc.str_map("env").items())),
         nice=doc.integer("nice", 0),
     )
     if not -20 <= profile.nice <= 19:
         raise doc.error("nice", "must be between -20 and 19")
+    if network.mode == "allowlist":
+        _check_bridge_fits(doc, profile)
     doc.finish()
     return profile
+
+
+def _check_bridge_fits(doc: Table, profile: SandboxProfile) -> None:
+    """An allowlist sandbox starts the egress bridge: it must find and be allowed what it uses."""
+    policy = profile.seccomp
+    for family in _BRIDGE_SOCKET_FAMILIES:
+        if family in policy.deny_socket_families:
+            raise doc.error(
+                "seccomp.deny_socket_families",
+                f"network mode allowlist needs {family} sockets for the egress bridge",
+            )
+    for name in _BRIDGE_SYSCALLS:
+        if name in policy.kill or name in policy.enosys:
+            key = "seccomp.kill" if name in policy.kill else "seccomp.enosys"
+            raise doc.error(key, f"network mode allowlist needs {name} for the egress bridge")
+    if "/dev/null" not in profile.filesystem.devices:
+        raise doc.error("filesystem.devices", "network mode allowlist needs /dev/null")
+    targets = [b.target for b in profile.filesystem.readonly_binds if not b.optional]
+    if not any(
+        t == BRIDGE_INTERPRETER or BRIDGE_INTERPRETER.startswith(t.rstrip("/") + "/")
+        for t in targets
+    ):
+        raise doc.error(
+            "filesystem.readonly_binds",
+            f"network mode allowlist needs {BRIDGE_INTERPRETER} (the egress bridge runs on it)",
+        )
 
 
 class ProfileStore:
@@ -239,7 +287,18 @@ def _positive(table: Table, key: str, value: int) -> int:
     return value
 
 
-def _limits(table: Table) -> Limits:
+def _limits(table: Table, network_mode: str) -> Limits:
+    egress: dict[str, int] = {}
+    for key in EGRESS_LIMIT_KEYS:
+        if network_mode != "allowlist":
+            if table.has(key):
+                raise table.error(key, "only meaningful with network mode allowlist")
+        elif not table.has(key):
+            raise table.error(key, "missing (network mode allowlist needs it)")
+        elif key == "egress_bytes":
+            egress[key] = _positive(table, key, table.parsed(key, parse_size))
+        else:
+            egress[key] = _positive(table, key, table.integer(key))
     limits = Limits(
         memory_bytes=_positive(table, "memory", table.parsed("memory", parse_size)),
         pids=_positive(table, "pids", table.integer("pids")),
@@ -249,6 +308,7 @@ def _limits(table: Table) -> Limits:
         open_files=_positive(table, "open_files", table.integer("open_files")),
         file_size_bytes=table.parsed("file_size", parse_size),
         cpus=table.number("cpus"),
+        **egress,
     )
     check_limits(limits, lambda key, reason: table.error(key, reason))
     table.finish()
@@ -280,6 +340,7 @@ def parse_overrides(table: Table) -> LimitOverrides:
         "file_size": parse_size,
         "cpu_time": parse_duration_ms,
         "wall_time": parse_duration_ms,
+        "egress_bytes": parse_size,
     }
     for field_name, key in LIMIT_KEYS.items():
         if not table.has(key):

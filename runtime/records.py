@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from runtime.sandbox.result import SandboxResult, Status, Usage
+from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, Usage, egress_dict
 
 
 class State(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     FINISHED = "finished"
+    AWAITING_APPROVAL = "awaiting_approval"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +31,7 @@ class InvocationRecord:
     finished_ms: int | None = None
     result: SandboxResult | None = None
     output_json: str | None = None  # the tool's output, as JSON text
+    approval_id: str | None = None
 
 
 def result_to_json(result: SandboxResult) -> str:
@@ -45,6 +47,7 @@ def result_to_json(result: SandboxResult) -> str:
             "usage": [result.usage.wall_ms, result.usage.cpu_ms, result.usage.peak_memory_bytes],
             "violations": list(result.violations),
             "error": result.error,
+            "egress": [egress_dict(attempt) for attempt in result.egress],
         }
     )
 
@@ -63,6 +66,8 @@ def result_from_json(text: str) -> SandboxResult:
         usage=Usage(wall_ms=wall_ms, cpu_ms=cpu_ms, peak_memory_bytes=peak),
         violations=tuple(data["violations"]),
         error=data["error"],
+        # Records written before egress existed have none.
+        egress=tuple(EgressAttempt(**entry) for entry in data.get("egress", ())),
     )
 
 

@@ -18,10 +18,14 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from runtime import audit
 from runtime.admin import AdminServicer
 from runtime.admission import Admission
 from runtime.api.skillrt.v1 import skillrt_pb2 as pb
 from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.approvals import ApprovalStore
+from runtime.approvals_servicer import ApprovalsServicer
+from runtime.audit import AuditLog, BackgroundAudit
 from runtime.auth.authenticate import Authenticator, plain_peer
 from runtime.auth.bootstrap import AdminTokenKeeper, create_owner_if_none
 from runtime.auth.lockout import Lockout
@@ -29,13 +33,15 @@ from runtime.auth.ratelimit import RateLimiter
 from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.catalog import Catalog
 from runtime.config import DaemonConfig
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, SkillRuntimeError
 from runtime.interceptors import ServerInterceptor
 from runtime.invocations import Invocations, recover
+from runtime.oauth import OAuthBroker
 from runtime.profiles import ProfileStore
 from runtime.sandbox.cgroups import Cgroups, detect_layout
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import find_nsjail
+from runtime.secrets import SecretStore, key_source
 from runtime.servicer import SkillRuntimeServicer
 from runtime.store import Store
 from runtime.tlsfront import TlsFront
@@ -43,6 +49,9 @@ from runtime.tlsfront import TlsFront
 log = structlog.get_logger("skillrt.server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
+APPROVALS_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Approvals"].full_name
+_EXPIRY_SWEEP_SECONDS = 0.5
+_PRUNE_INTERVAL_SECONDS = 86_400
 
 
 def configure_logging() -> None:
@@ -90,6 +99,31 @@ def _prepare_socket(path: Path) -> None:
         probe.close()
 
 
+async def _sweep_expired(invocations: Invocations) -> None:
+    """Requests nobody answered in time fail closed, even with no caller waiting on them."""
+    while True:
+        await invocations.expire_due()
+        await asyncio.sleep(_EXPIRY_SWEEP_SECONDS)
+
+
+def _auth_failed(audit_log: BackgroundAudit, peer: str, token_id: str) -> None:
+    log.warning("authentication failed", peer=peer, token_id=token_id or None)
+    audit_log.emit(audit.AUTH_FAILED, actor="anonymous", peer=peer, token_id=token_id or None)
+
+
+async def _prune_audit(config: DaemonConfig) -> None:
+    """Retention: once a day, drop audit entries older than the configured age."""
+    while True:
+        if config.audit_log.exists():
+            try:
+                await asyncio.to_thread(
+                    audit.prune, config.audit_log, older_than_ms=config.audit_retention_ms
+                )
+            except SkillRuntimeError as exc:
+                log.error("audit prune failed", error=str(exc))
+        await asyncio.sleep(_PRUNE_INTERVAL_SECONDS)
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -99,6 +133,7 @@ async def serve(config: DaemonConfig, *, ready: asyncio.Event | None = None) -> 
     lock = _lock_state_dir(config.state_dir)
     store = Store(config.database)
     tokens = TokenStore(config.database, load_server_key(config.server_key))
+    approvals = ApprovalStore(config.database)
     try:
         owner = create_owner_if_none(tokens, _now_ms())
         if owner is not None:
@@ -113,8 +148,9 @@ async def serve(config: DaemonConfig, *, ready: asyncio.Event | None = None) -> 
                 sandboxes_killed=reaped,
                 invocations_failed=failed,
             )
-        await _serve(config, store, tokens, launcher, ready)
+        await _serve(config, store, tokens, approvals, launcher, ready)
     finally:
+        approvals.close()
         tokens.close()
         store.close()
         os.close(lock)
@@ -124,18 +160,29 @@ async def _serve(
     config: DaemonConfig,
     store: Store,
     tokens: TokenStore,
+    approvals: ApprovalStore,
     launcher: Launcher,
     ready: asyncio.Event | None,
 ) -> None:
     catalog = Catalog(config.catalog_dir)
     profiles = ProfileStore(config.profiles_dir)
+    audit_log = BackgroundAudit(AuditLog(config.audit_log))
+    broker = OAuthBroker(
+        SecretStore(
+            config.secrets_db, key_source(config.secrets_key, command=config.secrets_key_command)
+        )
+    )
     invocations = Invocations(
         catalog=catalog,
         profiles=profiles,
         launcher=launcher,
         store=store,
         admission=Admission(max_running=config.max_running, max_queued=config.max_queued),
+        approvals=approvals,
+        approval_timeout_ms=config.approval_timeout_ms,
         rate_limiter=RateLimiter(lambda who: config.rate_limits(who.role, who.name)),
+        audit=audit_log,
+        resolve_secrets=lambda names: asyncio.to_thread(broker.resolve, names),
     )
     keeper = AdminTokenKeeper(
         tokens=tokens,
@@ -152,16 +199,33 @@ async def _serve(
         clock_ms=_now_ms,
         transport=lambda peer: front.transport(peer) if front is not None else plain_peer(peer),
         allow_plain_tcp=config.insecure_tcp,
-        on_failure=lambda peer, token_id: log.warning(
-            "authentication failed", peer=peer, token_id=token_id or None
-        ),
+        on_failure=lambda peer, token_id: _auth_failed(audit_log, peer, token_id),
     )
-    server = grpc.aio.server(interceptors=[ServerInterceptor(authenticator)])
+    server = grpc.aio.server(
+        interceptors=[
+            ServerInterceptor(
+                authenticator,
+                on_call=lambda method, who, allowed: audit_log.emit(
+                    audit.RPC_CALLED,
+                    actor=who.name,
+                    method=method,
+                    role=who.role.value,
+                    allowed=allowed,
+                ),
+            )
+        ]
+    )
     pb_grpc.add_SkillRuntimeServicer_to_server(  # type: ignore[no-untyped-call]
         SkillRuntimeServicer(catalog=catalog, profiles=profiles, invocations=invocations), server
     )
     pb_grpc.add_AdminServicer_to_server(  # type: ignore[no-untyped-call]
-        AdminServicer(tokens=tokens, default_overlap_ms=config.token_overlap_ms), server
+        AdminServicer(
+            tokens=tokens, default_overlap_ms=config.token_overlap_ms, audit_log=audit_log.log
+        ),
+        server,
+    )
+    pb_grpc.add_ApprovalsServicer_to_server(  # type: ignore[no-untyped-call]
+        ApprovalsServicer(invocations=invocations), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -169,6 +233,7 @@ async def _serve(
         (
             SERVICE_NAME,
             ADMIN_SERVICE_NAME,
+            APPROVALS_SERVICE_NAME,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ),
@@ -193,6 +258,8 @@ async def _serve(
     if front is not None:
         await front.start()
     keeper_task = asyncio.create_task(keeper.run())
+    pruner_task = asyncio.create_task(_prune_audit(config))
+    sweeper_task = asyncio.create_task(_sweep_expired(invocations))
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info(
@@ -215,10 +282,13 @@ async def _serve(
     grace = config.shutdown_grace_ms / 1000
     log.info("shutting down", grace_seconds=grace)
     keeper_task.cancel()
+    pruner_task.cancel()
+    sweeper_task.cancel()
     await health_servicer.enter_graceful_shutdown()
     if front is not None:
         await front.stop()
     await asyncio.gather(server.stop(grace), invocations.drain(grace))
+    await audit_log.close()
     with contextlib.suppress(FileNotFoundError):
         config.socket_path.unlink()
     log.info("stopped")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any, TypeAlias
 
 import grpc
@@ -22,6 +23,7 @@ from runtime.invocations import (
     InvocationRequest,
     Invocations,
     OutputChunk,
+    PendingApproval,
     Started,
 )
 from runtime.profiles import ProfileStore
@@ -59,7 +61,9 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
         self, request: pb.InvokeRequest, context: Context
     ) -> AsyncIterator[pb.InvocationEvent]:
         events: asyncio.Queue[Event] = asyncio.Queue()
-        task = asyncio.create_task(self.invocations.invoke(_request(request), events.put))
+        # A stream follows its invocation to the end, through any wait for approval.
+        invocation = replace(_request(request), wait_for_approval=True)
+        task = asyncio.create_task(self.invocations.invoke(invocation, events.put))
         try:
             while True:
                 getter = asyncio.create_task(events.get())
@@ -67,7 +71,9 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
                 if getter not in done:
                     getter.cancel()
                     task.result()  # the invocation failed before it finished: raise its error
-                    continue
+                    while not events.empty():
+                        yield _event(events.get_nowait())
+                    return
                 event = getter.result()
                 yield _event(event)
                 if isinstance(event, Finished):
@@ -108,6 +114,8 @@ def _request(request: pb.InvokeRequest) -> InvocationRequest:
         input_json=request.input_json,
         overrides=overrides_from_proto(request.limits),
         idempotency_key=request.idempotency_key or None,
+        wait_for_approval=request.wait_for_approval,
+        approval_id=request.approval_id or None,
     )
 
 
@@ -119,6 +127,14 @@ def _event(event: Event) -> pb.InvocationEvent:
     if isinstance(event, Started):
         return pb.InvocationEvent(
             started=pb.InvocationEvent.Started(invocation_id=event.invocation_id)
+        )
+    if isinstance(event, PendingApproval):
+        return pb.InvocationEvent(
+            pending_approval=pb.InvocationEvent.PendingApproval(
+                invocation_id=event.invocation_id,
+                approval_id=event.approval_id,
+                expires_at_ms=event.expires_ms,
+            )
         )
     if isinstance(event, OutputChunk):
         return pb.InvocationEvent(

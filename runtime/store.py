@@ -7,7 +7,9 @@ shared by the event loop; WAL keeps readers (``skillrt status``) from blocking i
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from runtime.errors import InvalidArgument, NotFound
 from runtime.records import InvocationRecord, State, result_from_json, result_to_json
@@ -29,13 +31,14 @@ CREATE TABLE IF NOT EXISTS invocations (
     finished_ms INTEGER,
     status TEXT,
     result_json TEXT,
-    output_json TEXT
+    output_json TEXT,
+    approval_id TEXT
 );
 CREATE INDEX IF NOT EXISTS invocations_state ON invocations (state);
 """
 _COLUMNS = (
     "id, skill, tool, version, profile, principal, state, created_ms, finished_ms, result_json,"
-    " output_json"
+    " output_json, approval_id"
 )
 
 
@@ -105,6 +108,41 @@ class Store:
             ),
         )
 
+    def await_approval(self, invocation_id: str, approval_id: str) -> None:
+        """The invocation waits for a person before it runs."""
+        self._db.execute(
+            "UPDATE invocations SET state = ?, approval_id = ? WHERE id = ?",
+            (State.AWAITING_APPROVAL.value, approval_id, invocation_id),
+        )
+
+    def hold(
+        self,
+        invocation_id: str,
+        result: SandboxResult,
+        output_json: str | None,
+        approval_id: str,
+    ) -> None:
+        """The invocation ran; its result is kept back until a person releases it."""
+        self._db.execute(
+            "UPDATE invocations SET state = ?, status = ?, result_json = ?, output_json = ?,"
+            " approval_id = ? WHERE id = ?",
+            (
+                State.AWAITING_APPROVAL.value,
+                result.status.value,
+                result_to_json(result),
+                output_json,
+                approval_id,
+                invocation_id,
+            ),
+        )
+
+    def release(self, invocation_id: str, now_ms: int) -> None:
+        """A held result is released to the agent."""
+        self._db.execute(
+            "UPDATE invocations SET state = ?, finished_ms = ? WHERE id = ?",
+            (State.FINISHED.value, now_ms, invocation_id),
+        )
+
     def get(self, invocation_id: str) -> InvocationRecord:
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM invocations WHERE id = ?", (invocation_id,)
@@ -113,10 +151,11 @@ class Store:
             raise NotFound(f"unknown invocation {invocation_id!r}")
         return _record(row)
 
-    def unfinished(self) -> list[InvocationRecord]:
+    def interrupted(self) -> list[InvocationRecord]:
+        """Invocations a stopped daemon left queued or running (those awaiting a person wait on)."""
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM invocations WHERE state != ? ORDER BY created_ms",
-            (State.FINISHED.value,),
+            f"SELECT {_COLUMNS} FROM invocations WHERE state IN (?, ?) ORDER BY created_ms",
+            (State.QUEUED.value, State.RUNNING.value),
         ).fetchall()
         return [_record(r) for r in rows]
 
@@ -126,6 +165,45 @@ class Store:
             "SELECT COALESCE(status, state), COUNT(*) FROM invocations GROUP BY 1"
         ).fetchall()
         return {str(name): int(count) for name, count in rows}
+
+    def export_invocations(self, *, since_ms: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every invocation created at or after ``since_ms``, all columns, oldest first."""
+        cursor = self._db.execute(
+            "SELECT * FROM invocations WHERE created_ms >= ? ORDER BY created_ms, id",
+            (since_ms or 0,),
+        )
+        return _dicts(cursor)
+
+    def export_table(self, table: str) -> Iterator[dict[str, Any]] | None:
+        """Every row of another table of this database (approvals, say); None if it is absent."""
+        found = self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        if found is None:
+            return None
+        quoted = '"' + table.replace('"', '""') + '"'
+        return _dicts(self._db.execute(f"SELECT * FROM {quoted} ORDER BY rowid"))
+
+    def delete_finished(self, *, before_ms: int | None = None, principal: str | None = None) -> int:
+        """Delete the finished invocations created before ``before_ms``, or made by ``principal``.
+
+        Queued and running ones stay: the daemon still owns them. Returns how many went.
+        """
+        if (before_ms is None) == (principal is None):
+            raise InvalidArgument("delete: give exactly one of a date or a principal")
+        where, value = (
+            ("created_ms < ?", before_ms) if before_ms is not None else ("principal = ?", principal)
+        )
+        cursor = self._db.execute(
+            f"DELETE FROM invocations WHERE state = ? AND {where}", (State.FINISHED.value, value)
+        )
+        return cursor.rowcount
+
+
+def _dicts(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
+    names = [column[0] for column in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row, strict=True))
 
 
 def _record(row: tuple[object, ...]) -> InvocationRecord:
@@ -141,6 +219,7 @@ def _record(row: tuple[object, ...]) -> InvocationRecord:
         finished,
         result_json,
         output_json,
+        approval_id,
     ) = row
     return InvocationRecord(
         id=str(id_),
@@ -154,4 +233,5 @@ def _record(row: tuple[object, ...]) -> InvocationRecord:
         finished_ms=int(str(finished)) if finished is not None else None,
         result=result_from_json(str(result_json)) if result_json is not None else None,
         output_json=str(output_json) if output_json is not None else None,
+        approval_id=str(approval_id) if approval_id is not None else None,
     )

@@ -36,6 +36,8 @@ class Principal:
 
 _SKILLRT = "/skillrt.v1.SkillRuntime/"
 _ADMIN = "/skillrt.v1.Admin/"
+_APPROVALS = "/skillrt.v1.Approvals/"
+_DECIDERS = frozenset({Role.OWNER, Role.ADMIN, Role.APPROVER})
 _EVERYONE = frozenset(Role)
 _READERS = frozenset({Role.OWNER, Role.ADMIN, Role.AGENT, Role.VIEWER})
 
@@ -51,6 +53,13 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     _ADMIN + "ListTokens": frozenset({Role.OWNER}),
     _ADMIN + "RevokeToken": frozenset({Role.OWNER}),
     _ADMIN + "RotateToken": frozenset({Role.OWNER}),
+    _ADMIN + "QueryAudit": frozenset({Role.OWNER, Role.ADMIN}),
+    _APPROVALS + "ListApprovals": _DECIDERS,
+    _APPROVALS + "WatchApprovals": _DECIDERS,
+    _APPROVALS + "Decide": _DECIDERS,
+    _APPROVALS + "CreateRule": frozenset({Role.OWNER, Role.ADMIN}),
+    _APPROVALS + "ListRules": _DECIDERS,
+    _APPROVALS + "DeleteRule": frozenset({Role.OWNER, Role.ADMIN}),
     # Load balancers and supervisors probe health without credentials; it reveals nothing.
     "/grpc.health.v1.Health/Check": ANONYMOUS,
     "/grpc.health.v1.Health/Watch": ANONYMOUS,

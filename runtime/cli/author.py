@@ -17,7 +17,7 @@ from runtime.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.result import SandboxResult, Status, result_dict
-from runtime.units import parse_duration_ms, parse_size
+from runtime.units import format_size, parse_duration_ms, parse_size
 
 EXIT_SANDBOX_ERROR = 125
 
@@ -125,6 +125,14 @@ def _print_run(run: ToolRun) -> None:
         out.write("stderr:\n" + _text(result.stderr) + _cut(result.stderr_truncated))
     for violation in result.violations:
         out.write(f"blocked: {violation}\n")
+    for attempt in result.egress:
+        if attempt.allowed:  # the denied ones are violations, listed above
+            problem = f" ({attempt.error})" if attempt.error else ""
+            out.write(
+                f"egress: {attempt.method} {attempt.target} via {attempt.address or '-'}: "
+                f"{format_size(attempt.bytes_up)} up, {format_size(attempt.bytes_down)} down"
+                f"{problem}\n"
+            )
     if result.error:
         out.write(f"sandbox error: {result.error}\n")
     usage = result.usage

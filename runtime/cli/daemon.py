@@ -51,6 +51,9 @@ def register(verbs: Any) -> None:
     invoke.add_argument("--input", default="{}", metavar="JSON|@FILE")
     invoke.add_argument("--json", action="store_true", help="print one JSON result object")
     invoke.add_argument("--idempotency-key", metavar="KEY")
+    invoke.add_argument(
+        "--wait", action="store_true", help="wait for a person's approval when the tool needs one"
+    )
     invoke.add_argument("--timeout", type=float, metavar="SECONDS", help="gRPC deadline")
     _target_flag(invoke)
     limit_flags(invoke)
@@ -147,22 +150,26 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             input_value,
             limits=limits,
             idempotency_key=args.idempotency_key,
+            wait_for_approval=args.wait,
             timeout=args.timeout,
         ),
     )
     result = result_proto_dict(invocation.result)
     if args.json:
-        print(json.dumps({"invocation_id": invocation.id, **result}))
+        approval = {"approval_id": invocation.approval_id} if invocation.approval_id else {}
+        print(json.dumps({"invocation_id": invocation.id, **approval, **result}))
     else:
         print(f"{invocation.id}  {invocation.skill} {invocation.skill_version} / {invocation.tool}")
         print(f"status: {result['status']}")
+        if invocation.approval_id and result["status"] == "pending_approval":
+            print(f"approval: {invocation.approval_id} (an approver decides it)")
         if result["output"] is not None:
             print(json.dumps(result["output"], indent=2, ensure_ascii=False))
         for violation in invocation.result.violations:
             print(f"blocked: {violation}")
         if invocation.result.error:
             print(f"error: {invocation.result.error}")
-    return 0 if result["status"] == "ok" else 1
+    return 0 if result["status"] in ("ok", "pending_approval") else 1
 
 
 def cmd_skills(args: argparse.Namespace) -> int:

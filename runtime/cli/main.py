@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from runtime.cli import access, author, daemon, inspect
+from runtime.cli import access, approvals, author, daemon, inspect, operator
 from runtime.errors import SkillRuntimeError
 
 EXIT_USAGE = 2
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.register(verbs)
     daemon.register(verbs)
     access.register(verbs)
+    approvals.register(verbs)
+    operator.register(verbs)
     return parser
 
 

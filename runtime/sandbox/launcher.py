@@ -4,6 +4,9 @@ A sandbox is started before its input is known (``Launcher.start``): nsjail has 
 applied the limits and the jailed process is waiting on stdin. ``Sandbox.run`` then feeds it its
 input, enforces wall time, total CPU time and output size, and returns a ``SandboxResult``. Every
 process of the run is gone and its cgroup removed before ``run`` returns, whatever happened.
+
+In network mode allowlist the sandbox also gets its own egress proxy (runtime/egress), opened
+before the jail and closed, with its socket, after every process of the jail is gone.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from runtime.egress.policy import EgressSettings
+from runtime.egress.proxy import AttemptCallback, EgressReport
+from runtime.egress.session import EgressSession, load_settings
 from runtime.errors import IsolationUnavailable, SandboxError
 from runtime.profiles import Bind
 from runtime.sandbox.cgroups import (
@@ -54,17 +60,45 @@ _READ_CHUNK = 65536
 class Launcher:
     """Starts sandboxes on this host; refuses when the host cannot isolate as profiles ask."""
 
-    def __init__(self, *, cgroups: Cgroups, nsjail: str) -> None:
+    def __init__(
+        self, *, cgroups: Cgroups, nsjail: str, egress: EgressSettings | None = None
+    ) -> None:
         self.cgroups = cgroups
         self.nsjail = nsjail
+        self.egress = egress or EgressSettings()
 
     @classmethod
     def for_host(cls, cgroup_root: str = "skillrt-local") -> Launcher:
         """A launcher for one-off runs (the CLI); the daemon's own groups live under another root,
         which it reaps at start, so a daemon restart never kills a developer's local run."""
-        return cls(cgroups=Cgroups(detect_layout(), cgroup_root), nsjail=find_nsjail())
+        return cls(
+            cgroups=Cgroups(detect_layout(), cgroup_root),
+            nsjail=find_nsjail(),
+            egress=load_settings(),
+        )
 
-    async def start(self, spec: SandboxSpec, *, name: str | None = None) -> Sandbox:
+    async def start(
+        self,
+        spec: SandboxSpec,
+        *,
+        name: str | None = None,
+        on_egress: AttemptCallback | None = None,
+    ) -> Sandbox:
+        """A ready sandbox for ``spec``; ``on_egress`` hears of each egress attempt as it ends."""
+        egress = None
+        if spec.profile.network.mode == "allowlist":
+            egress = await EgressSession.open(spec, settings=self.egress, on_attempt=on_egress)
+            spec = egress.spec
+        try:
+            return await self._start(spec, name, egress)
+        except BaseException:
+            if egress is not None:
+                await _to_completion(_closed(egress))
+            raise
+
+    async def _start(
+        self, spec: SandboxSpec, name: str | None, egress: EgressSession | None
+    ) -> Sandbox:
         binds = _present_binds((*spec.profile.filesystem.readonly_binds, *spec.binds))
         for device in spec.profile.filesystem.devices:
             if not os.path.exists(device):
@@ -97,7 +131,7 @@ class Launcher:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 pass_fds=(log_write,),
-                env={},
+                env=dict(spec.secret_env),
                 start_new_session=True,
             )
         except OSError as exc:
@@ -108,7 +142,11 @@ class Launcher:
         finally:
             os.close(log_write)
         sandbox = Sandbox(
-            spec=spec, process=process, group=group, log=await _JailLog.open(log_read)
+            spec=spec,
+            process=process,
+            group=group,
+            log=await _JailLog.open(log_read),
+            egress=egress,
         )
         try:
             await sandbox.wait_ready()
@@ -153,11 +191,14 @@ class Sandbox:
         process: asyncio.subprocess.Process,
         group: InvocationCgroup,
         log: _JailLog,
+        egress: EgressSession | None = None,
     ) -> None:
         self.spec = spec
         self.group = group
         self._process = process
         self._log = log
+        self._egress = egress
+        self._egress_report = EgressReport(attempts=(), violations=())
         self._used = False
         self._kill_reason: KillReason | None = None
         self._usage = CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
@@ -223,8 +264,9 @@ class Sandbox:
             stdout_truncated=out_cut,
             stderr_truncated=err_cut,
             usage=Usage(wall_ms=wall_ms, cpu_ms=cpu_ms, peak_memory_bytes=usage.peak_memory_bytes),
-            violations=violations,
+            violations=(*violations, *self._egress_report.violations),
             error=error,
+            egress=self._egress_report.attempts,
         )
 
     async def close(self) -> None:
@@ -302,19 +344,26 @@ class Sandbox:
         self.group.kill()
 
     async def _reap(self) -> None:
-        """Wait for nsjail, kill whatever is left in the group (daemonized children), remove it."""
+        """Wait for nsjail, kill whatever is left in the group (daemonized children), remove it;
+        then close the egress proxy, whose clients are all gone."""
         if self._process.returncode is None:
             self.group.kill()
             await self._process.wait()
         self.group.kill()
         self._usage = self._read_usage()
         self.group.remove()
+        if self._egress is not None:
+            self._egress_report = await self._egress.close()
 
     def _read_usage(self) -> CgroupUsage:
         try:
             return self.group.usage()
         except OSError:
             return CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
+
+
+async def _closed(egress: EgressSession) -> None:
+    await egress.close()
 
 
 async def _to_completion(cleanup: Coroutine[Any, Any, None]) -> None:

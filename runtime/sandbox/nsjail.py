@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtime.egress.policy import EgressRule
 from runtime.errors import IsolationUnavailable
 from runtime.profiles import Bind, Limits, SandboxProfile
 from runtime.sandbox import seccomp
@@ -32,8 +33,13 @@ class SandboxSpec:
     profile: SandboxProfile
     limits: Limits
     env: tuple[tuple[str, str], ...] = ()
+    # Rendered as a bare ``--env NAME``: nsjail copies the value from its own environment (see
+    # Launcher.start), so a secret never shows in the host-visible command line.
+    secret_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     binds: tuple[Bind, ...] = ()  # extra read-only binds, e.g. the skill folder
     cwd: str | None = None
+    egress: tuple[EgressRule, ...] = ()  # the allowlist, in network mode allowlist
+    elevated: bool = False  # an elevated tool's sandbox: the only one network mode host may run
 
 
 def find_nsjail() -> str:
@@ -77,12 +83,14 @@ def render_argv(spec: SandboxSpec, *, nsjail: str, binds: tuple[Bind, ...]) -> l
         str(profile.nice),
         *_rlimits(limits),
         *_mounts(profile, binds),
-        *_network(profile),
+        *_network(spec),
         "--seccomp_string",
         seccomp.render_kafel(profile.seccomp),
     ]
     for key, value in (*profile.env, *spec.env):
         argv += ["--env", f"{key}={value}"]
+    for key, _ in spec.secret_env:
+        argv += ["--env", key]
     return [*argv, "--", *spec.argv]
 
 
@@ -117,20 +125,31 @@ def _rlimits(limits: Limits) -> list[str]:
 
 def _mounts(profile: SandboxProfile, binds: tuple[Bind, ...]) -> list[str]:
     fs = profile.filesystem
-    argv: list[str] = []
-    for bind in binds:
-        argv += ["--bindmount_ro", f"{bind.source}:{bind.target}"]
-    for device in fs.devices:
-        argv += ["--bindmount_ro", f"{device}:{device}"]
-    for tmpfs in fs.tmpfs:
-        argv += ["--mount", f"none:{tmpfs.path}:tmpfs:size={tmpfs.size_bytes},mode=1777"]
+    mounts: list[tuple[str, list[str]]] = [
+        *((b.target, ["--bindmount_ro", f"{b.source}:{b.target}"]) for b in binds),
+        *((d, ["--bindmount_ro", f"{d}:{d}"]) for d in fs.devices),
+        *(
+            (t.path, ["--mount", f"none:{t.path}:tmpfs:size={t.size_bytes},mode=1777"])
+            for t in fs.tmpfs
+        ),
+    ]
+    # nsjail mounts in order, so a mount inside another (a bind under /tmp) must come after it
+    # or the outer one would hide it.
+    mounts.sort(key=lambda mount: mount[0].rstrip("/").count("/"))
+    argv = [arg for _, args in mounts for arg in args]
     for link, target in fs.symlinks:
         argv += ["--symlink", f"{target}:{link}"]
     return argv
 
 
-def _network(profile: SandboxProfile) -> list[str]:
-    # "none" is the only mode today: a fresh network namespace (nsjail's default) with only lo.
-    if profile.network.mode != "none":
-        raise IsolationUnavailable(f"network mode {profile.network.mode!r} is not supported")
-    return []
+def _network(spec: SandboxSpec) -> list[str]:
+    # none and allowlist: a fresh network namespace (nsjail's default) with only lo; in allowlist
+    # mode the launcher adds the egress bridge, the sandbox's only way out.
+    mode = spec.profile.network.mode
+    if mode in ("none", "allowlist"):
+        return []
+    if mode == "host":
+        if not spec.elevated:
+            raise IsolationUnavailable("network mode host is only for elevated tools")
+        return ["--disable_clone_newnet"]
+    raise IsolationUnavailable(f"network mode {mode!r} is not supported")

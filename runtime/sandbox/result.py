@@ -19,6 +19,9 @@ class Status(StrEnum):
     SANDBOX_ERROR = "sandbox_error"
     CANCELLED = "cancelled"
     INVALID_OUTPUT = "invalid_output"
+    PENDING_APPROVAL = "pending_approval"
+    DENIED = "denied"
+    APPROVAL_EXPIRED = "approval_expired"
 
 
 class KillReason(StrEnum):
@@ -38,6 +41,32 @@ class Usage:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EgressAttempt:
+    """One connection the sandbox asked its egress proxy for, and what became of it.
+
+    ``allowed`` is the policy's decision and ``reason`` why (the matching rule, or the refusal);
+    ``error`` is what went wrong after an allow (resolution, connection, the byte limit's cut).
+    Paths and queries are never recorded: they may carry credentials.
+    """
+
+    method: str  # CONNECT, or the forwarded request's method
+    host: str  # "" when the request was too malformed to name one
+    port: int
+    allowed: bool
+    reason: str
+    address: str | None = None  # the checked address connected to
+    bytes_up: int = 0
+    bytes_down: int = 0
+    error: str | None = None
+
+    @property
+    def target(self) -> str:
+        if not self.host:
+            return "malformed request"
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class SandboxResult:
     status: Status
     exit_code: int | None
@@ -49,6 +78,7 @@ class SandboxResult:
     usage: Usage
     violations: tuple[str, ...]
     error: str | None = None  # what went wrong in the machinery, for sandbox_error
+    egress: tuple[EgressAttempt, ...] = ()  # every egress proxy decision, in request order
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,5 +213,20 @@ def result_dict(result: SandboxResult) -> dict[str, object]:
             "peak_memory_bytes": result.usage.peak_memory_bytes,
         },
         "violations": list(result.violations),
+        "egress": [egress_dict(attempt) for attempt in result.egress],
         **({"error": result.error} if result.error else {}),
+    }
+
+
+def egress_dict(attempt: EgressAttempt) -> dict[str, object]:
+    return {
+        "method": attempt.method,
+        "host": attempt.host,
+        "port": attempt.port,
+        "allowed": attempt.allowed,
+        "reason": attempt.reason,
+        "address": attempt.address,
+        "bytes_up": attempt.bytes_up,
+        "bytes_down": attempt.bytes_down,
+        "error": attempt.error,
     }

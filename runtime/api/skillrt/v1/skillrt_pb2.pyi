@@ -20,6 +20,9 @@ class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STATUS_SANDBOX_ERROR: _ClassVar[Status]
     STATUS_CANCELLED: _ClassVar[Status]
     STATUS_INVALID_OUTPUT: _ClassVar[Status]
+    STATUS_PENDING_APPROVAL: _ClassVar[Status]
+    STATUS_DENIED: _ClassVar[Status]
+    STATUS_APPROVAL_EXPIRED: _ClassVar[Status]
 
 class InvocationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -27,6 +30,16 @@ class InvocationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVOCATION_STATE_QUEUED: _ClassVar[InvocationState]
     INVOCATION_STATE_RUNNING: _ClassVar[InvocationState]
     INVOCATION_STATE_FINISHED: _ClassVar[InvocationState]
+    INVOCATION_STATE_AWAITING_APPROVAL: _ClassVar[InvocationState]
+
+class ApprovalState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    APPROVAL_STATE_UNSPECIFIED: _ClassVar[ApprovalState]
+    APPROVAL_STATE_PENDING: _ClassVar[ApprovalState]
+    APPROVAL_STATE_APPROVED: _ClassVar[ApprovalState]
+    APPROVAL_STATE_DENIED: _ClassVar[ApprovalState]
+    APPROVAL_STATE_EXPIRED: _ClassVar[ApprovalState]
+    APPROVAL_STATE_CANCELLED: _ClassVar[ApprovalState]
 STATUS_UNSPECIFIED: Status
 STATUS_OK: Status
 STATUS_NONZERO_EXIT: Status
@@ -38,10 +51,20 @@ STATUS_SECCOMP_VIOLATION: Status
 STATUS_SANDBOX_ERROR: Status
 STATUS_CANCELLED: Status
 STATUS_INVALID_OUTPUT: Status
+STATUS_PENDING_APPROVAL: Status
+STATUS_DENIED: Status
+STATUS_APPROVAL_EXPIRED: Status
 INVOCATION_STATE_UNSPECIFIED: InvocationState
 INVOCATION_STATE_QUEUED: InvocationState
 INVOCATION_STATE_RUNNING: InvocationState
 INVOCATION_STATE_FINISHED: InvocationState
+INVOCATION_STATE_AWAITING_APPROVAL: InvocationState
+APPROVAL_STATE_UNSPECIFIED: ApprovalState
+APPROVAL_STATE_PENDING: ApprovalState
+APPROVAL_STATE_APPROVED: ApprovalState
+APPROVAL_STATE_DENIED: ApprovalState
+APPROVAL_STATE_EXPIRED: ApprovalState
+APPROVAL_STATE_CANCELLED: ApprovalState
 
 class Limits(_message.Message):
     __slots__ = ("memory_bytes", "pids", "cpu_time_ms", "wall_time_ms", "output_bytes", "open_files", "file_size_bytes", "cpus")
@@ -124,18 +147,22 @@ class GetSkillRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class InvokeRequest(_message.Message):
-    __slots__ = ("skill", "tool", "input_json", "limits", "idempotency_key")
+    __slots__ = ("skill", "tool", "input_json", "limits", "idempotency_key", "wait_for_approval", "approval_id")
     SKILL_FIELD_NUMBER: _ClassVar[int]
     TOOL_FIELD_NUMBER: _ClassVar[int]
     INPUT_JSON_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FOR_APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     skill: str
     tool: str
     input_json: str
     limits: Limits
     idempotency_key: str
-    def __init__(self, skill: _Optional[str] = ..., tool: _Optional[str] = ..., input_json: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    wait_for_approval: bool
+    approval_id: str
+    def __init__(self, skill: _Optional[str] = ..., tool: _Optional[str] = ..., input_json: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., wait_for_approval: _Optional[bool] = ..., approval_id: _Optional[str] = ...) -> None: ...
 
 class Usage(_message.Message):
     __slots__ = ("wall_ms", "cpu_ms", "peak_memory_bytes")
@@ -174,7 +201,7 @@ class Result(_message.Message):
     def __init__(self, status: _Optional[_Union[Status, str]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., stdout_truncated: _Optional[bool] = ..., stderr_truncated: _Optional[bool] = ..., output_json: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., violations: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Invocation(_message.Message):
-    __slots__ = ("id", "skill", "tool", "skill_version", "profile", "state", "result", "created_at_ms", "finished_at_ms")
+    __slots__ = ("id", "skill", "tool", "skill_version", "profile", "state", "result", "created_at_ms", "finished_at_ms", "approval_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     SKILL_FIELD_NUMBER: _ClassVar[int]
     TOOL_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +211,7 @@ class Invocation(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     skill: str
     tool: str
@@ -193,10 +221,11 @@ class Invocation(_message.Message):
     result: Result
     created_at_ms: int
     finished_at_ms: int
-    def __init__(self, id: _Optional[str] = ..., skill: _Optional[str] = ..., tool: _Optional[str] = ..., skill_version: _Optional[str] = ..., profile: _Optional[str] = ..., state: _Optional[_Union[InvocationState, str]] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., created_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ...) -> None: ...
+    approval_id: str
+    def __init__(self, id: _Optional[str] = ..., skill: _Optional[str] = ..., tool: _Optional[str] = ..., skill_version: _Optional[str] = ..., profile: _Optional[str] = ..., state: _Optional[_Union[InvocationState, str]] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., created_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., approval_id: _Optional[str] = ...) -> None: ...
 
 class InvocationEvent(_message.Message):
-    __slots__ = ("accepted", "started", "output", "finished")
+    __slots__ = ("accepted", "started", "output", "finished", "pending_approval")
     class Accepted(_message.Message):
         __slots__ = ("invocation_id",)
         INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -222,15 +251,26 @@ class InvocationEvent(_message.Message):
         stream: InvocationEvent.Output.Stream
         data: bytes
         def __init__(self, stream: _Optional[_Union[InvocationEvent.Output.Stream, str]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    class PendingApproval(_message.Message):
+        __slots__ = ("invocation_id", "approval_id", "expires_at_ms")
+        INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+        APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+        EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+        invocation_id: str
+        approval_id: str
+        expires_at_ms: int
+        def __init__(self, invocation_id: _Optional[str] = ..., approval_id: _Optional[str] = ..., expires_at_ms: _Optional[int] = ...) -> None: ...
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     STARTED_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_APPROVAL_FIELD_NUMBER: _ClassVar[int]
     accepted: InvocationEvent.Accepted
     started: InvocationEvent.Started
     output: InvocationEvent.Output
     finished: Invocation
-    def __init__(self, accepted: _Optional[_Union[InvocationEvent.Accepted, _Mapping]] = ..., started: _Optional[_Union[InvocationEvent.Started, _Mapping]] = ..., output: _Optional[_Union[InvocationEvent.Output, _Mapping]] = ..., finished: _Optional[_Union[Invocation, _Mapping]] = ...) -> None: ...
+    pending_approval: InvocationEvent.PendingApproval
+    def __init__(self, accepted: _Optional[_Union[InvocationEvent.Accepted, _Mapping]] = ..., started: _Optional[_Union[InvocationEvent.Started, _Mapping]] = ..., output: _Optional[_Union[InvocationEvent.Output, _Mapping]] = ..., finished: _Optional[_Union[Invocation, _Mapping]] = ..., pending_approval: _Optional[_Union[InvocationEvent.PendingApproval, _Mapping]] = ...) -> None: ...
 
 class GetInvocationRequest(_message.Message):
     __slots__ = ("id",)
@@ -243,6 +283,42 @@ class CancelInvocationRequest(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class QueryAuditRequest(_message.Message):
+    __slots__ = ("events", "actor", "since_ms", "until_ms", "limit")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedScalarFieldContainer[str]
+    actor: str
+    since_ms: int
+    until_ms: int
+    limit: int
+    def __init__(self, events: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class AuditEntry(_message.Message):
+    __slots__ = ("seq", "ts", "event", "actor", "fields_json", "hash")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_JSON_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    ts: str
+    event: str
+    actor: str
+    fields_json: str
+    hash: str
+    def __init__(self, seq: _Optional[int] = ..., ts: _Optional[str] = ..., event: _Optional[str] = ..., actor: _Optional[str] = ..., fields_json: _Optional[str] = ..., hash: _Optional[str] = ...) -> None: ...
+
+class QueryAuditResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
 
 class WhoamiRequest(_message.Message):
     __slots__ = ()
@@ -319,3 +395,123 @@ class RotateTokenRequest(_message.Message):
     id: str
     overlap_seconds: int
     def __init__(self, id: _Optional[str] = ..., overlap_seconds: _Optional[int] = ...) -> None: ...
+
+class Approval(_message.Message):
+    __slots__ = ("id", "invocation_id", "state", "mode", "skill", "skill_version", "skill_content_hash", "tool", "input_json", "input_hash", "requested_by", "created_at_ms", "expires_at_ms", "permissions", "limits", "decided_by", "decided_at_ms", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    SKILL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SKILL_CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_JSON_FIELD_NUMBER: _ClassVar[int]
+    INPUT_HASH_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    invocation_id: str
+    state: ApprovalState
+    mode: str
+    skill: str
+    skill_version: str
+    skill_content_hash: str
+    tool: str
+    input_json: str
+    input_hash: str
+    requested_by: str
+    created_at_ms: int
+    expires_at_ms: int
+    permissions: Permissions
+    limits: Limits
+    decided_by: str
+    decided_at_ms: int
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., invocation_id: _Optional[str] = ..., state: _Optional[_Union[ApprovalState, str]] = ..., mode: _Optional[str] = ..., skill: _Optional[str] = ..., skill_version: _Optional[str] = ..., skill_content_hash: _Optional[str] = ..., tool: _Optional[str] = ..., input_json: _Optional[str] = ..., input_hash: _Optional[str] = ..., requested_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., decided_by: _Optional[str] = ..., decided_at_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ListApprovalsRequest(_message.Message):
+    __slots__ = ("state",)
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    state: ApprovalState
+    def __init__(self, state: _Optional[_Union[ApprovalState, str]] = ...) -> None: ...
+
+class ListApprovalsResponse(_message.Message):
+    __slots__ = ("approvals",)
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    approvals: _containers.RepeatedCompositeFieldContainer[Approval]
+    def __init__(self, approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ...) -> None: ...
+
+class WatchApprovalsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DecideRequest(_message.Message):
+    __slots__ = ("id", "approve", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    approve: bool
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Rule(_message.Message):
+    __slots__ = ("id", "effect", "skill", "tool", "skill_content_hash", "input_schema_json", "created_by", "created_at_ms", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    EFFECT_FIELD_NUMBER: _ClassVar[int]
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    SKILL_CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    effect: str
+    skill: str
+    tool: str
+    skill_content_hash: str
+    input_schema_json: str
+    created_by: str
+    created_at_ms: int
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., effect: _Optional[str] = ..., skill: _Optional[str] = ..., tool: _Optional[str] = ..., skill_content_hash: _Optional[str] = ..., input_schema_json: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CreateRuleRequest(_message.Message):
+    __slots__ = ("effect", "skill", "tool", "input_schema_json", "reason", "skill_content_hash")
+    EFFECT_FIELD_NUMBER: _ClassVar[int]
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SKILL_CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    effect: str
+    skill: str
+    tool: str
+    input_schema_json: str
+    reason: str
+    skill_content_hash: str
+    def __init__(self, effect: _Optional[str] = ..., skill: _Optional[str] = ..., tool: _Optional[str] = ..., input_schema_json: _Optional[str] = ..., reason: _Optional[str] = ..., skill_content_hash: _Optional[str] = ...) -> None: ...
+
+class ListRulesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListRulesResponse(_message.Message):
+    __slots__ = ("rules",)
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[Rule]
+    def __init__(self, rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ...) -> None: ...
+
+class DeleteRuleRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...

@@ -353,6 +353,11 @@ class AdminStub:
                 request_serializer=skillrt_dot_v1_dot_skillrt__pb2.RotateTokenRequest.SerializeToString,
                 response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.CreatedToken.FromString,
                 _registered_method=True)
+        self.QueryAudit = channel.unary_unary(
+                '/skillrt.v1.Admin/QueryAudit',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.QueryAuditRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.QueryAuditResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -394,6 +399,13 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QueryAudit(self, request, context):
+        """Audit log entries, oldest first (owners and admins).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -421,6 +433,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.RotateToken,
                     request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.RotateTokenRequest.FromString,
                     response_serializer=skillrt_dot_v1_dot_skillrt__pb2.CreatedToken.SerializeToString,
+            ),
+            'QueryAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryAudit,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.QueryAuditRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.QueryAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -559,6 +576,328 @@ class Admin:
             '/skillrt.v1.Admin/RotateToken',
             skillrt_dot_v1_dot_skillrt__pb2.RotateTokenRequest.SerializeToString,
             skillrt_dot_v1_dot_skillrt__pb2.CreatedToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/QueryAudit',
+            skillrt_dot_v1_dot_skillrt__pb2.QueryAuditRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.QueryAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ApprovalsStub:
+    """The human-in-the-loop gate for elevated tools (approver, admin and owner roles).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListApprovals = channel.unary_unary(
+                '/skillrt.v1.Approvals/ListApprovals',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListApprovalsRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListApprovalsResponse.FromString,
+                _registered_method=True)
+        self.WatchApprovals = channel.unary_stream(
+                '/skillrt.v1.Approvals/WatchApprovals',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.WatchApprovalsRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.Approval.FromString,
+                _registered_method=True)
+        self.Decide = channel.unary_unary(
+                '/skillrt.v1.Approvals/Decide',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.DecideRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.Approval.FromString,
+                _registered_method=True)
+        self.CreateRule = channel.unary_unary(
+                '/skillrt.v1.Approvals/CreateRule',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.CreateRuleRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.Rule.FromString,
+                _registered_method=True)
+        self.ListRules = channel.unary_unary(
+                '/skillrt.v1.Approvals/ListRules',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListRulesRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListRulesResponse.FromString,
+                _registered_method=True)
+        self.DeleteRule = channel.unary_unary(
+                '/skillrt.v1.Approvals/DeleteRule',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.DeleteRuleRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.Rule.FromString,
+                _registered_method=True)
+
+
+class ApprovalsServicer:
+    """The human-in-the-loop gate for elevated tools (approver, admin and owner roles).
+    """
+
+    def ListApprovals(self, request, context):
+        """Approval requests, optionally only those in one state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchApprovals(self, request, context):
+        """Every pending request now, then each new one as it arrives (for chat bots and UIs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Decide(self, request, context):
+        """Approve or deny a pending request; the first decision wins, later ones are refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRule(self, request, context):
+        """Standing rules: always allow or always deny a tool (optionally for matching input), bound
+        to the skill's content hash so that a changed skill needs approval again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ApprovalsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListApprovals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApprovals,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListApprovalsRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListApprovalsResponse.SerializeToString,
+            ),
+            'WatchApprovals': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchApprovals,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.WatchApprovalsRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.Approval.SerializeToString,
+            ),
+            'Decide': grpc.unary_unary_rpc_method_handler(
+                    servicer.Decide,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.DecideRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.Approval.SerializeToString,
+            ),
+            'CreateRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRule,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.CreateRuleRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.Rule.SerializeToString,
+            ),
+            'ListRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRules,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListRulesRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListRulesResponse.SerializeToString,
+            ),
+            'DeleteRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRule,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.DeleteRuleRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.Rule.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'skillrt.v1.Approvals', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('skillrt.v1.Approvals', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Approvals:
+    """The human-in-the-loop gate for elevated tools (approver, admin and owner roles).
+    """
+
+    @staticmethod
+    def ListApprovals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Approvals/ListApprovals',
+            skillrt_dot_v1_dot_skillrt__pb2.ListApprovalsRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ListApprovalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchApprovals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/skillrt.v1.Approvals/WatchApprovals',
+            skillrt_dot_v1_dot_skillrt__pb2.WatchApprovalsRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.Approval.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Decide(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Approvals/Decide',
+            skillrt_dot_v1_dot_skillrt__pb2.DecideRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.Approval.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Approvals/CreateRule',
+            skillrt_dot_v1_dot_skillrt__pb2.CreateRuleRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.Rule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Approvals/ListRules',
+            skillrt_dot_v1_dot_skillrt__pb2.ListRulesRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ListRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Approvals/DeleteRule',
+            skillrt_dot_v1_dot_skillrt__pb2.DeleteRuleRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.Rule.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,14 @@
+"""Network egress by allowlist, enforced outside the sandbox.
+
+A sandbox in network mode ``allowlist`` keeps its own network namespace with only a loopback.
+Its one way out is the invocation's egress proxy (``proxy``), which runs in the runtime's event
+loop and listens on a Unix socket bind-mounted into the sandbox; a small bridge (``bridge``)
+started inside the sandbox before the tool relays 127.0.0.1:``BRIDGE_PORT`` to that socket.
+``policy`` decides every connection; ``session`` ties a proxy's life to one sandbox's.
+"""
+
+from __future__ import annotations
+
+# The bridge is Python: every allowlist profile must bind this interpreter (checked at load).
+BRIDGE_INTERPRETER = "/usr/bin/python3"
+BRIDGE_PORT = 3128

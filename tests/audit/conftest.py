@@ -1,0 +1,53 @@
+"""Audit logs written with a controllable clock, and helpers to tamper with their lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from runtime import audit
+
+DAY = 86_400.0
+START = 1_700_000_000.0  # 2023-11-14, a fixed past moment
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def log_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "audit.log"
+
+
+@pytest.fixture
+def write_days(log_path: Path, clock: Clock) -> Callable[[int], audit.AuditLog]:
+    """Append one rpc.called entry per day for ``days`` days, starting at START."""
+
+    def write(days: int) -> audit.AuditLog:
+        log = audit.AuditLog(log_path, clock=clock)
+        for day in range(days):
+            clock.now = START + day * DAY
+            log.append(audit.RPC_CALLED, actor="agent-1", method="/skillrt.v1/Invoke", day=day)
+        return log
+
+    return write
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines(keepends=True)
+
+
+def rewrite(path: Path, new_lines: list[str]) -> None:
+    path.write_text("".join(new_lines))

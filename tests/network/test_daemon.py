@@ -1,0 +1,40 @@
+"""The daemon runs the egress proxy in its own event loop: an allowlist skill invoked over gRPC
+gets its denied attempt as a violation, and each decision is logged as it happens."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from runtime import paths
+from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from tests.daemon.conftest import Daemon, cleanup, make_daemon
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[Daemon]:
+    instance = make_daemon()
+    shutil.copytree(
+        paths.PROJECT_ROOT / "skills_catalog" / "http-fetch", instance.catalog / "http-fetch"
+    )
+    instance.start()
+    yield instance
+    cleanup(instance)
+
+
+def test_denied_egress_is_a_violation_over_grpc(daemon: Daemon) -> None:
+    """Invoke returns the proxy's refusal as a violation, and the daemon logs the decision."""
+    request = pb.InvokeRequest(
+        skill="http-fetch", tool="fetch", input_json=json.dumps({"url": "http://blocked.test/"})
+    )
+    with daemon.channel() as channel:
+        response = daemon.stub(channel).Invoke(request, timeout=30)
+    violation = "egress denied: blocked.test:80 (not on the allowlist)"
+    assert list(response.result.violations) == [violation]
+    logged = [json.loads(line) for line in daemon.logs().splitlines() if '"egress"' in line]
+    assert [(e["invocation_id"], e["host"], e["allowed"]) for e in logged] == [
+        (response.id, "blocked.test", False)
+    ]

@@ -1,0 +1,84 @@
+"""Redaction: a secret and its common encodings are masked and counted, even split in a stream."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.parse
+from collections import Counter
+
+import pytest
+
+from runtime.redact import Redactor
+
+SECRET = 'p@ss/word+with spaces&"quotes"-0123456789'
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        SECRET.encode(),
+        base64.b64encode(SECRET.encode()),
+        base64.urlsafe_b64encode(SECRET.encode()),
+        urllib.parse.quote(SECRET, safe="").encode(),
+        urllib.parse.quote_plus(SECRET).encode(),
+        json.dumps(SECRET)[1:-1].encode(),
+    ],
+    ids=["raw", "base64", "base64url", "url", "url-plus", "json"],
+)
+def test_value_and_encodings_are_masked(form: bytes) -> None:
+    """Each form of the value becomes the marker, and is counted once."""
+    counts: Counter[str] = Counter()
+    masked = Redactor({"API_KEY": SECRET}).mask_bytes(b"before " + form + b" after", counts)
+    assert masked == b"before [REDACTED:API_KEY] after"
+    assert counts == {"API_KEY": 1}
+
+
+def test_base64_inside_longer_base64_is_masked() -> None:
+    """The value base64-encoded with more data after it is still caught."""
+    encoded = base64.b64encode(SECRET.encode() + b"trailing bytes")
+    masked = Redactor({"API_KEY": SECRET}).mask_bytes(encoded)
+    assert base64.b64encode(SECRET.encode())[:-4] not in masked
+    assert b"[REDACTED:API_KEY]" in masked
+
+
+def test_parsed_values_are_masked() -> None:
+    """Strings anywhere in a JSON value, keys included, are masked; numbers are left alone."""
+    counts: Counter[str] = Counter()
+    value = {"a": [f"x{SECRET}y", 3], SECRET: None}
+    masked = Redactor({"API_KEY": SECRET}).mask_value(value, counts)
+    assert masked == {"a": ["x[REDACTED:API_KEY]y", 3], "[REDACTED:API_KEY]": None}
+    assert counts == {"API_KEY": 2}
+
+
+def test_longer_secret_wins_over_one_inside_it() -> None:
+    """When one secret contains another, the longer one is masked whole."""
+    redactor = Redactor({"SHORT": "abcdef12", "LONG": "xxabcdef12yy"})
+    assert redactor.mask_bytes(b"xxabcdef12yy abcdef12") == b"[REDACTED:LONG] [REDACTED:SHORT]"
+
+
+def test_without_secrets_nothing_changes() -> None:
+    """An invocation without secrets has an empty redactor that leaves data as it is."""
+    redactor = Redactor({})
+    assert not redactor
+    assert redactor.mask_bytes(b"anything") == b"anything"
+
+
+def test_stream_never_emits_a_split_secret() -> None:
+    """Cut at every position, a streamed secret still never leaves, not even in halves."""
+    data = b"log line: " + SECRET.encode() + b" and more text\n"
+    redactor = Redactor({"API_KEY": SECRET})
+    for cut in range(1, len(data)):
+        stream = redactor.stream()
+        out = stream.feed(data[:cut]) + stream.feed(data[cut:]) + stream.flush()
+        assert out == redactor.mask_bytes(data), cut
+
+
+def test_stream_byte_by_byte() -> None:
+    """Even one byte at a time, the streamed output equals the whole-buffer redaction."""
+    data = (b"a" * 5 + SECRET.encode()) * 3
+    redactor = Redactor({"API_KEY": SECRET})
+    stream = redactor.stream()
+    out = b"".join(stream.feed(data[i : i + 1]) for i in range(len(data))) + stream.flush()
+    assert out == redactor.mask_bytes(data)
+    assert SECRET.encode() not in out
