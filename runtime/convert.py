@@ -102,6 +102,20 @@ def result_to_proto(result: SandboxResult, output_json: str | None) -> pb.Result
         ),
         violations=result.violations,
         error=result.error or "",
+        egress=[
+            pb.EgressAttempt(
+                method=a.method,
+                host=a.host,
+                port=a.port,
+                allowed=a.allowed,
+                reason=a.reason,
+                address=a.address or "",
+                bytes_up=a.bytes_up,
+                bytes_down=a.bytes_down,
+                error=a.error or "",
+            )
+            for a in result.egress
+        ],
     )
     if result.exit_code is not None:
         message.exit_code = result.exit_code
@@ -205,5 +219,19 @@ def result_proto_dict(result: pb.Result) -> dict[str, object]:
         },
         "violations": list(result.violations),
         "output": json.loads(result.output_json) if result.output_json else None,
+        "egress": [
+            {
+                "method": a.method,
+                "host": a.host,
+                "port": a.port,
+                "allowed": a.allowed,
+                "reason": a.reason,
+                "address": a.address or None,
+                "bytes_up": a.bytes_up,
+                "bytes_down": a.bytes_down,
+                "error": a.error or None,
+            }
+            for a in result.egress
+        ],
         **({"error": result.error} if result.error else {}),
     }

@@ -254,6 +254,17 @@ def _redact(result: SandboxResult, output: Any, redactor: Redactor) -> tuple[San
     stdout = redactor.mask_bytes(result.stdout, stdout_counts)
     stderr = redactor.mask_bytes(result.stderr, counts)
     error = redactor.mask_text(result.error, counts) if result.error is not None else None
+    # Violations and egress records quote what the sandbox sent (a host name can carry a secret).
+    violations = tuple(redactor.mask_text(v, counts) for v in result.violations)
+    egress = tuple(
+        replace(
+            attempt,
+            host=redactor.mask_text(attempt.host, counts),
+            reason=redactor.mask_text(attempt.reason, counts),
+            error=redactor.mask_text(attempt.error, counts) if attempt.error else attempt.error,
+        )
+        for attempt in result.egress
+    )
     output_counts: Counter[str] = Counter()
     output = redactor.mask_value(output, output_counts)
     # The output is parsed from stdout: count its occurrences once, unless parsing revealed
@@ -268,7 +279,8 @@ def _redact(result: SandboxResult, output: Any, redactor: Redactor) -> tuple[San
         stdout=stdout,
         stderr=stderr,
         error=error,
-        violations=(*result.violations, *notes),
+        violations=(*violations, *notes),
+        egress=egress,
     )
     return masked, output
 

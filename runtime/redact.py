@@ -32,7 +32,8 @@ class Redactor:
         forms: dict[bytes, str] = {}
         for name, value in secrets.items():
             raw = value.encode() if isinstance(value, str) else value
-            for form in _forms(raw):
+            # Lower case too: a secret smuggled out as a host name comes back lowered.
+            for form in (*_forms(raw), *_forms(raw.lower())):
                 forms.setdefault(form, name)
         self._names = forms
         # Longest first, so that a value is masked whole rather than a shorter one inside it.

@@ -33,6 +33,7 @@ from runtime.auth.ratelimit import RateLimiter
 from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.catalog import Catalog
 from runtime.config import DaemonConfig
+from runtime.egress.session import load_settings, remove_stale_sessions
 from runtime.errors import ConfigError, SkillRuntimeError
 from runtime.interceptors import ServerInterceptor
 from runtime.invocations import Invocations, recover
@@ -140,8 +141,9 @@ async def serve(config: DaemonConfig, *, ready: asyncio.Event | None = None) -> 
             # Shown once, on the terminal only: logs never carry secrets.
             print(f"skillrt: owner token (shown once, keep it safe): {owner}", flush=True)
         cgroups = Cgroups(detect_layout(), config.cgroup_root)
-        launcher = Launcher(cgroups=cgroups, nsjail=find_nsjail())
+        launcher = Launcher(cgroups=cgroups, nsjail=find_nsjail(), egress=load_settings())
         reaped, failed = recover(cgroups, store)
+        remove_stale_sessions()
         if reaped or failed:
             log.warning(
                 "recovered after an unclean stop",

@@ -9,6 +9,7 @@ every attempt. The launcher opens a session for every sandbox in network mode al
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import os
 import shutil
@@ -141,3 +142,22 @@ class EgressSession:
         report = await self.proxy.close()
         shutil.rmtree(self.directory, ignore_errors=True)
         return report
+
+
+def remove_stale_sessions() -> int:
+    """Remove egress directories whose proxy is gone (left by a process that died).
+
+    A directory whose socket still accepts connections belongs to a live run (a CLI run, say)
+    and is left alone. Returns how many were removed.
+    """
+    removed = 0
+    for directory in glob.glob(os.path.join(tempfile.gettempdir(), "skillrt-egress-*")):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(os.path.join(directory, SOCKET_NAME))
+        except OSError:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed += 1
+        finally:
+            probe.close()
+    return removed

@@ -38,3 +38,24 @@ def test_denied_egress_is_a_violation_over_grpc(daemon: Daemon) -> None:
     assert [(e["invocation_id"], e["host"], e["allowed"]) for e in logged] == [
         (response.id, "blocked.test", False)
     ]
+
+
+def test_egress_decision_in_result_and_audit(daemon: Daemon) -> None:
+    """Each egress decision is in the gRPC result's egress list and in the audit log."""
+    from runtime import audit
+
+    request = pb.InvokeRequest(
+        skill="http-fetch", tool="fetch", input_json=json.dumps({"url": "http://elsewhere.test/"})
+    )
+    with daemon.channel() as channel:
+        response = daemon.stub(channel).Invoke(request, timeout=30)
+    attempts = [(a.host, a.port, a.allowed) for a in response.result.egress]
+    assert attempts == [("elsewhere.test", 80, False)]
+    daemon.stop()
+    daemon.start()
+    entries = [
+        e
+        for e in audit.entries(daemon.state_dir / "audit.log")
+        if e.event == audit.EGRESS_DECIDED and e.fields.get("invocation_id") == response.id
+    ]
+    assert [(e.fields["host"], e.fields["allowed"]) for e in entries] == [("elsewhere.test", False)]

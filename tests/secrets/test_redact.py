@@ -82,3 +82,26 @@ def test_stream_byte_by_byte() -> None:
     out = b"".join(stream.feed(data[i : i + 1]) for i in range(len(data))) + stream.flush()
     assert out == redactor.mask_bytes(data)
     assert SECRET.encode() not in out
+
+
+def test_secret_in_egress_host_and_violation_is_masked() -> None:
+    """A secret smuggled out as a (lower-cased) host name is masked in egress and violations."""
+    from runtime.invoke import _redact
+    from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, Usage
+
+    host = "tok3n-abc.evil.test"
+    result = SandboxResult(
+        status=Status.OK,
+        exit_code=0,
+        signal=None,
+        stdout=b"",
+        stderr=b"",
+        stdout_truncated=False,
+        stderr_truncated=False,
+        usage=Usage(wall_ms=1, cpu_ms=1, peak_memory_bytes=1),
+        violations=(f"egress denied: {host}:80 (not on the allowlist)",),
+        egress=(EgressAttempt(method="GET", host=host, port=80, allowed=False, reason="no"),),
+    )
+    masked, _ = _redact(result, None, Redactor({"TOKEN": "TOK3N-ABC"}))
+    assert masked.egress[0].host == "[REDACTED:TOKEN].evil.test"
+    assert "tok3n" not in masked.violations[0].lower()

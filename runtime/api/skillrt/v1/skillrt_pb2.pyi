@@ -175,7 +175,7 @@ class Usage(_message.Message):
     def __init__(self, wall_ms: _Optional[int] = ..., cpu_ms: _Optional[int] = ..., peak_memory_bytes: _Optional[int] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("status", "exit_code", "signal", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "output_json", "usage", "violations", "error")
+    __slots__ = ("status", "exit_code", "signal", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "output_json", "usage", "violations", "error", "egress")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_FIELD_NUMBER: _ClassVar[int]
@@ -187,6 +187,7 @@ class Result(_message.Message):
     USAGE_FIELD_NUMBER: _ClassVar[int]
     VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    EGRESS_FIELD_NUMBER: _ClassVar[int]
     status: Status
     exit_code: int
     signal: int
@@ -198,7 +199,30 @@ class Result(_message.Message):
     usage: Usage
     violations: _containers.RepeatedScalarFieldContainer[str]
     error: str
-    def __init__(self, status: _Optional[_Union[Status, str]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., stdout_truncated: _Optional[bool] = ..., stderr_truncated: _Optional[bool] = ..., output_json: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., violations: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
+    egress: _containers.RepeatedCompositeFieldContainer[EgressAttempt]
+    def __init__(self, status: _Optional[_Union[Status, str]] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., stdout: _Optional[bytes] = ..., stderr: _Optional[bytes] = ..., stdout_truncated: _Optional[bool] = ..., stderr_truncated: _Optional[bool] = ..., output_json: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., violations: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ..., egress: _Optional[_Iterable[_Union[EgressAttempt, _Mapping]]] = ...) -> None: ...
+
+class EgressAttempt(_message.Message):
+    __slots__ = ("method", "host", "port", "allowed", "reason", "address", "bytes_up", "bytes_down", "error")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_UP_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DOWN_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    host: str
+    port: int
+    allowed: bool
+    reason: str
+    address: str
+    bytes_up: int
+    bytes_down: int
+    error: str
+    def __init__(self, method: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., allowed: _Optional[bool] = ..., reason: _Optional[str] = ..., address: _Optional[str] = ..., bytes_up: _Optional[int] = ..., bytes_down: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Invocation(_message.Message):
     __slots__ = ("id", "skill", "tool", "skill_version", "profile", "state", "result", "created_at_ms", "finished_at_ms", "approval_id")
