@@ -13,7 +13,7 @@ from runtime.invoke import build_spec
 from runtime.policy import Rule
 from runtime.profiles import LimitOverrides, Limits, ProfileStore
 from runtime.records import InvocationRecord, State
-from runtime.sandbox.result import SandboxResult, Status
+from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, Usage, result_dict
 
 _STATUS: dict[Status, Any] = {status: pb.Status.Value(f"STATUS_{status.name}") for status in Status}
 _STATUS_BACK = {number: status for status, number in _STATUS.items()}
@@ -196,42 +196,40 @@ def rule_to_proto(rule: Rule) -> pb.Rule:
     )
 
 
-def status_name(status: int) -> str:
-    """The lowercase status name the CLI and JSON results use."""
-    found = _STATUS_BACK.get(status)
-    return found.value if found is not None else "unknown"
+def result_from_proto(result: pb.Result) -> SandboxResult:
+    return SandboxResult(
+        status=_STATUS_BACK.get(result.status, Status.SANDBOX_ERROR),
+        exit_code=result.exit_code if result.HasField("exit_code") else None,
+        signal=result.signal if result.HasField("signal") else None,
+        stdout=result.stdout,
+        stderr=result.stderr,
+        stdout_truncated=result.stdout_truncated,
+        stderr_truncated=result.stderr_truncated,
+        usage=Usage(
+            wall_ms=result.usage.wall_ms,
+            cpu_ms=result.usage.cpu_ms,
+            peak_memory_bytes=result.usage.peak_memory_bytes,
+        ),
+        violations=tuple(result.violations),
+        error=result.error or None,
+        egress=tuple(
+            EgressAttempt(
+                method=a.method,
+                host=a.host,
+                port=a.port,
+                allowed=a.allowed,
+                reason=a.reason,
+                address=a.address or None,
+                bytes_up=a.bytes_up,
+                bytes_down=a.bytes_down,
+                error=a.error or None,
+            )
+            for a in result.egress
+        ),
+    )
 
 
 def result_proto_dict(result: pb.Result) -> dict[str, object]:
     """A Result message as the same JSON object ``skillrt run --json`` prints."""
-    return {
-        "status": status_name(result.status),
-        "exit_code": result.exit_code if result.HasField("exit_code") else None,
-        "signal": result.signal if result.HasField("signal") else None,
-        "stdout": result.stdout.decode("utf-8", "replace"),
-        "stderr": result.stderr.decode("utf-8", "replace"),
-        "stdout_truncated": result.stdout_truncated,
-        "stderr_truncated": result.stderr_truncated,
-        "usage": {
-            "wall_ms": result.usage.wall_ms,
-            "cpu_ms": result.usage.cpu_ms,
-            "peak_memory_bytes": result.usage.peak_memory_bytes,
-        },
-        "violations": list(result.violations),
-        "output": json.loads(result.output_json) if result.output_json else None,
-        "egress": [
-            {
-                "method": a.method,
-                "host": a.host,
-                "port": a.port,
-                "allowed": a.allowed,
-                "reason": a.reason,
-                "address": a.address or None,
-                "bytes_up": a.bytes_up,
-                "bytes_down": a.bytes_down,
-                "error": a.error or None,
-            }
-            for a in result.egress
-        ],
-        **({"error": result.error} if result.error else {}),
-    }
+    output = json.loads(result.output_json) if result.output_json else None
+    return {**result_dict(result_from_proto(result)), "output": output}

@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -36,7 +37,7 @@ from runtime.config import DaemonConfig
 from runtime.egress.session import load_settings, remove_stale_sessions
 from runtime.errors import ConfigError, SkillRuntimeError
 from runtime.interceptors import ServerInterceptor
-from runtime.invocations import Invocations, recover
+from runtime.invocations import SYSTEM_ACTOR, Invocations, recover
 from runtime.oauth import OAuthBroker
 from runtime.profiles import ProfileStore
 from runtime.sandbox.cgroups import Cgroups, detect_layout
@@ -107,6 +108,38 @@ async def _sweep_expired(invocations: Invocations) -> None:
         await asyncio.sleep(_EXPIRY_SWEEP_SECONDS)
 
 
+def _reload(
+    reload: Reloader,
+    current: list[DaemonConfig],
+    invocations: Invocations,
+    lockout: Lockout,
+    audit_log: BackgroundAudit,
+) -> None:
+    """SIGHUP: re-read the configuration; rate limits, approval timeout and lockout policy take
+    effect at once. A bad file changes nothing: the daemon keeps running as it was."""
+    try:
+        new = reload()
+    except SkillRuntimeError as exc:
+        log.error("configuration reload refused", error=str(exc))
+        audit_log.emit(audit.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=False, error=str(exc))
+        return
+    changed = sorted(
+        name
+        for name in (
+            "rate_limits_by_role",
+            "rate_limits_by_token",
+            "approval_timeout_ms",
+            "lockout",
+        )
+        if getattr(new, name) != getattr(current[0], name)
+    )
+    current[0] = new
+    invocations.approval_timeout_ms = new.approval_timeout_ms
+    lockout.policy = new.lockout
+    log.info("configuration reloaded", changed=changed)
+    audit_log.emit(audit.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=True, changed=changed)
+
+
 def _auth_failed(audit_log: BackgroundAudit, peer: str, token_id: str) -> None:
     log.warning("authentication failed", peer=peer, token_id=token_id or None)
     audit_log.emit(audit.AUTH_FAILED, actor="anonymous", peer=peer, token_id=token_id or None)
@@ -129,7 +162,15 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def serve(config: DaemonConfig, *, ready: asyncio.Event | None = None) -> None:
+Reloader = Callable[[], DaemonConfig]
+
+
+async def serve(
+    config: DaemonConfig,
+    *,
+    ready: asyncio.Event | None = None,
+    reload: Reloader | None = None,
+) -> None:
     configure_logging()
     lock = _lock_state_dir(config.state_dir)
     store = Store(config.database)
@@ -150,7 +191,7 @@ async def serve(config: DaemonConfig, *, ready: asyncio.Event | None = None) -> 
                 sandboxes_killed=reaped,
                 invocations_failed=failed,
             )
-        await _serve(config, store, tokens, approvals, launcher, ready)
+        await _serve(config, store, tokens, approvals, launcher, ready, reload)
     finally:
         approvals.close()
         tokens.close()
@@ -165,7 +206,9 @@ async def _serve(
     approvals: ApprovalStore,
     launcher: Launcher,
     ready: asyncio.Event | None,
+    reload: Reloader | None,
 ) -> None:
+    current = [config]  # what SIGHUP swaps: the settings that apply without a restart
     catalog = Catalog(config.catalog_dir)
     profiles = ProfileStore(config.profiles_dir)
     audit_log = BackgroundAudit(AuditLog(config.audit_log))
@@ -182,7 +225,7 @@ async def _serve(
         admission=Admission(max_running=config.max_running, max_queued=config.max_queued),
         approvals=approvals,
         approval_timeout_ms=config.approval_timeout_ms,
-        rate_limiter=RateLimiter(lambda who: config.rate_limits(who.role, who.name)),
+        rate_limiter=RateLimiter(lambda who: current[0].rate_limits(who.role, who.name)),
         audit=audit_log,
         resolve_secrets=lambda names: asyncio.to_thread(broker.resolve, names),
     )
@@ -195,9 +238,10 @@ async def _serve(
     )
     keeper.refresh()
     front: TlsFront | None = None
+    lockout = Lockout(config.lockout)
     authenticator = Authenticator(
         tokens=tokens,
-        lockout=Lockout(config.lockout),
+        lockout=lockout,
         clock_ms=_now_ms,
         transport=lambda peer: front.transport(peer) if front is not None else plain_peer(peer),
         allow_plain_tcp=config.insecure_tcp,
@@ -277,6 +321,12 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if reload is not None:
+
+        def on_hangup() -> None:
+            _reload(reload, current, invocations, lockout, audit_log)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
     if ready is not None:
         ready.set()
     await stop.wait()

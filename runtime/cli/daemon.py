@@ -92,20 +92,23 @@ def target_flags(parser: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from runtime.server import serve
 
-    cfg = daemon_config.load(
-        args.config,
-        socket_path=args.socket_path,
-        tcp_address=args.tcp_address,
-        insecure_tcp=args.insecure_tcp,
-        state_dir=args.state_dir,
-        max_running=args.max_running,
-        max_queued=args.max_queued,
-        cgroup_root=args.cgroup_root,
-        shutdown_grace_ms=args.shutdown_grace_ms,
-        catalog_dir=Path(args.catalog) if args.catalog else None,
-        profiles_dir=Path(args.profiles) if args.profiles else None,
-    )
-    asyncio.run(serve(cfg))
+    def load() -> daemon_config.DaemonConfig:
+        return daemon_config.load(
+            args.config,
+            socket_path=args.socket_path,
+            tcp_address=args.tcp_address,
+            insecure_tcp=args.insecure_tcp,
+            state_dir=args.state_dir,
+            max_running=args.max_running,
+            max_queued=args.max_queued,
+            cgroup_root=args.cgroup_root,
+            shutdown_grace_ms=args.shutdown_grace_ms,
+            catalog_dir=Path(args.catalog) if args.catalog else None,
+            profiles_dir=Path(args.profiles) if args.profiles else None,
+        )
+
+    cfg = load()
+    asyncio.run(serve(cfg, reload=load))
     return 0
 
 
@@ -167,7 +170,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             print(json.dumps(result["output"], indent=2, ensure_ascii=False))
         for violation in invocation.result.violations:
             print(f"blocked: {violation}")
-        if invocation.result.error:
+        if invocation.result.error and result["status"] != "pending_approval":
             print(f"error: {invocation.result.error}")
     return 0 if result["status"] in ("ok", "pending_approval") else 1
 
