@@ -148,5 +148,12 @@ _DEFAULT_AUDIT_LIMIT = 1000
 _MAX_AUDIT_LIMIT = 100_000
 
 
+_LAST_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z
+
+
 def _datetime(ms: int) -> datetime.datetime | None:
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC) if ms else None
+    if not ms:
+        return None
+    if not 0 < ms <= _LAST_MS:
+        raise InvalidArgument("since_ms/until_ms: must be Unix epoch milliseconds before 10000")
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)

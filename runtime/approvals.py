@@ -18,6 +18,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from runtime.policy import Effect, Rule
 
@@ -101,7 +103,8 @@ class ApprovalRecord:
 
 def input_hash(input_value: Any) -> str:
     """sha256 of the canonical JSON of an input: equal inputs, equal hashes."""
-    canonical = json.dumps(input_value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # ASCII escapes: a lone surrogate in a JSON string is valid JSON but not encodable UTF-8.
+    canonical = json.dumps(input_value, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -231,11 +234,16 @@ class ApprovalStore:
     def add_rule(self, rule: Rule) -> Rule:
         if rule.input_schema_json:
             try:
-                import jsonschema
-
-                jsonschema.Draft202012Validator.check_schema(json.loads(rule.input_schema_json))
-            except (ValueError, jsonschema.SchemaError) as exc:
-                raise InvalidArgument(f"input_schema_json: not a valid JSON Schema: {exc}") from exc
+                schema = json.loads(rule.input_schema_json)
+                jsonschema.Draft202012Validator.check_schema(schema)
+                # Evaluating once surfaces references that resolve nowhere; any left on other
+                # paths make the rule fail closed when it is matched.
+                jsonschema.Draft202012Validator(schema).is_valid({})
+            except Exception as exc:  # jsonschema raises several unrelated exception types
+                reason = " ".join(str(exc).split())[:200]
+                raise InvalidArgument(
+                    f"input_schema_json: not a usable JSON Schema: {reason}"
+                ) from exc
         self._db.execute(
             "INSERT INTO rules (id, effect, skill, tool, content_hash, input_schema_json,"
             " created_by, created_ms, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -34,7 +34,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import structlog
+
 from runtime.errors import IntegrityError, InvalidArgument, NotFound
+
+_log = structlog.get_logger("skillrt.audit")
 
 # Event vocabulary. Invocation events carry skill, tool, version, content_hash, input_hash,
 # profile and limits; invocation.finished adds status and usage. No event carries an input, an
@@ -221,6 +225,9 @@ class BackgroundAudit:
                 await asyncio.to_thread(
                     functools.partial(self.log.append, event, actor=actor, **fields)
                 )
+            except Exception:
+                # One unwritable entry must not silence every later one.
+                _log.exception("audit entry not written", audit_event=event)
             finally:
                 self._queue.task_done()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from runtime.api.skillrt.v1 import skillrt_pb2 as pb
@@ -42,8 +43,9 @@ def overrides_from_proto(limits: pb.Limits) -> LimitOverrides:
     for proto_field, field in _LIMIT_FIELDS.items():
         if limits.HasField(proto_field):
             value = getattr(limits, proto_field)
-            if value <= 0:
-                raise InvalidArgument(f"limits.{proto_field}: must be greater than zero")
+            # "not > 0" also refuses NaN, which compares false with everything.
+            if not value > 0 or not math.isfinite(value):
+                raise InvalidArgument(f"limits.{proto_field}: must be a number greater than zero")
             values[field] = value
     return LimitOverrides(**values)
 

@@ -35,7 +35,7 @@ from runtime.approvals import (
 )
 from runtime.audit import BackgroundAudit
 from runtime.auth.ratelimit import Permit, RateLimiter
-from runtime.auth.roles import Principal
+from runtime.auth.roles import Principal, Role
 from runtime.catalog import Catalog
 from runtime.errors import (
     FailedPrecondition,
@@ -209,6 +209,8 @@ class Invocations:
         if record.state is State.AWAITING_APPROVAL:
             pending = failed_result(Status.PENDING_APPROVAL, "waiting for a person's approval")
             return replace(record, result=pending, output_json=None)
+        if principal.role is Role.VIEWER and record.principal != principal.name:
+            return _status_only(record)
         return record
 
     async def cancel(self, invocation_id: str, principal: Principal) -> InvocationRecord:
@@ -297,10 +299,13 @@ class Invocations:
     # Steps.
 
     def _decide(self, request: InvocationRequest, prepared: Prepared, input_value: Any) -> Decision:
+        decision = decide(prepared.skill, prepared.tool, input_value, self.approvals.rules())
+        if decision.verdict is Verdict.DENY:
+            return decision  # a deny rule wins even over an earlier approval
         if request.approval_id:
             self._claim(request, prepared, input_value)
             return Decision(verdict=Verdict.RUN)
-        return decide(prepared.skill, prepared.tool, input_value, self.approvals.rules())
+        return decision
 
     def _claim(self, request: InvocationRequest, prepared: Prepared, input_value: Any) -> None:
         """Accept a request that names an earlier approval only if it is that very request."""
@@ -353,7 +358,7 @@ class Invocations:
             skill=prepared.skill.name,
             version=prepared.skill.version,
             binding=_binding(request.principal, prepared, input_value),
-            input_json=json.dumps(input_value, ensure_ascii=False),
+            input_json=json.dumps(input_value),
             created_ms=now,
             expires_ms=now + timeout,
             details={
@@ -429,7 +434,12 @@ class Invocations:
             return
         self.approvals.mark_used(approval.id)
         ticket = self.admission.enter(bypass_queue_limit=True)
-        self._start(record, prepared, ticket, sink)
+        task = self._start(record, prepared, ticket, sink)
+        if self.rate_limiter is not None:
+            limiter = self.rate_limiter
+            task.add_done_callback(
+                lambda t: limiter.charge(record.principal, _cpu_ms(t), _now_ms())
+            )
 
     def _reprepare(self, approval: ApprovalRecord) -> Prepared:
         """The approved request, rebuilt from what was stored; refused if the skill changed."""
@@ -565,6 +575,7 @@ class Invocations:
     ) -> InvocationRecord:
         started = time.monotonic()
         output_json: str | None = None
+        spent_ms = [0]  # CPU of a run that gets cancelled, still charged to its principal
         try:
             if record.state is State.QUEUED:
                 await sink(Accepted(record.id))
@@ -600,14 +611,22 @@ class Invocations:
                 on_started=on_started,
                 on_output=on_output,
                 on_egress=on_egress,
+                on_cancelled=lambda cpu_ms: spent_ms.__setitem__(0, cpu_ms),
             )
             result: SandboxResult = run.result
             if run.output is not None or run.result.status is Status.OK:
                 output_json = json.dumps(run.output)
         except asyncio.CancelledError:
             result = failed_result(Status.CANCELLED, "cancelled", wall_ms=_elapsed_ms(started))
+            result = replace(result, usage=replace(result.usage, cpu_ms=spent_ms[0]))
         except SkillRuntimeError as exc:
             result = failed_result(Status.SANDBOX_ERROR, str(exc), wall_ms=_elapsed_ms(started))
+        except Exception:
+            # A bug, not the caller's fault: the invocation still ends, recorded as failed.
+            log.exception("invocation crashed", invocation_id=record.id)
+            result = failed_result(
+                Status.SANDBOX_ERROR, "internal error", wall_ms=_elapsed_ms(started)
+            )
         finally:
             ticket.release()
         if hold is not None and result.status is not Status.CANCELLED:
@@ -649,6 +668,14 @@ class Invocations:
         self._finished.setdefault(invocation_id, asyncio.Event()).set()
         self._finished.pop(invocation_id, None)
         return finished
+
+
+def _status_only(record: InvocationRecord) -> InvocationRecord:
+    """What a viewer sees of someone else's invocation: how it went, not what it said."""
+    if record.result is None:
+        return record
+    result = replace(record.result, stdout=b"", stderr=b"", egress=())
+    return replace(record, result=result, output_json=None)
 
 
 def _binding(principal: Principal, prepared: Prepared, input_value: Any) -> Binding:

@@ -8,6 +8,7 @@ the tool's JSON output and masks the invocation's secret values in everything it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections import Counter
@@ -23,7 +24,7 @@ from runtime.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
 from runtime.redact import Redactor, StreamRedactor
 from runtime.sandbox.launcher import Launcher, OutputCallback
 from runtime.sandbox.nsjail import SandboxSpec
-from runtime.sandbox.result import SandboxResult, Status
+from runtime.sandbox.result import EgressAttempt, SandboxResult, Status
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,11 +188,19 @@ async def execute(
     on_started: Callable[[], Awaitable[None]] | None = None,
     on_output: OutputCallback | None = None,
     on_egress: AttemptCallback | None = None,
+    on_cancelled: Callable[[int], None] | None = None,
 ) -> ToolRun:
     """Run a prepared invocation; ``on_egress`` hears of each egress attempt as it ends (the
     result lists them all as well)."""
     redactor = Redactor(dict(prepared.spec.secret_env))
     streamed = _RedactedOutput(on_output, redactor) if on_output and redactor else None
+    if on_egress is not None and redactor:
+        # The hook feeds logs and the audit log: they get masked records too.
+        hook = on_egress
+
+        def on_egress(attempt: EgressAttempt) -> None:
+            hook(_masked_attempt(attempt, redactor))
+
     sandbox = await launcher.start(prepared.spec, on_egress=on_egress)
     try:
         if on_started is not None:
@@ -199,7 +208,13 @@ async def execute(
     except BaseException:
         await sandbox.close()
         raise
-    result = await sandbox.run(prepared.stdin, on_output=streamed or on_output)
+    try:
+        result = await sandbox.run(prepared.stdin, on_output=streamed or on_output)
+    except asyncio.CancelledError:
+        # A cancelled run still cost CPU: say how much, so budgets cannot be dodged by cancelling.
+        if on_cancelled is not None:
+            on_cancelled(sandbox.cpu_ms)
+        raise
     if streamed is not None:
         await streamed.flush()
     result, output = _parse_output(result)
@@ -247,6 +262,17 @@ def _parse_output(result: SandboxResult) -> tuple[SandboxResult, Any]:
         return replace(result, status=Status.INVALID_OUTPUT, violations=violations), None
 
 
+def _masked_attempt(
+    attempt: EgressAttempt, redactor: Redactor, counts: Counter[str] | None = None
+) -> EgressAttempt:
+    return replace(
+        attempt,
+        host=redactor.mask_text(attempt.host, counts),
+        reason=redactor.mask_text(attempt.reason, counts),
+        error=redactor.mask_text(attempt.error, counts) if attempt.error else attempt.error,
+    )
+
+
 def _redact(result: SandboxResult, output: Any, redactor: Redactor) -> tuple[SandboxResult, Any]:
     """Mask the secrets everywhere in the result and note, per secret, how often."""
     counts: Counter[str] = Counter()
@@ -256,15 +282,7 @@ def _redact(result: SandboxResult, output: Any, redactor: Redactor) -> tuple[San
     error = redactor.mask_text(result.error, counts) if result.error is not None else None
     # Violations and egress records quote what the sandbox sent (a host name can carry a secret).
     violations = tuple(redactor.mask_text(v, counts) for v in result.violations)
-    egress = tuple(
-        replace(
-            attempt,
-            host=redactor.mask_text(attempt.host, counts),
-            reason=redactor.mask_text(attempt.reason, counts),
-            error=redactor.mask_text(attempt.error, counts) if attempt.error else attempt.error,
-        )
-        for attempt in result.egress
-    )
+    egress = tuple(_masked_attempt(attempt, redactor, counts) for attempt in result.egress)
     output_counts: Counter[str] = Counter()
     output = redactor.mask_value(output, output_counts)
     # The output is parsed from stdout: count its occurrences once, unless parsing revealed

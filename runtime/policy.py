@@ -44,7 +44,12 @@ class Rule:
         if not self.input_schema_json:
             return True
         validator = jsonschema.Draft202012Validator(json.loads(self.input_schema_json))
-        return bool(validator.is_valid(input_value))
+        try:
+            return bool(validator.is_valid(input_value))
+        except Exception:
+            # A schema that cannot be evaluated (a $ref to nowhere) fails closed: a deny rule
+            # still denies, an allow rule allows nothing.
+            return self.effect is Effect.DENY
 
 
 class Verdict(StrEnum):

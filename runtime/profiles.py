@@ -58,7 +58,7 @@ class Limits:
                     f"{source}: {LIMIT_KEYS[field.name]} needs a profile with network mode "
                     "allowlist (only its egress proxy has such a limit)"
                 )
-            if wanted > current:
+            if not wanted <= current:  # NaN is no tighter than anything
                 raise InvalidArgument(
                     f"{source}: {LIMIT_KEYS[field.name]} {_show(field.name, wanted)} exceeds the "
                     f"profile's {_show(field.name, current)}; limits may only be tightened"

@@ -172,6 +172,7 @@ async def serve(
     reload: Reloader | None = None,
 ) -> None:
     configure_logging()
+    os.umask(0o077)  # state files (databases and their -wal/-shm, keys, logs) are private
     lock = _lock_state_dir(config.state_dir)
     store = Store(config.database)
     tokens = TokenStore(config.database, load_server_key(config.server_key))

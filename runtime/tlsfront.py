@@ -101,7 +101,9 @@ class TlsFront:
         for name in names:
             role = self._roles.get(name)
             if role is not None:
-                return Principal(name=name, role=role, authenticated_by="certificate")
+                # Certificate identities live in their own namespace: a token can never be
+                # named like one (token names cannot contain ':').
+                return Principal(name=f"cert:{name}", role=role, authenticated_by="certificate")
         return None
 
 

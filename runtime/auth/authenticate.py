@@ -51,7 +51,10 @@ class Authenticator:
         presented_id = token_id(token) if token else None
         transport = self._transport(peer)
         peer_key = _peer_key(transport.remote or peer)
-        keys = [k for k in (peer_key, f"token:{presented_id}" if presented_id else None) if k]
+        # Guesses at a token are counted per place they come from: someone who knows a token's
+        # (public) id cannot lock its real holder out from elsewhere.
+        token_key = f"token:{presented_id}@{peer_key or 'local'}" if presented_id else None
+        keys = [k for k in (peer_key, token_key) if k]
         if any(self._lockout.locked(k, now) for k in keys):
             raise Unauthenticated()
         if _is_tcp(peer) and not transport.tls and not self._allow_plain_tcp:

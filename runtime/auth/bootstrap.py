@@ -74,6 +74,10 @@ class AdminTokenKeeper:
         if record is not None:
             _, token = self.tokens.rotate(record.id, overlap_ms=self.overlap_ms, now_ms=now)
         else:
+            # The file is gone or stale: whatever admin token it held can no longer be used.
+            for old in self.tokens.list():
+                if old.name == ADMIN_NAME and old.valid_at(now):
+                    self.tokens.revoke(old.id, now)
             _, token = self.tokens.create(name=ADMIN_NAME, role=Role.ADMIN, now_ms=now)
         write_secret_file(self.path, token)
         log.info("admin token rotated", token_id=token_id(token), file=str(self.path))

@@ -54,6 +54,11 @@ class RateLimiter:
         self._limits_for = limits_for
         self._usage: dict[str, _Usage] = {}
 
+    def charge(self, name: str, cpu_ms: int, now_ms: int) -> None:
+        """Book CPU time spent outside a permit (a run that started after its approval)."""
+        if cpu_ms:
+            self._usage.setdefault(name, _Usage()).cpu.append((now_ms, cpu_ms))
+
     def admit(self, principal: Principal, now_ms: int) -> Permit:
         limits = self._limits_for(principal)
         usage = self._usage.setdefault(principal.name, _Usage())

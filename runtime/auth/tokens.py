@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.auth.roles import Role
-from runtime.errors import InvalidArgument, NotFound
+from runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 PREFIX = "skrt_"
 _TOKEN = re.compile(r"^skrt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
@@ -91,10 +91,23 @@ class TokenStore:
         return int(self._db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0])
 
     def create(
-        self, *, name: str, role: Role, now_ms: int, ttl_ms: int | None = None
+        self,
+        *,
+        name: str,
+        role: Role,
+        now_ms: int,
+        ttl_ms: int | None = None,
+        _rotating: bool = False,
     ) -> tuple[TokenRecord, str]:
+        """A new token. A name is one identity (ownership, rate limits, approvals are by name),
+        so it cannot be given to a second live token except by rotating the first."""
         if not _NAME.match(name):
             raise InvalidArgument(f"name: {name!r} must match {_NAME.pattern}")
+        live = [r for r in self.list() if r.name == name and r.valid_at(now_ms)]
+        if live and not _rotating:
+            raise FailedPrecondition(
+                f"name: {name!r} is already used by token {live[0].id}; rotate or revoke it"
+            )
         new_id = secrets.token_hex(6)
         token = f"{PREFIX}{new_id}_{secrets.token_urlsafe(32)}"
         expires = now_ms + ttl_ms if ttl_ms else None
@@ -151,7 +164,9 @@ class TokenStore:
         if not old.valid_at(now_ms):
             raise InvalidArgument(f"id: token {id_!r} is revoked or expired")
         ttl = old.expires_ms - now_ms if old.expires_ms is not None else None
-        new, token = self.create(name=old.name, role=old.role, now_ms=now_ms, ttl_ms=ttl)
+        new, token = self.create(
+            name=old.name, role=old.role, now_ms=now_ms, ttl_ms=ttl, _rotating=True
+        )
         ends = now_ms + overlap_ms
         self._db.execute(
             "UPDATE tokens SET replaced_by = ?, expires_ms = MIN(COALESCE(expires_ms, ?), ?)"

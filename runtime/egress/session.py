@@ -118,7 +118,7 @@ class EgressSession:
             on_attempt=on_attempt,
         )
         try:
-            directory = tempfile.mkdtemp(prefix="skillrt-egress-")
+            directory = tempfile.mkdtemp(prefix="s-", dir=_sessions_dir())
         except OSError as exc:
             raise SandboxError(f"cannot create the egress socket directory: {exc}") from exc
         session = cls(proxy=proxy, directory=directory, spec=bridged(spec, directory))
@@ -144,6 +144,20 @@ class EgressSession:
         return report
 
 
+# Sessions live in a root-owned directory that others may traverse but not list (0711): a host
+# process running as the sandbox user cannot find a live session's socket to borrow its allowlist.
+_SESSIONS = os.path.join(tempfile.gettempdir(), "skillrt-egress")
+
+
+def _sessions_dir() -> str:
+    os.makedirs(_SESSIONS, mode=0o711, exist_ok=True)
+    status = os.stat(_SESSIONS)
+    if status.st_uid != os.geteuid():
+        raise IsolationUnavailable(f"{_SESSIONS} belongs to another user; refusing to use it")
+    os.chmod(_SESSIONS, 0o711)
+    return _SESSIONS
+
+
 def remove_stale_sessions() -> int:
     """Remove egress directories whose proxy is gone (left by a process that died).
 
@@ -151,7 +165,7 @@ def remove_stale_sessions() -> int:
     and is left alone. Returns how many were removed.
     """
     removed = 0
-    for directory in glob.glob(os.path.join(tempfile.gettempdir(), "skillrt-egress-*")):
+    for directory in glob.glob(os.path.join(_SESSIONS, "s-*")):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(os.path.join(directory, SOCKET_NAME))

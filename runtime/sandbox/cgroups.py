@@ -128,7 +128,7 @@ class Cgroups:
             for directory in group.dirs:
                 directory.mkdir()
             group.apply(limits)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             group.remove()
             raise SandboxError(f"cgroups: cannot create {name}: {exc}") from exc
         return group

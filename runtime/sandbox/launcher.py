@@ -114,6 +114,8 @@ class Launcher:
             ),
         )
         log_read, log_write = os.pipe()
+        process: asyncio.subprocess.Process | None = None
+        log_owner = "launcher"  # who closes log_read: this function, until _JailLog takes it
         try:
             files = group.attach_files
             process = await asyncio.create_subprocess_exec(
@@ -134,26 +136,40 @@ class Launcher:
                 env=dict(spec.secret_env),
                 start_new_session=True,
             )
-        except OSError as exc:
-            os.close(log_read)
-            group.kill()
-            group.remove()
-            raise SandboxError(f"cannot start nsjail: {exc}") from exc
+            log_owner = "log"
+            log = await _JailLog.open(log_read)
+        except BaseException as exc:
+            # Whatever interrupts a start (an error, a client's deadline) leaves nothing behind.
+            await _to_completion(
+                _abandon(process, group, log_read if log_owner == "launcher" else None)
+            )
+            if isinstance(exc, OSError):
+                raise SandboxError(f"cannot start nsjail: {exc}") from exc
+            raise
         finally:
             os.close(log_write)
-        sandbox = Sandbox(
-            spec=spec,
-            process=process,
-            group=group,
-            log=await _JailLog.open(log_read),
-            egress=egress,
-        )
+        sandbox = Sandbox(spec=spec, process=process, group=group, log=log, egress=egress)
         try:
             await sandbox.wait_ready()
         except BaseException:
             await sandbox.close()
             raise
         return sandbox
+
+
+async def _abandon(
+    process: asyncio.subprocess.Process | None, group: InvocationCgroup, log_fd: int | None
+) -> None:
+    if log_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(log_fd)
+    if process is not None and process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        group.kill()
+        await process.wait()
+    group.kill()
+    group.remove()
 
 
 def _present_binds(binds: tuple[Bind, ...]) -> tuple[Bind, ...]:
@@ -202,6 +218,11 @@ class Sandbox:
         self._used = False
         self._kill_reason: KillReason | None = None
         self._usage = CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
+
+    @property
+    def cpu_ms(self) -> int:
+        """CPU time the sandbox used, as measured when it was reaped (0 before)."""
+        return self._usage.cpu_ns // 1_000_000
 
     @property
     def pid(self) -> int:
@@ -394,11 +415,17 @@ class _JailLog:
 
     @classmethod
     async def open(cls, fd: int) -> _JailLog:
+        """Takes ownership of ``fd``: it is closed here if opening fails."""
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
-        )
+        pipe = os.fdopen(fd, "rb", buffering=0)
+        try:
+            transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), pipe
+            )
+        except BaseException:
+            pipe.close()
+            raise
         return cls(reader, transport)
 
     async def read_until(self, marker: str) -> None:

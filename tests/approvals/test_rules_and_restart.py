@@ -109,3 +109,20 @@ def test_agent_cannot_manage_rules(fresh_gate: Gate) -> None:
             pb.CreateRuleRequest(effect="allow", skill="gated", tool="mark"), timeout=10
         )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_rule_with_unresolvable_reference_is_refused(fresh_gate: Gate) -> None:
+    """A rule whose schema points nowhere is INVALID_ARGUMENT when created."""
+    with pytest.raises(grpc.RpcError) as info:
+        add_rule(fresh_gate, "allow", "held", {"$ref": "#/$defs/nope"})
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_deny_rule_beats_an_earlier_approval(fresh_gate: Gate) -> None:
+    """A deny rule added after an approval still stops a call that names that approval."""
+    pending = invoke(fresh_gate, "mark", {"late-deny": 1})
+    decide(fresh_gate, pending.approval_id, approve=True)
+    wait_finished(fresh_gate, pending.id)
+    add_rule(fresh_gate, "deny", "mark")
+    again = invoke(fresh_gate, "mark", {"late-deny": 1}, approval_id=pending.approval_id)
+    assert again.result.status == pb.STATUS_DENIED

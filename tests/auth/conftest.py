@@ -24,6 +24,9 @@ invocations_per_minute = 2
 
 [rate_limits.tokens.frugal]
 cpu_seconds_per_hour = 1
+
+[rate_limits.tokens.canceller]
+cpu_seconds_per_hour = 1
 """
 
 

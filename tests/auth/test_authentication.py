@@ -145,7 +145,7 @@ def test_token_list_never_shows_secrets(daemon: Daemon) -> None:
     assert "listed" in {t.name for t in listing.tokens}
     text = str(listing)
     assert created.token not in text and daemon.owner_token not in text
-    assert created.token.split("_")[2] not in text
+    assert created.token.split("_", 2)[2] not in text
 
 
 def test_admin_token_file_is_private_and_valid(daemon: Daemon) -> None:
@@ -153,6 +153,21 @@ def test_admin_token_file_is_private_and_valid(daemon: Daemon) -> None:
     file = daemon.state_dir / "admin.token"
     assert file.stat().st_mode & 0o777 == 0o600
     assert whoami(daemon, file.read_text().strip()).role == "admin"
+
+
+def test_token_names_are_unique(daemon: Daemon) -> None:
+    """A name is one identity: a second live token with the same name is refused."""
+    new_token(daemon, "agent", "one-of-a-kind")
+    with pytest.raises(grpc.RpcError) as info:
+        new_token(daemon, "owner", "one-of-a-kind")
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_query_audit_rejects_absurd_times(daemon: Daemon) -> None:
+    """A time range no date can hold is INVALID_ARGUMENT, not INTERNAL."""
+    with pytest.raises(grpc.RpcError) as info:
+        admin(daemon).QueryAudit(pb.QueryAuditRequest(since_ms=2**62), timeout=10)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_no_secret_in_logs_or_cli_output(daemon: Daemon) -> None:
@@ -183,7 +198,7 @@ def test_no_secret_in_logs_or_cli_output(daemon: Daemon) -> None:
         (daemon.state_dir / "admin.token").read_text().strip(),
         *ISSUED,
     ]
-    secret_parts = [s.split("_")[2] for s in secrets]
+    secret_parts = [s.split("_", 2)[2] for s in secrets]
     texts = {"logs": daemon.logs(), "token list": listing.stdout + listing.stderr}
     assert len(ISSUED) >= 5
     for where, text in texts.items():

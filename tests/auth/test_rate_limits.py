@@ -73,6 +73,17 @@ def test_cpu_budget_triggers(daemon: Daemon) -> None:
     assert "1 sandbox CPU-seconds per hour for agent 'frugal'" in (error.details() or "")
 
 
+def test_cancelling_does_not_dodge_the_cpu_budget(daemon: Daemon) -> None:
+    """CPU spent by a run the caller cancels (by deadline) still counts against the budget."""
+    with daemon.channel(token_for(daemon, "canceller")) as channel:
+        burn = pb.InvokeRequest(skill="probe", tool="spin", input_json="{}")
+        with pytest.raises(grpc.RpcError) as info:
+            daemon.stub(channel).Invoke(burn, timeout=1.5)
+        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        error = exhausted(channel, daemon)
+    assert "1 sandbox CPU-seconds per hour for agent 'canceller'" in (error.details() or "")
+
+
 def test_per_minute_window_resets() -> None:
     """The per-minute count forgets calls older than a minute (pure, with a fake clock)."""
     limiter = RateLimiter(lambda who: RateLimits(invocations_per_minute=1))

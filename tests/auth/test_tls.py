@@ -103,7 +103,7 @@ def test_client_certificate_maps_to_principal(tls_daemon: tuple[Daemon, str, Pat
     tls = Tls(ca=pki / "ca.pem", cert=pki / "agent-1.pem", key=pki / "agent-1.key")
     principal = whoami(address, tls)
     assert (principal.name, principal.role, principal.authenticated_by) == (
-        "agent-1",
+        "cert:agent-1",
         "agent",
         "certificate",
     )
@@ -153,5 +153,27 @@ def test_insecure_loopback_tcp_is_loud(tmp_path: Path) -> None:
             stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
             assert stub.Whoami(pb.WhoamiRequest(), timeout=10).name == "owner"
         assert "INSECURE" in daemon.logs()
+    finally:
+        cleanup(daemon)
+
+
+def test_guessing_from_one_peer_does_not_lock_out_the_holder(tmp_path: Path) -> None:
+    """Failed guesses at a token from a TCP peer lock that peer out, not the token's holder."""
+    daemon = make_daemon()
+    try:
+        address = f"127.0.0.1:{free_port()}"
+        daemon.start("--tcp", address, "--insecure-tcp")
+        with daemon.channel() as channel:
+            stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
+            victim = stub.CreateToken(pb.CreateTokenRequest(name="victim", role="viewer")).token
+        forged = victim[:-1] + ("A" if victim[-1] != "A" else "B")
+        attacker = grpc.intercept_channel(grpc.insecure_channel(address), BearerToken(forged))
+        with attacker:
+            for _ in range(12):
+                with pytest.raises(grpc.RpcError):
+                    pb_grpc.AdminStub(attacker).Whoami(pb.WhoamiRequest(), timeout=10)  # type: ignore[no-untyped-call]
+        with daemon.channel(victim) as channel:
+            stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
+            assert stub.Whoami(pb.WhoamiRequest(), timeout=10).name == "victim"
     finally:
         cleanup(daemon)

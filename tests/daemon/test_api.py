@@ -159,14 +159,18 @@ def test_unknown_tool_not_found(daemon: Daemon, channel: grpc.Channel) -> None:
         ),
         (
             pb.InvokeRequest(skill="probe", tool="echo", limits=pb.Limits(pids=0)),
-            "limits.pids: must be greater than zero",
+            "limits.pids: must be a number greater than zero",
         ),
         (
             pb.InvokeRequest(skill="text-stats", tool="analyze", input_json='{"text": 5}'),
             "input['text']: 5 is not of type 'string'",
         ),
+        (
+            pb.InvokeRequest(skill="probe", tool="echo", limits=pb.Limits(cpus=float("nan"))),
+            "limits.cpus: must be a number greater than zero",
+        ),
     ],
-    ids=["no-skill", "bad-json", "looser-limit", "zero-limit", "schema"],
+    ids=["no-skill", "bad-json", "looser-limit", "zero-limit", "schema", "nan-cpus"],
 )
 def test_invalid_request(
     daemon: Daemon, channel: grpc.Channel, request_: pb.InvokeRequest, field: str
@@ -205,3 +209,11 @@ def test_request_id_in_trailers(daemon: Daemon, channel: grpc.Channel) -> None:
     _, call = daemon.stub(channel).ListSkills.with_call(pb.ListSkillsRequest(), timeout=10)
     trailers = dict(call.trailing_metadata() or ())
     assert str(trailers["x-request-id"]).startswith("req_")
+
+
+def test_lone_surrogate_in_input_is_not_internal(daemon: Daemon, channel: grpc.Channel) -> None:
+    """A JSON string with a lone surrogate escape is handled, never an INTERNAL error."""
+    result = invoke(daemon, channel, "echo", None)
+    request = pb.InvokeRequest(skill="probe", tool="echo", input_json='{"t": "\\ud800"}')
+    outcome = daemon.stub(channel).Invoke(request, timeout=60)
+    assert result.result.status == outcome.result.status == pb.STATUS_OK

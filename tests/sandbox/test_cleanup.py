@@ -133,3 +133,25 @@ def test_cgroup_is_gone_after_a_limit_kill(
     result = jail.run(["/usr/bin/python3", "-c", code, marker], name=name, **limits)
     assert result.status is status, explain(result)
     _assert_nothing_left(jail.launcher, name, marker)
+
+
+def test_cancelled_start_leaves_nothing(jail: Jail) -> None:
+    """A start cancelled at any moment (a client's deadline) leaves no cgroup and no process."""
+    names = [f"test-{secrets.token_hex(6)}" for _ in range(8)]
+    marker = unique_token()
+    spec = jail.spec(["/usr/bin/python3", "-c", "import sys; sys.stdin.read()", marker])
+
+    async def go() -> None:
+        for index, name in enumerate(names):
+            task = asyncio.create_task(jail.launcher.start(spec, name=name))
+            await asyncio.sleep(index * 0.004)
+            task.cancel()
+            try:
+                sandbox = await task
+            except asyncio.CancelledError:
+                continue
+            await sandbox.close()
+
+    asyncio.run(go())
+    for name in names:
+        _assert_nothing_left(jail.launcher, name, marker)
