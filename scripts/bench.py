@@ -108,6 +108,13 @@ class DaemonUnderTest:
         (catalog / "SKILL.md").write_text(SKILL_MD)
         (catalog / "skill.toml").write_text(SKILL_TOML)
         self.socket = work / "skillrt.sock"
+        self.token = subprocess.run(
+            [sys.executable, "-m", "runtime.cli.main", "init", "--state-dir", str(work / "state")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -141,9 +148,10 @@ class DaemonUnderTest:
         channel = grpc.insecure_channel(f"unix:{self.socket}")
         stub = pb_grpc.SkillRuntimeStub(channel)  # type: ignore[no-untyped-call]
         request = pb.InvokeRequest(skill="bench", tool=tool, input_json="{}")
+        metadata = (("authorization", f"Bearer {self.token}"),)
 
         def call() -> None:
-            stub.Invoke(request, timeout=60)
+            stub.Invoke(request, timeout=60, metadata=metadata)
 
         return call
 

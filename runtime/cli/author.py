@@ -7,16 +7,17 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime import paths
-from runtime.catalog import Catalog
 from runtime.errors import InvalidArgument
-from runtime.invoke import ToolRun, parse_input, run_tool
 from runtime.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.result import SandboxResult, Status, result_dict
+
+if TYPE_CHECKING:
+    from runtime.invoke import ToolRun
 from runtime.units import format_size, parse_duration_ms, parse_size
 
 EXIT_SANDBOX_ERROR = 125
@@ -92,6 +93,10 @@ def _profiles(args: argparse.Namespace) -> ProfileStore:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # Imported here: `exec` needs neither the catalog nor JSON Schema, and starts faster.
+    from runtime.catalog import Catalog
+    from runtime.invoke import parse_input, run_tool
+
     catalog = Catalog(Path(args.catalog) if args.catalog else paths.catalog_dir())
     skill = catalog.resolve(args.skill)
     input_value = parse_input(read_arg(args.input, "--input"))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from runtime.cli import access, approvals, author, daemon, inspect, operator
 from runtime.errors import SkillRuntimeError
 
 EXIT_USAGE = 2
@@ -20,23 +20,58 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Which module serves each verb. Only the chosen verb's module is imported, so that a quick
+# `skillrt exec` does not pay for gRPC servers, cryptography and the secrets store.
+VERB_MODULES = {
+    "run": "author",
+    "exec": "author",
+    "profile": "inspect",
+    "doctor": "inspect",
+    "serve": "daemon",
+    "invoke": "daemon",
+    "skills": "daemon",
+    "status": "daemon",
+    "init": "access",
+    "token": "access",
+    "certs": "access",
+    "approvals": "approvals",
+    "rules": "approvals",
+    "secrets": "operator",
+    "audit": "operator",
+    "data": "operator",
+}
+_GLOBAL_OPTIONS_WITH_VALUE = ("--profiles", "--catalog")
+
+
+def _chosen_verb(argv: Sequence[str]) -> str | None:
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the module of the verb it names is loaded."""
     parser = _Parser(prog="skillrt", description="Run skills in nsjail sandboxes.")
     parser.add_argument("--profiles", metavar="DIR", help="sandbox profiles folder")
     parser.add_argument("--catalog", metavar="DIR", help="skills catalog folder")
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
-    author.register(verbs)
-    inspect.register(verbs)
-    daemon.register(verbs)
-    access.register(verbs)
-    approvals.register(verbs)
-    operator.register(verbs)
+    chosen = VERB_MODULES.get(_chosen_verb(argv) or "") if argv is not None else None
+    modules = [chosen] if chosen else sorted(set(VERB_MODULES.values()))
+    for name in modules:
+        importlib.import_module(f"runtime.cli.{name}").register(verbs)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     try:
         code: int = args.handler(args)
     except SkillRuntimeError as exc:
