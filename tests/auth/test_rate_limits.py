@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import grpc
 import pytest
@@ -77,9 +78,21 @@ def test_cancelling_does_not_dodge_the_cpu_budget(daemon: Daemon) -> None:
     """CPU spent by a run the caller cancels (by deadline) still counts against the budget."""
     with daemon.channel(token_for(daemon, "canceller")) as channel:
         burn = pb.InvokeRequest(skill="probe", tool="spin", input_json="{}")
+        stream = daemon.stub(channel).InvokeStream(burn, timeout=2.5)
+        invocation_id = next(stream).accepted.invocation_id
         with pytest.raises(grpc.RpcError) as info:
-            daemon.stub(channel).Invoke(burn, timeout=1.5)
+            list(stream)
         assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        # The budget applies once the daemon has stopped the run and booked what it used.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            found = daemon.stub(channel).GetInvocation(
+                pb.GetInvocationRequest(id=invocation_id), timeout=10
+            )
+            if found.state == pb.INVOCATION_STATE_FINISHED:
+                break
+            time.sleep(0.05)
+        assert found.result.status == pb.STATUS_CANCELLED and found.result.usage.cpu_ms >= 1000
         error = exhausted(channel, daemon)
     assert "1 sandbox CPU-seconds per hour for agent 'canceller'" in (error.details() or "")
 
