@@ -54,10 +54,10 @@ from runtime.invoke import (
 )
 from runtime.policy import Decision, Verdict, decide
 from runtime.profiles import LimitOverrides, ProfileStore
-from runtime.records import InvocationRecord, State, failed_result
+from runtime.records import InvocationRecord, State
 from runtime.sandbox.cgroups import Cgroups
 from runtime.sandbox.launcher import Launcher
-from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, egress_dict
+from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, egress_dict, failed_result
 from runtime.store import Store
 
 log = structlog.get_logger("skillrt.invocations")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from runtime.catalog import SKILL_MOUNT, SkillSpec, ToolSpec, validate_input
-from runtime.egress.policy import EgressRule, parse_rule
+from runtime.egress.policy import EgressRule, parse_rules
 from runtime.egress.proxy import AttemptCallback
 from runtime.errors import ConfigError, InvalidArgument, NotFound
 from runtime.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
@@ -102,7 +102,7 @@ def _egress_rules(
             f"{manifest}: {key}: network entries need a profile with network mode allowlist "
             f"(profile {profile.name!r} has {mode!r})"
         )
-    return tuple(parse_rule(entry) for entry in entries)
+    return parse_rules(entries)
 
 
 def _secret_env(

@@ -69,19 +69,3 @@ def result_from_json(text: str) -> SandboxResult:
         # Records written before egress existed have none.
         egress=tuple(EgressAttempt(**entry) for entry in data.get("egress", ())),
     )
-
-
-def failed_result(status: Status, message: str, *, wall_ms: int = 0) -> SandboxResult:
-    """A result for an invocation whose sandbox never reported one (cancelled, interrupted)."""
-    return SandboxResult(
-        status=status,
-        exit_code=None,
-        signal=None,
-        stdout=b"",
-        stderr=b"",
-        stdout_truncated=False,
-        stderr_truncated=False,
-        usage=Usage(wall_ms=wall_ms, cpu_ms=0, peak_memory_bytes=0),
-        violations=(),
-        error=message,
-    )

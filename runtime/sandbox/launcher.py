@@ -36,7 +36,6 @@ from runtime.sandbox.result import (
     KillReason,
     Outcome,
     SandboxResult,
-    Status,
     Usage,
     classify,
     parse_jail_log,
@@ -443,19 +442,3 @@ class _JailLog:
 
     def close(self) -> None:
         self._transport.close()
-
-
-def sandbox_error_result(message: str) -> SandboxResult:
-    """A result for a run that never got a sandbox."""
-    return SandboxResult(
-        status=Status.SANDBOX_ERROR,
-        exit_code=None,
-        signal=None,
-        stdout=b"",
-        stderr=b"",
-        stdout_truncated=False,
-        stderr_truncated=False,
-        usage=Usage(wall_ms=0, cpu_ms=0, peak_memory_bytes=0),
-        violations=(),
-        error=message,
-    )

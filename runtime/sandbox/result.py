@@ -230,3 +230,19 @@ def egress_dict(attempt: EgressAttempt) -> dict[str, object]:
         "bytes_down": attempt.bytes_down,
         "error": attempt.error,
     }
+
+
+def failed_result(status: Status, message: str, *, wall_ms: int = 0) -> SandboxResult:
+    """A result for an invocation whose sandbox never reported one (cancelled, interrupted)."""
+    return SandboxResult(
+        status=status,
+        exit_code=None,
+        signal=None,
+        stdout=b"",
+        stderr=b"",
+        stdout_truncated=False,
+        stderr_truncated=False,
+        usage=Usage(wall_ms=wall_ms, cpu_ms=0, peak_memory_bytes=0),
+        violations=(),
+        error=message,
+    )

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from runtime import audit
-from runtime.records import InvocationRecord, State, failed_result
-from runtime.sandbox.result import Status
+from runtime.records import InvocationRecord, State
+from runtime.sandbox.result import Status, failed_result
 from runtime.store import Store
 from tests.audit.conftest import DAY, START, lines, rewrite
 from tests.test_cli import assert_one_line_error, skillrt
