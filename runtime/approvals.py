@@ -102,7 +102,7 @@ class ApprovalRecord:
 
 
 def input_hash(input_value: Any) -> str:
-    """sha256 of the canonical JSON of an input: equal inputs, equal hashes."""
+    """sha256 of the canonical JSON of a value (an input, a whole request): equal, equal hashes."""
     # ASCII escapes: a lone surrogate in a JSON string is valid JSON but not encodable UTF-8.
     canonical = json.dumps(input_value, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -25,6 +25,7 @@ import yaml
 
 from runtime.egress.policy import EgressRule, parse_rule
 from runtime.errors import ConfigError, InputValidationError, InvalidArgument, NotFound
+from runtime.filecache import FileCache
 from runtime.profiles import LimitOverrides, parse_overrides
 from runtime.secretnames import check_secret_name
 from runtime.tomlfields import Table
@@ -248,11 +249,14 @@ def _permissions(table: Table) -> Permissions:
     return permissions
 
 
+def _skill_files(directory: Path) -> list[Path]:
+    return [p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+
+
 def content_hash(directory: Path) -> str:
     """sha256 over the relative path and bytes of every regular file, in a fixed order."""
     digest = hashlib.sha256()
-    files = (p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for file in sorted(files):
+    for file in sorted(_skill_files(directory)):
         digest.update(str(file.relative_to(directory)).encode() + b"\0")
         digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
@@ -272,6 +276,7 @@ class Catalog:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._cache: FileCache[SkillSpec] = FileCache()
 
     def names(self) -> list[str]:
         if not self.directory.is_dir():
@@ -284,7 +289,7 @@ class Catalog:
         folder = self.directory / name
         if not (folder / "skill.toml").is_file():
             raise NotFound(f"unknown skill {name!r}")
-        return load_skill(folder)
+        return self._cache.get(folder, _skill_files(folder), lambda: load_skill(folder))
 
     def resolve(self, name_or_path: str) -> SkillSpec:
         """A skill folder given as a path (it holds skill.toml), else a catalog name."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import secrets
 import time
@@ -150,11 +149,11 @@ class Invocations:
         self, request: InvocationRequest, sink: EventSink | None = None
     ) -> InvocationRecord:
         sink = sink or _discard
-        request_hash = _request_hash(request)
+        input_value = parse_input(request.input_json or "{}")
+        request_hash = _request_hash(request, input_value)
         replayed = await self._replay(request, request_hash)
         if replayed is not None:
             return replayed
-        input_value = parse_input(request.input_json or "{}")
         prepared = prepare(
             skill=self.catalog.get(request.skill),
             tool_name=request.tool,
@@ -718,23 +717,17 @@ async def _discard(event: Event) -> None:
     return None
 
 
-def _request_hash(request: InvocationRequest) -> str:
-    try:
-        input_value = strict_json(request.input_json or "{}")
-    except ValueError:
-        input_value = request.input_json  # refused later, with the reason, by parse_input
-    canonical = json.dumps(
+def _request_hash(request: InvocationRequest, input_value: Any) -> str:
+    """What an idempotency key stands for: this caller asking this call with these arguments."""
+    return input_hash(
         {
             "principal": request.principal.name,
             "skill": request.skill,
             "tool": request.tool,
             "input": input_value,
             "limits": asdict(request.overrides),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
+        }
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def recover(cgroups: Cgroups, store: Store) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from runtime.egress import BRIDGE_INTERPRETER
 from runtime.errors import ConfigError, InvalidArgument, NotFound
+from runtime.filecache import FileCache
 from runtime.sandbox import seccomp
 from runtime.tomlfields import Table
 from runtime.units import format_duration, format_size, parse_duration_ms, parse_size
@@ -205,6 +206,7 @@ class ProfileStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._cache: FileCache[SandboxProfile] = FileCache()
 
     def names(self) -> list[str]:
         return sorted(p.stem for p in self.directory.glob("*.toml"))
@@ -216,7 +218,7 @@ class ProfileStore:
         if not file.is_file():
             known = ", ".join(self.names()) or "none"
             raise NotFound(f"unknown profile {name!r} (known: {known})")
-        return load_profile(file)
+        return self._cache.get(file, (file,), lambda: load_profile(file))
 
 
 def _absolute(table: Table, key: str, value: str) -> str:

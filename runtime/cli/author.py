@@ -69,7 +69,8 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _overrides(args: argparse.Namespace) -> LimitOverrides:
+def overrides(args: argparse.Namespace) -> LimitOverrides:
+    """The limits given by the flags that limit_flags adds."""
     return LimitOverrides(
         memory_bytes=args.memory,
         wall_time_ms=args.wall_time,
@@ -107,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             input_value=input_value,
             profiles=_profiles(args),
             launcher=Launcher.for_host(),
-            overrides=_overrides(args),
+            overrides=overrides(args),
         )
     )
     if args.json:
@@ -170,7 +171,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     if not command[0].startswith("/"):
         raise InvalidArgument(f"exec: {command[0]!r}: give the command as an absolute path")
     profile = _profiles(args).get(args.profile)
-    limits = profile.limits.tighten(_overrides(args), source="exec flags")
+    limits = profile.limits.tighten(overrides(args), source="exec flags")
     spec = SandboxSpec(argv=tuple(command), profile=profile, limits=limits)
     stdin = read_arg(args.input, "--input").encode()
     result = asyncio.run(_exec(spec, stdin, stream=not args.json))

@@ -12,12 +12,11 @@ import grpc
 
 from runtime import config as daemon_config
 from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.cli.author import duration_flag, limit_flags, read_arg
+from runtime.cli.author import duration_flag, limit_flags, overrides, read_arg
 from runtime.client import Client, Tls, default_target
 from runtime.convert import result_proto_dict
 from runtime.errors import InvalidArgument, SandboxError, SkillRuntimeError
 from runtime.invoke import parse_input
-from runtime.profiles import LimitOverrides
 
 
 def register(verbs: Any) -> None:
@@ -139,12 +138,7 @@ class RemoteError(SkillRuntimeError):
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     input_value = parse_input(read_arg(args.input, "--input"))
-    limits = LimitOverrides(
-        memory_bytes=args.memory,
-        wall_time_ms=args.wall_time,
-        cpu_time_ms=args.cpu_time,
-        pids=args.pids,
-    )
+    limits = overrides(args)
     invocation: pb.Invocation = call(
         args,
         lambda c: c.invoke(

@@ -109,14 +109,12 @@ def test_overload_is_refused_at_once(daemon: Daemon, channel: grpc.Channel) -> N
     assert [json.loads(f.result.output_json) for f in finals] == [{"slept": 1.5}] * 3
 
 
-def test_crash_restart_reaps_orphans(fresh_daemon: Daemon) -> None:
-    """After SIGKILL and restart, no orphan sandbox remains and the invocation is failed."""
-    fresh_daemon.start()
-    ids: list[str] = []
+def follow_in_background(daemon: Daemon, seconds: float, ids: list[str]) -> threading.Thread:
+    """Stream a long sleep in a thread that notes its invocation id and ignores how it ends."""
 
     def call() -> None:
-        with fresh_daemon.channel() as channel:
-            stream = fresh_daemon.stub(channel).InvokeStream(sleep_request(44), timeout=60)
+        with daemon.channel() as channel:
+            stream = daemon.stub(channel).InvokeStream(sleep_request(seconds), timeout=60)
             ids.append(next(stream).accepted.invocation_id)
             try:
                 for _ in stream:
@@ -126,6 +124,14 @@ def test_crash_restart_reaps_orphans(fresh_daemon: Daemon) -> None:
 
     thread = threading.Thread(target=call)
     thread.start()
+    return thread
+
+
+def test_crash_restart_reaps_orphans(fresh_daemon: Daemon) -> None:
+    """After SIGKILL and restart, no orphan sandbox remains and the invocation is failed."""
+    fresh_daemon.start()
+    ids: list[str] = []
+    thread = follow_in_background(fresh_daemon, 44, ids)
     processes = wait_running(fresh_daemon)
     assert eventually(lambda: bool(ids))
     fresh_daemon.stop(signal.SIGKILL)
@@ -163,19 +169,7 @@ def test_sigterm_cancels_after_grace(fresh_daemon: Daemon) -> None:
     """On SIGTERM, invocations still running after the grace period are killed and cancelled."""
     fresh_daemon.start("--shutdown-grace", "500ms")
     ids: list[str] = []
-
-    def call() -> None:
-        with fresh_daemon.channel() as channel:
-            stream = fresh_daemon.stub(channel).InvokeStream(sleep_request(45), timeout=60)
-            ids.append(next(stream).accepted.invocation_id)
-            try:
-                for _ in stream:
-                    pass
-            except grpc.RpcError:
-                pass
-
-    thread = threading.Thread(target=call)
-    thread.start()
+    thread = follow_in_background(fresh_daemon, 45, ids)
     processes = wait_running(fresh_daemon)
     stopping = time.monotonic()
     assert fresh_daemon.stop(signal.SIGTERM) == 0
