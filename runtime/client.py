@@ -20,11 +20,11 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from runtime.config import DEFAULT_SOCKET, DEFAULT_STATE_DIR
-from runtime.convert import limits_to_proto
-from runtime.profiles import LimitOverrides
+from runtime.api.config import DEFAULT_SOCKET, DEFAULT_STATE_DIR
+from runtime.api.convert import limits_to_proto
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.sandbox.profiles import LimitOverrides
 
 
 def default_target() -> str:

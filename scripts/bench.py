@@ -28,11 +28,11 @@ from typing import Any
 
 import grpc
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from runtime.paths import PROJECT_ROOT as ROOT
-from runtime.profiles import ProfileStore
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.nsjail import SandboxSpec, find_nsjail, render_argv
+from runtime.sandbox.profiles import ProfileStore
+from runtime.util.paths import PROJECT_ROOT as ROOT
 
 PY_CODE = "import json, sys; json.dump({'n': len(sys.stdin.read())}, sys.stdout)"
 COMMANDS = {"true": ["/bin/true"], "python": ["/usr/bin/python3", "-c", PY_CODE]}

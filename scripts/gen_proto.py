@@ -1,4 +1,4 @@
-"""Generates the Python gRPC code in runtime/api/ from protos/ (``make proto``).
+"""Generates the Python gRPC code in runtime/proto/ from protos/ (``make proto``).
 
 With ``--check DIR`` it generates into DIR instead, so a test can compare with what is committed.
 """
@@ -15,7 +15,7 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
-PACKAGE = "runtime.api"
+PACKAGE = "runtime.proto"
 
 
 def generate(out: Path) -> None:
@@ -50,7 +50,7 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         generate(Path(sys.argv[2]))
     else:
-        generate(ROOT / "runtime" / "api")
+        generate(ROOT / "runtime" / "proto")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from runtime import paths
-from runtime.catalog import Catalog
-from runtime.profiles import LimitOverrides, ProfileStore, SandboxProfile
+from runtime.core.catalog import Catalog
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import SandboxSpec
+from runtime.sandbox.profiles import LimitOverrides, ProfileStore, SandboxProfile
 from runtime.sandbox.result import SandboxResult
+from runtime.util import paths
 
 REPO = Path(__file__).resolve().parent.parent
 

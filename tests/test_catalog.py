@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.catalog import Catalog, load_skill, validate_input
-from runtime.errors import ConfigError, InputValidationError, NotFound
+from runtime.core.catalog import Catalog, load_skill, validate_input
+from runtime.errors import ConfigError, InputValidationError, NoSuchEntity
 from tests.skill_fixture import SKILL_TOML, make_skill
 
 
@@ -20,7 +20,7 @@ def test_loads_skill_folder(tmp_path: Path) -> None:
 
 def test_unknown_tool_lists_tools(tmp_path: Path) -> None:
     """Asking for a tool the skill lacks names the tools it has."""
-    with pytest.raises(NotFound, match=r"has no tool 'nope' \(tools: echo\)"):
+    with pytest.raises(NoSuchEntity, match=r"has no tool 'nope' \(tools: echo\)"):
         load_skill(make_skill(tmp_path)).tool("nope")
 
 

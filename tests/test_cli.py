@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runtime import paths
+from runtime.util import paths
 from tests.skill_fixture import make_skill
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from runtime import host, paths
+from runtime.check import doctor as host
 from runtime.cli.main import main
-from runtime.profiles import ProfileStore
 from runtime.sandbox.cgroups import detect_layout
+from runtime.sandbox.profiles import ProfileStore
+from runtime.util import paths
 
 
 def doctor(*args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.catalog import Catalog
+from runtime.core.catalog import Catalog
 from tests.skill_fixture import make_skill
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from runtime.catalog import load_skill
-from runtime.errors import InvalidArgument
-from runtime.invoke import ToolRun, parse_input, run_tool
-from runtime.profiles import ProfileStore
+from runtime.core.catalog import load_skill
+from runtime.core.prepare import ToolRun, parse_input, run_tool
+from runtime.errors import BadRequest
 from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.profiles import ProfileStore
 from runtime.sandbox.result import Status
 from tests.skill_fixture import make_skill
 
@@ -29,7 +29,7 @@ from tests.skill_fixture import make_skill
 )
 def test_input_must_be_strict_json(text: str, reason: str) -> None:
     """Input JSON that is not standard JSON is INVALID_ARGUMENT with the reason."""
-    with pytest.raises(InvalidArgument, match=reason):
+    with pytest.raises(BadRequest, match=reason):
         parse_input(text)
 
 

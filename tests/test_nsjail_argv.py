@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from runtime import paths
-from runtime.profiles import Bind, ProfileStore
 from runtime.sandbox.nsjail import SandboxSpec, render_argv
+from runtime.sandbox.profiles import Bind, ProfileStore
+from runtime.util import paths
 
 
 def _argv() -> list[str]:

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from runtime import probes
-from runtime.probes import Observation, Probe, Verdict
-from runtime.profiles import ProfileStore, SandboxProfile, Tmpfs
+from runtime.check import profile_check as probes
+from runtime.check.profile_check import Observation, Probe, Verdict
+from runtime.sandbox.profiles import ProfileStore, SandboxProfile, Tmpfs
 from runtime.sandbox.result import SandboxResult, Status, Usage
 
 _PORT = 4242

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime import paths
-from runtime.errors import ConfigError, InvalidArgument, NotFound
-from runtime.profiles import LimitOverrides, ProfileStore, load_profile
+from runtime.errors import BadRequest, ConfigError, NoSuchEntity
+from runtime.sandbox.profiles import LimitOverrides, ProfileStore, load_profile
+from runtime.util import paths
 
 BUNDLED = sorted((paths.PROJECT_ROOT / "sandbox_profiles").glob("*.toml"))
 DEFAULT_TEXT = (paths.PROJECT_ROOT / "sandbox_profiles" / "default.toml").read_text()
@@ -112,7 +112,8 @@ def test_file_size_must_be_whole_mib(tmp_path: Path) -> None:
 
 def test_unknown_profile_is_not_found(tmp_path: Path) -> None:
     """Asking for a profile that does not exist lists the ones that do."""
-    with pytest.raises(NotFound, match=r"unknown profile 'nope' \(known: default, minimal, net"):
+    known = r"unknown profile 'nope' \(known: default, minimal, net"
+    with pytest.raises(NoSuchEntity, match=known):
         ProfileStore(paths.PROJECT_ROOT / "sandbox_profiles").get("nope")
 
 
@@ -126,5 +127,5 @@ def test_tighten_lowers_limits() -> None:
 def test_tighten_refuses_to_loosen() -> None:
     """An override above the profile's limit is an error that names both values."""
     limits = ProfileStore(paths.PROJECT_ROOT / "sandbox_profiles").get("default").limits
-    with pytest.raises(InvalidArgument, match=r"flags: memory 1GiB exceeds the profile's 256MiB"):
+    with pytest.raises(BadRequest, match=r"flags: memory 1GiB exceeds the profile's 256MiB"):
         limits.tighten(LimitOverrides(memory_bytes=1024**3), source="flags")

@@ -6,19 +6,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runtime import paths
+from runtime.util import paths
 
 
 def test_generated_code_is_fresh(tmp_path: Path) -> None:
     """Regenerating from the .proto files changes nothing; run `make proto` if this fails."""
     subprocess.run(
-        [sys.executable, "scripts/gen_proto.py", "--check", str(tmp_path / "api")],
+        [sys.executable, "scripts/gen_proto.py", "--check", str(tmp_path / "proto")],
         cwd=paths.PROJECT_ROOT,
         check=True,
     )
-    committed = paths.PROJECT_ROOT / "runtime" / "api"
+    committed = paths.PROJECT_ROOT / "runtime" / "proto"
     fresh = {
-        p.relative_to(tmp_path / "api"): p.read_bytes() for p in (tmp_path / "api").rglob("*.py*")
+        p.relative_to(tmp_path / "proto"): p.read_bytes()
+        for p in (tmp_path / "proto").rglob("*.py*")
     }
     current = {
         p.relative_to(committed): p.read_bytes()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.units import format_size, parse_duration_ms, parse_size
+from runtime.util.units import format_size, parse_duration_ms, parse_size
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 from runtime.auth.lockout import Lockout
 from runtime.auth.roles import Principal
 from runtime.auth.tokens import TokenStore, token_id
-from runtime.errors import Unauthenticated
+from runtime.errors import BadCredentials
 
 Metadata = Iterable[tuple[str, Any]]
 
@@ -56,7 +56,7 @@ class Authenticator:
         token_key = f"token:{presented_id}@{peer_key or 'local'}" if presented_id else None
         keys = [k for k in (peer_key, token_key) if k]
         if any(self._lockout.locked(k, now) for k in keys):
-            raise Unauthenticated()
+            raise BadCredentials()
         if _is_tcp(peer) and not transport.tls and not self._allow_plain_tcp:
             self._fail(keys, peer, presented_id, now)
         if token is None:
@@ -75,7 +75,7 @@ class Authenticator:
             self._lockout.failure(key, now)
         if self._on_failure is not None:
             self._on_failure(peer, presented_id or "")
-        raise Unauthenticated()
+        raise BadCredentials()
 
 
 def _bearer(metadata: Metadata) -> str | None:

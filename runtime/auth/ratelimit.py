@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from runtime.auth.roles import Principal
-from runtime.errors import ResourceExhausted
+from runtime.errors import OverLimit
 
 _MINUTE_MS = 60_000
 _HOUR_MS = 3_600_000
@@ -100,8 +100,8 @@ def _until_below(cpu: deque[tuple[int, int]], excess_ms: int, now_ms: int) -> in
     return _HOUR_MS
 
 
-def _exhausted(limit: str, wait_ms: int) -> ResourceExhausted:
+def _exhausted(limit: str, wait_ms: int) -> OverLimit:
     seconds = max(1, math.ceil(wait_ms / 1000))
-    return ResourceExhausted(
+    return OverLimit(
         f"rate limit reached: {limit}; retry in {seconds} s", retry_after_seconds=seconds
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.auth.roles import Role
-from runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from runtime.errors import BadRequest, NoSuchEntity, WrongState
 
 PREFIX = "skrt_"
 _TOKEN = re.compile(r"^skrt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
@@ -70,7 +70,7 @@ def load_server_key(path: Path) -> bytes:
         with os.fdopen(fd, "wb") as out:
             out.write(key)
     if len(key) < 32:
-        raise InvalidArgument(f"{path}: server key is too short")
+        raise BadRequest(f"{path}: server key is too short")
     return key
 
 
@@ -102,10 +102,10 @@ class TokenStore:
         """A new token. A name is one identity (ownership, rate limits, approvals are by name),
         so it cannot be given to a second live token except by rotating the first."""
         if not _NAME.match(name):
-            raise InvalidArgument(f"name: {name!r} must match {_NAME.pattern}")
+            raise BadRequest(f"name: {name!r} must match {_NAME.pattern}")
         live = [r for r in self.list() if r.name == name and r.valid_at(now_ms)]
         if live and not _rotating:
-            raise FailedPrecondition(
+            raise WrongState(
                 f"name: {name!r} is already used by token {live[0].id}; rotate or revoke it"
             )
         new_id = secrets.token_hex(6)
@@ -141,7 +141,7 @@ class TokenStore:
             (id_,),
         ).fetchone()
         if row is None:
-            raise NotFound(f"unknown token {id_!r}")
+            raise NoSuchEntity(f"unknown token {id_!r}")
         return _record(row)
 
     def list(self) -> list[TokenRecord]:
@@ -162,7 +162,7 @@ class TokenStore:
         """A new token with the same name and role; the old one stops after ``overlap_ms``."""
         old = self.get(id_)
         if not old.valid_at(now_ms):
-            raise InvalidArgument(f"id: token {id_!r} is revoked or expired")
+            raise BadRequest(f"id: token {id_!r} is revoked or expired")
         ttl = old.expires_ms - now_ms if old.expires_ms is not None else None
         new, token = self.create(
             name=old.name, role=old.role, now_ms=now_ms, ttl_ms=ttl, _rotating=True

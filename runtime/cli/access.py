@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runtime import config as daemon_config
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.api import config as daemon_config
 from runtime.auth.bootstrap import create_owner_if_none
+from runtime.auth.certs import make_test_pki
 from runtime.auth.tokens import TokenStore, load_server_key
-from runtime.certs import make_test_pki
 from runtime.cli.author import duration_flag
 from runtime.cli.daemon import call, target_flags
-from runtime.errors import InvalidArgument
+from runtime.errors import BadRequest
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
 
 def register(verbs: Any) -> None:
@@ -58,7 +58,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     finally:
         tokens.close()
     if owner is None:
-        raise InvalidArgument(f"{cfg.state_dir}: already initialised (tokens exist)")
+        raise BadRequest(f"{cfg.state_dir}: already initialised (tokens exist)")
     print(owner)
     return 0
 

@@ -7,8 +7,8 @@ import datetime
 import json
 from typing import Any
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
 from runtime.cli.daemon import call, target_flags
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
 _STATES = ["pending", "approved", "denied", "expired", "cancelled"]
 

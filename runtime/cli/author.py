@@ -9,16 +9,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime import paths
-from runtime.errors import InvalidArgument
-from runtime.profiles import LimitOverrides, ProfileStore
+from runtime.errors import BadRequest
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import SandboxSpec
+from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import SandboxResult, Status, result_dict
+from runtime.util import paths
 
 if TYPE_CHECKING:
-    from runtime.invoke import ToolRun
-from runtime.units import format_size, parse_duration_ms, parse_size
+    from runtime.core.prepare import ToolRun
+from runtime.util.units import format_size, parse_duration_ms, parse_size
 
 EXIT_SANDBOX_ERROR = 125
 
@@ -86,7 +86,7 @@ def read_arg(value: str, name: str) -> str:
     try:
         return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(f"{name}: cannot read {source}: {exc}") from exc
+        raise BadRequest(f"{name}: cannot read {source}: {exc}") from exc
 
 
 def _profiles(args: argparse.Namespace) -> ProfileStore:
@@ -95,8 +95,8 @@ def _profiles(args: argparse.Namespace) -> ProfileStore:
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Imported here: `exec` needs neither the catalog nor JSON Schema, and starts faster.
-    from runtime.catalog import Catalog
-    from runtime.invoke import parse_input, run_tool
+    from runtime.core.catalog import Catalog
+    from runtime.core.prepare import parse_input, run_tool
 
     catalog = Catalog(Path(args.catalog) if args.catalog else paths.catalog_dir())
     skill = catalog.resolve(args.skill)
@@ -167,9 +167,9 @@ def _code_text(result: SandboxResult) -> str:
 def cmd_exec(args: argparse.Namespace) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
-        raise InvalidArgument("exec: missing command after --")
+        raise BadRequest("exec: missing command after --")
     if not command[0].startswith("/"):
-        raise InvalidArgument(f"exec: {command[0]!r}: give the command as an absolute path")
+        raise BadRequest(f"exec: {command[0]!r}: give the command as an absolute path")
     profile = _profiles(args).get(args.profile)
     limits = profile.limits.tighten(overrides(args), source="exec flags")
     spec = SandboxSpec(argv=tuple(command), profile=profile, limits=limits)

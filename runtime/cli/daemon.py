@@ -10,13 +10,13 @@ from typing import Any
 
 import grpc
 
-from runtime import config as daemon_config
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.api import config as daemon_config
+from runtime.api.convert import result_proto_dict
 from runtime.cli.author import duration_flag, limit_flags, overrides, read_arg
 from runtime.client import Client, Tls, default_target
-from runtime.convert import result_proto_dict
-from runtime.errors import InvalidArgument, SandboxError, SkillRuntimeError
-from runtime.invoke import parse_input
+from runtime.core.prepare import parse_input
+from runtime.errors import BadRequest, SandboxError, SkillRuntimeError
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
 
 def register(verbs: Any) -> None:
@@ -89,7 +89,7 @@ def target_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from runtime.server import serve
+    from runtime.api.server import serve
 
     def load() -> daemon_config.DaemonConfig:
         return daemon_config.load(
@@ -120,7 +120,7 @@ def call(args: argparse.Namespace, action: Any) -> Any:
         try:
             token = args.token_file.read_text().strip()
         except OSError as exc:
-            raise InvalidArgument(f"--token-file: cannot read {args.token_file}: {exc}") from exc
+            raise BadRequest(f"--token-file: cannot read {args.token_file}: {exc}") from exc
     try:
         with Client(target, token=token, tls=tls) as client:
             return action(client)

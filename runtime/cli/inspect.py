@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runtime import host, paths, probes
-from runtime.profiles import ProfileStore
+from runtime.check import doctor as host
+from runtime.check import profile_check as probes
 from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.profiles import ProfileStore
+from runtime.util import paths
 
 
 def register(verbs: Any) -> None:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from runtime.errors import SkillRuntimeError
+from runtime.errors import BadRequest, SkillRuntimeError
 
 EXIT_USAGE = 2
 
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except SkillRuntimeError as exc:
         print(f"skillrt: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if exc.status.name == "INVALID_ARGUMENT" else 1
+        return EXIT_USAGE if isinstance(exc, BadRequest) else 1
     except BrokenPipeError:
         # The reader went away (`| head`); nothing more can be said to it.
         sys.stderr.close()

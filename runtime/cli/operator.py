@@ -19,15 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runtime import audit, paths
-from runtime import config as daemon_config
-from runtime.catalog import Catalog
+from runtime.api import config as daemon_config
+from runtime.audit import log as audit
+from runtime.check.profile_check import text_table
 from runtime.cli.author import duration_flag
-from runtime.errors import IntegrityError, InvalidArgument, NotFound, UpstreamError
-from runtime.oauth import OAuthBroker, parse_credential
-from runtime.probes import text_table
-from runtime.secrets import Kind, SecretStore, key_source, secret_users
-from runtime.store import Store
+from runtime.core.catalog import Catalog, secret_users
+from runtime.core.store import Store
+from runtime.errors import BadRequest, IntegrityError, NoSuchEntity, UpstreamError
+from runtime.secrets.oauth import OAuthBroker, parse_credential
+from runtime.secrets.store import Kind, SecretStore, key_source
+from runtime.util import paths
 
 _DEFAULT_TAIL = 20
 
@@ -167,7 +168,7 @@ def _read_value(args: argparse.Namespace) -> bytes:
         try:
             return Path(args.from_file).read_bytes()
         except OSError as exc:
-            raise InvalidArgument(f"--from-file: cannot read {args.from_file}: {exc}") from exc
+            raise BadRequest(f"--from-file: cannot read {args.from_file}: {exc}") from exc
     if sys.stdin.isatty():
         return getpass.getpass(f"value of {args.name}: ").encode()
     value = sys.stdin.buffer.read()
@@ -196,11 +197,11 @@ def cmd_secrets_list(args: argparse.Namespace) -> int:
     state = _state(args)
     catalog = _catalog(args)
     store = _secret_store(args, state)
+    users = secret_users(catalog)
     try:
-        infos = store.names(catalog)
+        infos = store.names(users)
     finally:
         store.close()
-    users = secret_users(catalog)
     unset = sorted(set(users) - {info.name for info in infos})
     rows: list[dict[str, Any]] = [
         {
@@ -292,7 +293,7 @@ def _read_new_key() -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except ValueError as exc:
-        raise InvalidArgument("--new-key-stdin: not a base64-encoded key") from exc
+        raise BadRequest("--new-key-stdin: not a base64-encoded key") from exc
 
 
 def _query(args: argparse.Namespace) -> audit.Query:
@@ -303,7 +304,7 @@ def _query(args: argparse.Namespace) -> audit.Query:
 
 def cmd_audit_tail(args: argparse.Namespace) -> int:
     if args.lines < 0:
-        raise InvalidArgument("--lines: must not be negative")
+        raise BadRequest("--lines: must not be negative")
     state = _state(args)
     for entry in audit.tail(state.audit_log, args.lines, _query(args), follow=args.follow):
         print(entry.line() if args.json else _entry_text(entry), flush=True)
@@ -394,7 +395,7 @@ def _json_default(value: Any) -> Any:
 def cmd_data_delete(args: argparse.Namespace) -> int:
     state = _state(args)
     if not state.database.exists():
-        raise NotFound(f"{state.database}: no invocation store")
+        raise NoSuchEntity(f"{state.database}: no invocation store")
     before_ms = int(args.before.timestamp() * 1000) if args.before else None
     store = Store(state.database)
     try:

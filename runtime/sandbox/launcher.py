@@ -19,11 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from runtime.egress.policy import EgressSettings
-from runtime.egress.proxy import AttemptCallback, EgressReport
-from runtime.egress.session import EgressSession, load_settings
 from runtime.errors import IsolationUnavailable, SandboxError
-from runtime.profiles import Bind
 from runtime.sandbox.cgroups import (
     CgroupLimits,
     Cgroups,
@@ -31,7 +27,11 @@ from runtime.sandbox.cgroups import (
     InvocationCgroup,
     detect_layout,
 )
+from runtime.sandbox.egress.policy import EgressSettings
+from runtime.sandbox.egress.proxy import AttemptCallback, EgressReport
+from runtime.sandbox.egress.session import EgressSession, load_settings
 from runtime.sandbox.nsjail import SandboxSpec, find_nsjail, render_argv
+from runtime.sandbox.profiles import Bind
 from runtime.sandbox.result import (
     KillReason,
     Outcome,

@@ -8,10 +8,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.egress.policy import EgressRule
 from runtime.errors import IsolationUnavailable
-from runtime.profiles import Bind, Limits, SandboxProfile
 from runtime.sandbox import seccomp
+from runtime.sandbox.egress.policy import EgressRule
+from runtime.sandbox.profiles import Bind, Limits, SandboxProfile
 
 # The jailed processes run as nobody, mapped one-to-one: without a mapping the process would
 # still be host root for file permission checks.

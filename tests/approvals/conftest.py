@@ -11,8 +11,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from tests.daemon.conftest import Daemon, cleanup, make_daemon
 
 SKILL_MD = """---

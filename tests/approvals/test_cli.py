@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from runtime import paths
+from runtime.util import paths
 from tests.approvals.conftest import Gate
 
 

@@ -9,7 +9,7 @@ import time
 import grpc
 import pytest
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.approvals.conftest import Gate, approvals_stub
 from tests.approvals.test_gate import decide, get, invoke, wait_finished
 

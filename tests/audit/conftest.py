@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime import audit
+from runtime.audit import log as audit
 
 DAY = 86_400.0
 START = 1_700_000_000.0  # 2023-11-14, a fixed past moment

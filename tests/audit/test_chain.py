@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime import audit, paths
-from runtime.errors import IntegrityError, InvalidArgument
+from runtime.audit import log as audit
+from runtime.errors import BadRequest, IntegrityError
+from runtime.util import paths
 from tests.audit.conftest import lines, rewrite
 
 WriteDays = Callable[[int], audit.AuditLog]
@@ -148,7 +149,7 @@ def test_bad_entries_are_refused(
     log_path: Path, event: str, fields: dict[str, object], reason: str
 ) -> None:
     """Unknown events, reserved keys and non-JSON values are refused before anything is written."""
-    with pytest.raises(InvalidArgument, match=reason):
+    with pytest.raises(BadRequest, match=reason):
         audit.AuditLog(log_path).append(event, actor="x", **fields)
     assert not log_path.exists() or log_path.read_text() == ""
 
@@ -164,7 +165,7 @@ def test_a_new_writer_continues_the_chain(log_path: Path, write_days: WriteDays)
 def test_concurrent_appends_keep_one_chain(log_path: Path) -> None:
     """Threads of this process and another process append at once; the chain holds."""
     code = (
-        "import sys; from pathlib import Path; from runtime import audit\n"
+        "import sys; from pathlib import Path; from runtime.audit import log as audit\n"
         "log = audit.AuditLog(Path(sys.argv[1]))\n"
         "for i in range(40): log.append(audit.RPC_CALLED, actor='other-process', i=i)\n"
     )

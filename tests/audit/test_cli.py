@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from runtime import audit
-from runtime.records import InvocationRecord, State
+from runtime.audit import log as audit
+from runtime.core.records import InvocationRecord, State
+from runtime.core.store import Store
 from runtime.sandbox.result import Status, failed_result
-from runtime.store import Store
 from tests.audit.conftest import DAY, START, lines, rewrite
 from tests.test_cli import assert_one_line_error, skillrt
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from runtime import audit
+from runtime.audit import log as audit
 from tests.audit.conftest import DAY, START, Clock
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime import audit
+from runtime.audit import log as audit
 from runtime.errors import IntegrityError
 from tests.audit.conftest import DAY, START, Clock, lines, rewrite
 

@@ -6,8 +6,8 @@ import time
 
 import grpc
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from tests.daemon.conftest import cleanup, make_daemon
 
 

@@ -7,8 +7,8 @@ import time
 import grpc
 import pytest
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from tests.daemon.conftest import Daemon
 
 
@@ -177,7 +177,7 @@ def test_no_secret_in_logs_or_cli_output(daemon: Daemon) -> None:
     import subprocess
     import sys
 
-    from runtime import paths
+    from runtime.util import paths
 
     listing = subprocess.run(
         [sys.executable, "-m", "runtime.cli.main", "token", "list", "--json"],

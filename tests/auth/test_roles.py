@@ -7,9 +7,9 @@ import json
 import grpc
 import pytest
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.auth.roles import RPC_ROLES, Role
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from tests.daemon.conftest import Daemon
 
 ROLES = [r.value for r in Role]

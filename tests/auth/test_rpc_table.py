@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
 from runtime.auth.roles import RPC_ROLES, Role, allowed_roles
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
 
 def test_every_rpc_has_an_entry() -> None:

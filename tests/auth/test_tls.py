@@ -12,11 +12,11 @@ from pathlib import Path
 import grpc
 import pytest
 
-from runtime import paths
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from runtime.certs import make_test_pki
+from runtime.auth.certs import make_test_pki
 from runtime.client import Tls
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util import paths
 from tests.daemon.conftest import BearerToken, Daemon, cleanup, make_daemon
 
 

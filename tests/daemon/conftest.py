@@ -19,9 +19,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from runtime import paths
-from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.cgroups import Cgroups, detect_layout
+from runtime.util import paths
 from tests.daemon.probe_skill import make_probe_skill
 
 

@@ -11,7 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.daemon.conftest import Daemon
 
 MiB = 1024 * 1024

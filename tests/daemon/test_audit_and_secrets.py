@@ -12,9 +12,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from runtime import audit, paths
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.api.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.audit import log as audit
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util import paths
 from tests.approvals.conftest import create_token
 from tests.daemon.conftest import BearerToken, Daemon, cleanup, make_daemon
 

@@ -11,10 +11,10 @@ import sys
 import grpc
 import pytest
 
-from runtime import paths
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
 from runtime.client import AsyncClient, Client
-from runtime.profiles import LimitOverrides
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.sandbox.profiles import LimitOverrides
+from runtime.util import paths
 from tests.daemon.conftest import Daemon
 
 

@@ -14,8 +14,8 @@ import grpc
 import psutil
 import pytest
 
-from runtime import paths
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.util import paths
 from tests.daemon.conftest import Daemon
 
 

@@ -8,8 +8,8 @@ import time
 import grpc
 import pytest
 
-from runtime import audit
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.audit import log as audit
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.approvals.conftest import create_token
 from tests.daemon.conftest import cleanup, make_daemon
 

@@ -31,11 +31,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from runtime.egress.policy import EgressSettings, IPAddress, parse_rules
-from runtime.egress.proxy import AttemptCallback
-from runtime.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
+from runtime.sandbox.egress.policy import EgressSettings, IPAddress, parse_rules
+from runtime.sandbox.egress.proxy import AttemptCallback
 from runtime.sandbox.launcher import Launcher, Sandbox
 from runtime.sandbox.nsjail import SandboxSpec
+from runtime.sandbox.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
 from runtime.sandbox.result import SandboxResult
 
 HTTP_PORT = 80

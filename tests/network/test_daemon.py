@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from runtime import paths
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.util import paths
 from tests.daemon.conftest import Daemon, cleanup, make_daemon
 
 
@@ -42,7 +42,7 @@ def test_denied_egress_is_a_violation_over_grpc(daemon: Daemon) -> None:
 
 def test_egress_decision_in_result_and_audit(daemon: Daemon) -> None:
     """Each egress decision is in the gRPC result's egress list and in the audit log."""
-    from runtime import audit
+    from runtime.audit import log as audit
 
     request = pb.InvokeRequest(
         skill="http-fetch", tool="fetch", input_json=json.dumps({"url": "http://elsewhere.test/"})

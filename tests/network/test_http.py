@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.egress.http import RequestError, chunk_size, forward_head, parse_request
+from runtime.sandbox.egress.http import RequestError, chunk_size, forward_head, parse_request
 
 
 def head(*lines: str) -> bytes:

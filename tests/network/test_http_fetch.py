@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from runtime import paths
-from runtime.catalog import Catalog
-from runtime.egress.policy import TEST_ALLOW_ENV, TEST_HOSTS_ENV
-from runtime.invoke import ToolRun, run_tool
-from runtime.profiles import ProfileStore
+from runtime.core.catalog import Catalog
+from runtime.core.prepare import ToolRun, run_tool
+from runtime.sandbox.egress.policy import TEST_ALLOW_ENV, TEST_HOSTS_ENV
 from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.profiles import ProfileStore
 from runtime.sandbox.result import Status
+from runtime.util import paths
 from tests.skills.runner import tool_error
 
 from .conftest import Origin

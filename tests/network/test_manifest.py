@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from runtime import paths
-from runtime.catalog import load_skill
-from runtime.egress.policy import parse_rule
-from runtime.errors import ConfigError, InvalidArgument, IsolationUnavailable
-from runtime.invoke import build_spec
-from runtime.profiles import LimitOverrides, NetworkPolicy, ProfileStore, load_profile
+from runtime.core.catalog import load_skill
+from runtime.core.prepare import build_spec
+from runtime.errors import BadRequest, ConfigError, IsolationUnavailable
+from runtime.sandbox.egress.policy import parse_rule
 from runtime.sandbox.nsjail import SandboxSpec, render_argv
+from runtime.sandbox.profiles import LimitOverrides, NetworkPolicy, ProfileStore, load_profile
+from runtime.util import paths
 from tests.skill_fixture import make_skill
 
 NETWORK_TEXT = (paths.PROJECT_ROOT / "sandbox_profiles" / "network.toml").read_text()
@@ -125,7 +125,7 @@ def test_skill_may_tighten_egress_limits(tmp_path: Path, profiles: ProfileStore)
     loose = load_skill(
         make_skill(tmp_path, "loose", toml=manifest(top='[limits]\negress_bytes = "1GiB"\n'))
     )
-    with pytest.raises(InvalidArgument, match=r"egress_bytes 1GiB exceeds the profile's 32MiB"):
+    with pytest.raises(BadRequest, match=r"egress_bytes 1GiB exceeds the profile's 32MiB"):
         build_spec(loose, loose.tool("echo"), profiles.get("network"), LimitOverrides())
 
 
@@ -133,7 +133,7 @@ def test_egress_limit_without_a_proxy_is_refused(tmp_path: Path, profiles: Profi
     """An egress limit under a profile with no egress proxy is an error, not ignored."""
     top = "[limits]\negress_connections = 4\n"
     skill = load_skill(make_skill(tmp_path, toml=manifest(top=top, profile="default")))
-    with pytest.raises(InvalidArgument, match="egress_connections needs a profile with network"):
+    with pytest.raises(BadRequest, match="egress_connections needs a profile with network"):
         build_spec(skill, skill.tool("echo"), profiles.get("default"), LimitOverrides())
 
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from runtime.egress.policy import (
+from runtime.errors import ConfigError
+from runtime.sandbox.egress.policy import (
     EgressRule,
     EgressSettings,
     address_refusal,
@@ -16,7 +17,6 @@ from runtime.egress.policy import (
     parse_rule,
     settings_from_env,
 )
-from runtime.errors import ConfigError
 
 NO_HOST: frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address] = frozenset()
 

@@ -7,10 +7,10 @@ import ipaddress
 
 import pytest
 
-from runtime import probes
-from runtime.egress.policy import EgressSettings
-from runtime.probes import Verdict
-from runtime.profiles import ProfileStore
+from runtime.check import profile_check as probes
+from runtime.check.profile_check import Verdict
+from runtime.sandbox.egress.policy import EgressSettings
+from runtime.sandbox.profiles import ProfileStore
 from runtime.sandbox.result import SandboxResult, Status, Usage
 from tests.sandbox.test_profile_check import CheckRun, failures, skillrt
 

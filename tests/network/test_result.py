@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from runtime.records import result_from_json, result_to_json
+from runtime.core.records import result_from_json, result_to_json
 from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, Usage, result_dict
 
 ATTEMPTS = (

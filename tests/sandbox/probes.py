@@ -12,9 +12,9 @@ from typing import Protocol
 
 import pyseccomp
 
-from runtime.profiles import SandboxProfile
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import SANDBOX_UID, SandboxSpec
+from runtime.sandbox.profiles import SandboxProfile
 from runtime.sandbox.result import SandboxResult
 
 _PRELUDE = """\

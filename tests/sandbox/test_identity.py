@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.profiles import Bind
 from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
+from runtime.sandbox.profiles import Bind
 from runtime.sandbox.result import Status
 
 from .probes import Jail, explain, out, run_spec, script

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from runtime import paths
+from runtime.util import paths
 
 
 @dataclass(frozen=True)

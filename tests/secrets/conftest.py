@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.secrets import KeyFile, SecretStore
+from runtime.secrets.store import KeyFile, SecretStore
 
 VALUE = b"sk-live-4f9a2c-very-secret-token"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime import audit
-from runtime.errors import PermissionDenied
-from runtime.secrets import KeyFile, SecretStore
+from runtime.audit import log as audit
+from runtime.errors import NotAllowed
+from runtime.secrets.store import KeyFile, SecretStore
 from tests.secrets.conftest import VALUE, secret_skill_toml
 from tests.skill_fixture import make_skill
 from tests.test_cli import assert_one_line_error, skillrt
@@ -113,6 +113,6 @@ def test_oauth_credential_revoked_locally(tmp_path: Path) -> None:
     )
     proc = skillrt("secrets", "revoke", "GITHUB", "--local-only", *state)
     assert proc.returncode == 0, proc.stderr
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         _open(tmp_path).get("GITHUB")
     assert [event for event, _ in _events(tmp_path)] == [audit.SECRET_SET, audit.SECRET_REVOKED]

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from runtime.catalog import SkillSpec, load_skill
-from runtime.errors import ConfigError, NotFound
-from runtime.invoke import ToolRun, execute, prepare
-from runtime.profiles import LimitOverrides, ProfileStore
+from runtime.core.catalog import SkillSpec, load_skill
+from runtime.core.prepare import ToolRun, execute, prepare
+from runtime.errors import ConfigError, NoSuchEntity
 from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import Status
 from tests.secrets.conftest import VALUE, secret_skill_toml
 from tests.skill_fixture import make_skill
@@ -151,7 +151,7 @@ def test_missing_secret_fails_before_any_sandbox(
 ) -> None:
     """A declared secret that was not resolved is NOT_FOUND at prepare time."""
     skill = _skill(reachable_tmp, ["API_KEY"], ENV_PROBE)
-    with pytest.raises(NotFound, match="declares secret API_KEY, which was not given"):
+    with pytest.raises(NoSuchEntity, match="declares secret API_KEY, which was not given"):
         prepare(
             skill=skill,
             tool_name="echo",

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from runtime.errors import InvalidArgument, PermissionDenied, UpstreamError
-from runtime.oauth import OAuthBroker, OAuthCredential, parse_credential
-from runtime.secrets import SecretStore
+from runtime.errors import BadRequest, NotAllowed, UpstreamError
+from runtime.secrets.oauth import OAuthBroker, OAuthCredential, parse_credential
+from runtime.secrets.store import SecretStore
 
 CLIENT_ID = "skillrt-client"
 CLIENT_SECRET = "client-secret-5f1e"
@@ -160,7 +160,7 @@ def test_refresh_near_expiry_uses_the_rotated_token(
 def test_scopes_must_have_been_granted(provider: Provider, broker: OAuthBroker) -> None:
     """Asking for a scope the credential lacks is PERMISSION_DENIED, before any request."""
     broker.connect("GITHUB", provider.credential())
-    with pytest.raises(PermissionDenied, match="scope admin not granted"):
+    with pytest.raises(NotAllowed, match="scope admin not granted"):
         broker.access_token("GITHUB", ["read", "admin"])
     assert provider.requests == []
 
@@ -170,7 +170,7 @@ def test_narrowed_grant_is_remembered(provider: Provider, broker: OAuthBroker) -
     provider.scope = "read"
     broker.connect("GITHUB", provider.credential())
     broker.access_token("GITHUB", ["read"])
-    with pytest.raises(PermissionDenied, match="scope write not granted"):
+    with pytest.raises(NotAllowed, match="scope write not granted"):
         broker.access_token("GITHUB", ["write"])
 
 
@@ -180,9 +180,9 @@ def test_revoked_credential_stops_working(provider: Provider, broker: OAuthBroke
     broker.access_token("GITHUB")
     broker.revoke("GITHUB")
     assert provider.revoked == {"refresh-2"}
-    with pytest.raises(PermissionDenied, match="GITHUB was revoked"):
+    with pytest.raises(NotAllowed, match="GITHUB was revoked"):
         broker.access_token("GITHUB")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         broker.resolve(["GITHUB"])
 
 
@@ -190,7 +190,7 @@ def test_refused_refresh_is_permission_denied(provider: Provider, broker: OAuthB
     """A refresh token the provider no longer accepts is named by its error code only."""
     broker.connect("GITHUB", provider.credential())
     provider.revoked.add("refresh-1")
-    with pytest.raises(PermissionDenied, match=r"refused the credential \(invalid_grant\)") as exc:
+    with pytest.raises(NotAllowed, match=r"refused the credential \(invalid_grant\)") as exc:
         broker.access_token("GITHUB")
     assert "refresh-1" not in str(exc.value)
 
@@ -260,7 +260,7 @@ def test_endpoints_must_be_https_or_loopback(endpoint: str, ok: bool) -> None:
     if ok:
         assert parse_credential(data).token_endpoint == endpoint
     else:
-        with pytest.raises(InvalidArgument, match="must be an https URL"):
+        with pytest.raises(BadRequest, match="must be an https URL"):
             parse_credential(data)
 
 

@@ -12,16 +12,16 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from runtime.catalog import Catalog
+from runtime.core.catalog import Catalog, secret_users
 from runtime.errors import (
+    BadRequest,
     ConfigError,
     IntegrityError,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
+    NoSuchEntity,
+    NotAllowed,
     UpstreamError,
 )
-from runtime.secrets import (
+from runtime.secrets.store import (
     ENV_KEY,
     CommandKey,
     EnvKey,
@@ -89,7 +89,7 @@ def test_values_stay_out_of_messages_and_reprs(store: SecretStore) -> None:
     store.set("API_KEY", VALUE)
     key = KeyFile(store.path.with_name("secrets.key")).load()
     shown = [repr(store), repr(key), repr(store.names()), repr(EnvKey("c2VjcmV0"))]
-    with pytest.raises(NotFound) as missing:
+    with pytest.raises(NoSuchEntity) as missing:
         store.get("NOPE")
     shown.append(str(missing.value))
     for text in shown:
@@ -103,7 +103,7 @@ def test_values_stay_out_of_messages_and_reprs(store: SecretStore) -> None:
 )
 def test_bad_names_are_refused(store: SecretStore, name: str, reason: str) -> None:
     """Names must be upper-case identifiers and not change how the launcher runs."""
-    with pytest.raises(InvalidArgument, match=reason):
+    with pytest.raises(BadRequest, match=reason):
         store.set(name, VALUE)
 
 
@@ -115,7 +115,7 @@ def test_values_that_cannot_be_env_vars_are_refused(
     store: SecretStore, value: bytes, reason: str
 ) -> None:
     """Every value must be able to become an environment variable."""
-    with pytest.raises(InvalidArgument, match=reason):
+    with pytest.raises(BadRequest, match=reason):
         store.set("API_KEY", value)
 
 
@@ -126,7 +126,7 @@ def test_names_carry_metadata_and_users(reachable_tmp: Path, store: SecretStore)
     make_skill(reachable_tmp, "no-secrets")
     store.set("API_KEY", VALUE)
     store.set("UNUSED", VALUE)
-    infos = {info.name: info for info in store.names(Catalog(reachable_tmp))}
+    infos = {info.name: info for info in store.names(secret_users(Catalog(reachable_tmp)))}
     assert infos["API_KEY"].used_by == ("uses-key",)
     assert infos["UNUSED"].used_by == ()
     assert infos["API_KEY"].created_ms == infos["API_KEY"].rotated_ms
@@ -136,9 +136,9 @@ def test_remove(store: SecretStore) -> None:
     """A removed secret is gone; removing it again is NOT_FOUND."""
     store.set("API_KEY", VALUE)
     store.remove("API_KEY")
-    with pytest.raises(NotFound):
+    with pytest.raises(NoSuchEntity):
         store.get("API_KEY")
-    with pytest.raises(NotFound):
+    with pytest.raises(NoSuchEntity):
         store.remove("API_KEY")
 
 
@@ -146,7 +146,7 @@ def test_revoked_secret_is_refused_until_set_again(store: SecretStore) -> None:
     """A revoked secret is PERMISSION_DENIED; a new value un-revokes it."""
     store.set("API_KEY", VALUE)
     store.revoke("API_KEY")
-    with pytest.raises(PermissionDenied, match="API_KEY was revoked"):
+    with pytest.raises(NotAllowed, match="API_KEY was revoked"):
         store.get("API_KEY")
     store.set("API_KEY", b"new value")
     assert store.get("API_KEY") == b"new value"
@@ -266,7 +266,7 @@ def test_external_key_rotation_needs_the_new_key(tmp_path: Path) -> None:
     old = base64.b64encode(os.urandom(32)).decode()
     store = SecretStore(tmp_path / "secrets.db", EnvKey(old))
     store.set("API_KEY", VALUE)
-    with pytest.raises(InvalidArgument, match="give the new key"):
+    with pytest.raises(BadRequest, match="give the new key"):
         store.rotate_key()
     material = os.urandom(32)
     store.rotate_key(material)

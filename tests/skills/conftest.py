@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from runtime import paths
-from runtime.catalog import Catalog
-from runtime.profiles import ProfileStore
+from runtime.core.catalog import Catalog
 from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.profiles import ProfileStore
+from runtime.util import paths
 from tests.skills.runner import Cli, SkillRunner
 
 

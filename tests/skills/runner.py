@@ -8,10 +8,10 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from runtime.catalog import Catalog
-from runtime.invoke import ToolRun, build_spec, run_tool
-from runtime.profiles import LimitOverrides, ProfileStore
+from runtime.core.catalog import Catalog
+from runtime.core.prepare import ToolRun, build_spec, run_tool
 from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import SandboxResult, Status
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from runtime import paths
-from runtime.catalog import SKILL_MOUNT, Catalog, load_skill
-from runtime.invoke import build_spec
-from runtime.profiles import LimitOverrides, ProfileStore
+from runtime.core.catalog import SKILL_MOUNT, Catalog, load_skill
+from runtime.core.prepare import build_spec
+from runtime.sandbox.profiles import LimitOverrides, ProfileStore
+from runtime.util import paths
 
 BUNDLED = Catalog(paths.PROJECT_ROOT / "skills_catalog").names()
 

@@ -7,12 +7,12 @@ import json
 import shutil
 import time
 
-from runtime import paths
-from runtime.api.skillrt.v1 import skillrt_pb2 as pb
-from runtime.catalog import Catalog
-from runtime.invoke import run_tool
-from runtime.profiles import ProfileStore
+from runtime.core.catalog import Catalog
+from runtime.core.prepare import run_tool
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.profiles import ProfileStore
+from runtime.util import paths
 from tests.approvals.conftest import approvals_stub, create_token
 from tests.daemon.conftest import cleanup, make_daemon
 

@@ -1,0 +1,157 @@
+"""The Admin gRPC service: who am I, and token management for the owner."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+from typing import Any, TypeAlias
+
+import grpc
+import structlog
+
+from runtime.audit import log as audit
+from runtime.audit.log import AuditLog
+from runtime.auth.roles import Role, principal
+from runtime.auth.tokens import TokenRecord, TokenStore
+from runtime.errors import BadRequest
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util.clock import SYSTEM_CLOCK
+
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+log = structlog.get_logger("skillrt.admin")
+
+
+def token_info(record: TokenRecord) -> pb.TokenInfo:
+    return pb.TokenInfo(
+        id=record.id,
+        name=record.name,
+        role=record.role.value,
+        created_at_ms=record.created_ms,
+        expires_at_ms=record.expires_ms or 0,
+        revoked_at_ms=record.revoked_ms or 0,
+        replaced_by=record.replaced_by or "",
+    )
+
+
+class AdminServicer(pb_grpc.AdminServicer):
+    def __init__(self, *, tokens: TokenStore, default_overlap_ms: int, audit_log: AuditLog) -> None:
+        self.tokens = tokens
+        self.default_overlap_ms = default_overlap_ms
+        self.audit_log = audit_log
+
+    async def Whoami(self, request: pb.WhoamiRequest, context: Context) -> pb.Principal:
+        who = principal()
+        return pb.Principal(
+            name=who.name,
+            role=who.role.value,
+            authenticated_by=who.authenticated_by,
+            token_id=who.token_id or "",
+        )
+
+    async def CreateToken(
+        self, request: pb.CreateTokenRequest, context: Context
+    ) -> pb.CreatedToken:
+        try:
+            role = Role(request.role)
+        except ValueError as exc:
+            raise BadRequest(f"role: must be one of {', '.join(Role)}") from exc
+        record, token = self.tokens.create(
+            name=request.name,
+            role=role,
+            now_ms=SYSTEM_CLOCK.now_ms(),
+            ttl_ms=request.ttl_seconds * 1000 or None,
+        )
+        log.info("token created", token_id=record.id, name=record.name, role=role.value)
+        await self.audit_log.append_async(
+            audit.TOKEN_CREATED,
+            actor=principal().name,
+            token_id=record.id,
+            name=record.name,
+            role=role.value,
+            expires_ms=record.expires_ms,
+        )
+        return pb.CreatedToken(info=token_info(record), token=token)
+
+    async def ListTokens(
+        self, request: pb.ListTokensRequest, context: Context
+    ) -> pb.ListTokensResponse:
+        return pb.ListTokensResponse(tokens=[token_info(r) for r in self.tokens.list()])
+
+    async def RevokeToken(self, request: pb.RevokeTokenRequest, context: Context) -> pb.TokenInfo:
+        if not request.id:
+            raise BadRequest("id: required")
+        record = self.tokens.revoke(request.id, SYSTEM_CLOCK.now_ms())
+        log.info("token revoked", token_id=record.id, name=record.name)
+        await self.audit_log.append_async(
+            audit.TOKEN_REVOKED, actor=principal().name, token_id=record.id, name=record.name
+        )
+        return token_info(record)
+
+    async def RotateToken(
+        self, request: pb.RotateTokenRequest, context: Context
+    ) -> pb.CreatedToken:
+        if not request.id:
+            raise BadRequest("id: required")
+        overlap = request.overlap_seconds * 1000 or self.default_overlap_ms
+        record, token = self.tokens.rotate(
+            request.id, overlap_ms=overlap, now_ms=SYSTEM_CLOCK.now_ms()
+        )
+        log.info("token rotated", token_id=request.id, new_token_id=record.id, overlap_ms=overlap)
+        await self.audit_log.append_async(
+            audit.TOKEN_ROTATED,
+            actor=principal().name,
+            token_id=request.id,
+            new_token_id=record.id,
+            overlap_ms=overlap,
+        )
+        return pb.CreatedToken(info=token_info(record), token=token)
+
+    async def QueryAudit(
+        self, request: pb.QueryAuditRequest, context: Context
+    ) -> pb.QueryAuditResponse:
+        query = audit.Query(
+            events=tuple(request.events),
+            actor=request.actor or None,
+            since=_datetime(request.since_ms),
+            until=_datetime(request.until_ms),
+        )
+        limit = request.limit or _DEFAULT_AUDIT_LIMIT
+        if limit > _MAX_AUDIT_LIMIT:
+            raise BadRequest(f"limit: at most {_MAX_AUDIT_LIMIT}")
+        found = await asyncio.to_thread(
+            lambda: (
+                list(audit.tail(self.audit_log.path, limit, query))
+                if self.audit_log.path.exists()
+                else []
+            )
+        )
+        return pb.QueryAuditResponse(
+            entries=[
+                pb.AuditEntry(
+                    seq=entry.seq,
+                    ts=entry.ts,
+                    event=entry.event,
+                    actor=entry.actor,
+                    fields_json=json.dumps(dict(entry.fields)),
+                    hash=entry.hash,
+                )
+                for entry in found
+            ]
+        )
+
+
+_DEFAULT_AUDIT_LIMIT = 1000
+_MAX_AUDIT_LIMIT = 100_000
+
+
+_LAST_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z
+
+
+def _datetime(ms: int) -> datetime.datetime | None:
+    if not ms:
+        return None
+    if not 0 < ms <= _LAST_MS:
+        raise BadRequest("since_ms/until_ms: must be Unix epoch milliseconds before 10000")
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)

@@ -1,0 +1,93 @@
+"""The Approvals gRPC service: operators list, watch and decide requests, and manage rules."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any, TypeAlias
+
+import grpc
+
+from runtime.api.convert import approval_state_from_proto, approval_to_proto, rule_to_proto
+from runtime.approvals.rules import Effect, Rule
+from runtime.approvals.store import ApprovalRecord, ApprovalState
+from runtime.auth.roles import principal
+from runtime.core.invocations import Invocations
+from runtime.errors import BadRequest
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+
+
+class ApprovalsServicer(pb_grpc.ApprovalsServicer):
+    def __init__(self, *, invocations: Invocations) -> None:
+        self.invocations = invocations
+        self.approvals = invocations.approvals
+
+    async def ListApprovals(
+        self, request: pb.ListApprovalsRequest, context: Context
+    ) -> pb.ListApprovalsResponse:
+        state = approval_state_from_proto(request.state)
+        return pb.ListApprovalsResponse(
+            approvals=[approval_to_proto(a) for a in self.approvals.find(state)]
+        )
+
+    async def WatchApprovals(
+        self, request: pb.WatchApprovalsRequest, context: Context
+    ) -> AsyncIterator[pb.Approval]:
+        queue: asyncio.Queue[ApprovalRecord] = asyncio.Queue()
+        stop = self.invocations.listen(queue.put_nowait)
+        try:
+            for approval in self.approvals.find(ApprovalState.PENDING):
+                yield approval_to_proto(approval)
+            while True:
+                yield approval_to_proto(await queue.get())
+        finally:
+            stop()
+
+    async def Decide(self, request: pb.DecideRequest, context: Context) -> pb.Approval:
+        if not request.id:
+            raise BadRequest("id: required")
+        decided = await self.invocations.decide(
+            request.id, approve=request.approve, reason=request.reason, principal=principal()
+        )
+        return approval_to_proto(decided)
+
+    async def CreateRule(self, request: pb.CreateRuleRequest, context: Context) -> pb.Rule:
+        try:
+            effect = Effect(request.effect)
+        except ValueError as exc:
+            raise BadRequest("effect: must be allow or deny") from exc
+        skill = self.invocations.catalog.get(request.skill or "-")
+        tool = skill.tool(request.tool)
+        if request.input_schema_json:
+            try:
+                json.loads(request.input_schema_json)
+            except ValueError as exc:
+                raise BadRequest(f"input_schema_json: not JSON: {exc}") from exc
+        rule = Rule(
+            id=f"rule_{secrets.token_hex(8)}",
+            effect=effect,
+            skill=skill.name,
+            tool=tool.name,
+            content_hash=request.skill_content_hash or skill.content_hash,
+            input_schema_json=request.input_schema_json,
+            created_by=principal().name,
+            created_ms=int(time.time() * 1000),
+            reason=request.reason,
+        )
+        return rule_to_proto(self.approvals.add_rule(rule))
+
+    async def ListRules(
+        self, request: pb.ListRulesRequest, context: Context
+    ) -> pb.ListRulesResponse:
+        return pb.ListRulesResponse(rules=[rule_to_proto(r) for r in self.approvals.rules()])
+
+    async def DeleteRule(self, request: pb.DeleteRuleRequest, context: Context) -> pb.Rule:
+        if not request.id:
+            raise BadRequest("id: required")
+        return rule_to_proto(self.approvals.delete_rule(request.id))

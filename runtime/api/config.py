@@ -1,0 +1,271 @@
+"""Daemon configuration: embedded defaults, then a TOML file, then command-line flags.
+
+    [server]      socket, tcp ("host:port"), insecure_tcp, state_dir, shutdown_grace
+    [tls]         cert, key, client_ca, require_client_cert; [tls.client_roles] CN = "role"
+    [catalog]     skills, profiles
+    [sandboxes]   max_running, max_queued, cgroup_root
+    [auth]        max_failures, failure_window, lockout, max_lockout, token_overlap,
+                  admin_token_rotation
+    [rate_limits.roles.<role>] and [rate_limits.tokens.<token name>]:
+                  invocations_per_minute, concurrent, cpu_seconds_per_hour
+    [approvals]   timeout (per tool: approval_timeout in the skill manifest)
+    [audit]       retention (default 30 days)
+    [secrets]     key_command (a command that prints the secrets key, for a KMS)
+
+Relative paths in the file are relative to the file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shlex
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from runtime.api.tlsfront import TlsSettings
+from runtime.auth.lockout import LockoutPolicy
+from runtime.auth.ratelimit import RateLimits
+from runtime.auth.roles import Role
+from runtime.errors import ConfigError
+from runtime.util import paths
+from runtime.util.tomlfields import Table
+from runtime.util.units import parse_duration_ms
+
+DEFAULT_SOCKET = Path("/run/skillrt/skillrt.sock")
+DEFAULT_STATE_DIR = Path("/var/lib/skillrt")
+
+
+def _default_rate_limits() -> dict[Role, RateLimits]:
+    # Agents are the callers that can run away; people and the owner are not throttled.
+    return {
+        Role.AGENT: RateLimits(invocations_per_minute=600, concurrent=16, cpu_seconds_per_hour=3600)
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DaemonConfig:
+    socket_path: Path
+    tcp_address: str | None
+    insecure_tcp: bool
+    tls: TlsSettings | None
+    state_dir: Path
+    catalog_dir: Path
+    profiles_dir: Path
+    max_running: int
+    max_queued: int
+    shutdown_grace_ms: int
+    cgroup_root: str
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    token_overlap_ms: int = 3_600_000
+    admin_token_rotation_ms: int = 86_400_000
+    rate_limits_by_role: dict[Role, RateLimits] = field(default_factory=_default_rate_limits)
+    rate_limits_by_token: dict[str, RateLimits] = field(default_factory=dict)
+    approval_timeout_ms: int = 900_000  # unanswered requests fail closed after this
+    audit_retention_ms: int = 30 * 86_400_000
+    secrets_key_command: tuple[str, ...] | None = None  # a KMS helper that prints the key
+
+    @property
+    def database(self) -> Path:
+        return self.state_dir / "skillrt.db"
+
+    @property
+    def server_key(self) -> Path:
+        return self.state_dir / "server.key"
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.state_dir / "admin.token"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.state_dir / "audit.log"
+
+    @property
+    def secrets_db(self) -> Path:
+        return self.state_dir / "secrets.db"
+
+    @property
+    def secrets_key(self) -> Path:
+        return self.state_dir / "secrets.key"
+
+    def rate_limits(self, role: Role, token_name: str) -> RateLimits:
+        """A token's own limits win over its role's."""
+        return self.rate_limits_by_token.get(token_name) or self.rate_limits_by_role.get(
+            role, RateLimits()
+        )
+
+
+def defaults() -> DaemonConfig:
+    return DaemonConfig(
+        socket_path=Path(os.environ.get("SKILLRT_SOCKET") or DEFAULT_SOCKET),
+        tcp_address=None,
+        insecure_tcp=False,
+        tls=None,
+        state_dir=Path(os.environ.get("SKILLRT_STATE_DIR") or DEFAULT_STATE_DIR),
+        catalog_dir=paths.catalog_dir(),
+        profiles_dir=paths.profiles_dir(),
+        max_running=2 * (os.cpu_count() or 1),
+        max_queued=64,
+        shutdown_grace_ms=10_000,
+        cgroup_root="skillrt",
+    )
+
+
+def load(file: Path | None, **flags: Any) -> DaemonConfig:
+    """Defaults, overridden by ``file`` (if given), overridden by flags that are not None."""
+    config = defaults()
+    if file is not None:
+        config = _from_file(config, file)
+    config = replace(config, **{k: v for k, v in flags.items() if v is not None})
+    _check(config)
+    return config
+
+
+def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
+    doc = Table.load(file)
+    base = file.resolve().parent
+    changes: dict[str, Any] = {}
+    server = doc.table("server")
+    if server.has("socket"):
+        changes["socket_path"] = base / server.string("socket")
+    if server.has("tcp"):
+        changes["tcp_address"] = server.string("tcp") or None
+    changes["insecure_tcp"] = server.boolean("insecure_tcp", config.insecure_tcp)
+    if server.has("state_dir"):
+        changes["state_dir"] = base / server.string("state_dir")
+    if server.has("shutdown_grace"):
+        changes["shutdown_grace_ms"] = server.parsed("shutdown_grace", parse_duration_ms)
+    server.finish()
+    catalog = doc.table("catalog")
+    if catalog.has("skills"):
+        changes["catalog_dir"] = base / catalog.string("skills")
+    if catalog.has("profiles"):
+        changes["profiles_dir"] = base / catalog.string("profiles")
+    catalog.finish()
+    sandboxes = doc.table("sandboxes")
+    for key in ("max_running", "max_queued"):
+        if sandboxes.has(key):
+            changes[key] = sandboxes.integer(key)
+    if sandboxes.has("cgroup_root"):
+        changes["cgroup_root"] = sandboxes.string("cgroup_root")
+    sandboxes.finish()
+    if doc.has("tls"):
+        changes["tls"] = _tls(doc.table("tls"), base)
+    changes.update(_auth(doc.table("auth"), config))
+    changes.update(_rate_limits(doc.table("rate_limits"), config))
+    approvals = doc.table("approvals")
+    if approvals.has("timeout"):
+        changes["approval_timeout_ms"] = approvals.parsed("timeout", parse_duration_ms)
+    approvals.finish()
+    audit_table = doc.table("audit")
+    if audit_table.has("retention"):
+        changes["audit_retention_ms"] = audit_table.parsed("retention", parse_duration_ms)
+    audit_table.finish()
+    secrets_table = doc.table("secrets")
+    if secrets_table.has("key_command"):
+        changes["secrets_key_command"] = tuple(shlex.split(secrets_table.string("key_command")))
+    secrets_table.finish()
+    doc.finish()
+    return replace(config, **changes)
+
+
+def _tls(table: Table, base: Path) -> TlsSettings:
+    roles = table.table("client_roles")
+    client_roles = tuple((name, _role(roles, name)) for name in roles.names())
+    roles.finish()
+    settings = TlsSettings(
+        cert=base / table.string("cert"),
+        key=base / table.string("key"),
+        client_ca=base / table.string("client_ca") if table.has("client_ca") else None,
+        require_client_cert=table.boolean("require_client_cert", False),
+        client_roles=client_roles,
+    )
+    table.finish()
+    return settings
+
+
+def _role(table: Table, key: str) -> Role:
+    value = table.string(key)
+    try:
+        return Role(value)
+    except ValueError as exc:
+        raise table.error(key, f"unknown role {value!r} ({', '.join(Role)})") from exc
+
+
+def _auth(table: Table, config: DaemonConfig) -> dict[str, Any]:
+    lockout = config.lockout
+    durations = {
+        "failure_window": "window_ms",
+        "lockout": "base_lockout_ms",
+        "max_lockout": "max_lockout_ms",
+    }
+    lockout_changes: dict[str, int] = {}
+    for key, attr in durations.items():
+        if table.has(key):
+            lockout_changes[attr] = table.parsed(key, parse_duration_ms)
+    if table.has("max_failures"):
+        lockout_changes["max_failures"] = table.integer("max_failures")
+    changes: dict[str, Any] = {"lockout": replace(lockout, **lockout_changes)}
+    if table.has("token_overlap"):
+        changes["token_overlap_ms"] = table.parsed("token_overlap", parse_duration_ms)
+    if table.has("admin_token_rotation"):
+        changes["admin_token_rotation_ms"] = table.parsed("admin_token_rotation", parse_duration_ms)
+    table.finish()
+    return changes
+
+
+def _limits(table: Table) -> RateLimits:
+    values = {
+        key: table.integer(key)
+        for key in ("invocations_per_minute", "concurrent", "cpu_seconds_per_hour")
+        if table.has(key)
+    }
+    for key, value in values.items():
+        if value < 1:
+            raise table.error(key, "must be at least 1")
+    table.finish()
+    return RateLimits(**values)
+
+
+def _rate_limits(table: Table, config: DaemonConfig) -> dict[str, Any]:
+    roles_table, tokens_table = table.table("roles"), table.table("tokens")
+    by_role = dict(config.rate_limits_by_role)
+    for name in roles_table.names():
+        try:
+            role = Role(name)
+        except ValueError as exc:
+            raise roles_table.error(name, "unknown role") from exc
+        by_role[role] = _limits(roles_table.table(name))
+    by_token = {name: _limits(tokens_table.table(name)) for name in tokens_table.names()}
+    for sub in (roles_table, tokens_table, table):
+        sub.finish()
+    return {"rate_limits_by_role": by_role, "rate_limits_by_token": by_token}
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check(config: DaemonConfig) -> None:
+    if config.max_running < 1:
+        raise ConfigError("sandboxes.max_running: must be at least 1")
+    if config.max_queued < 0:
+        raise ConfigError("sandboxes.max_queued: must not be negative")
+    if not config.cgroup_root or "/" in config.cgroup_root or config.cgroup_root.startswith("."):
+        raise ConfigError("sandboxes.cgroup_root: must be a plain directory name")
+    if config.tcp_address is None:
+        return
+    host, _, port = config.tcp_address.rpartition(":")
+    if not port.isdigit() or not host:
+        raise ConfigError(f"server.tcp: {config.tcp_address!r} is not host:port")
+    if config.tls is None and not config.insecure_tcp:
+        raise ConfigError("server.tcp: TCP needs [tls] cert and key (or insecure_tcp on loopback)")
+    if config.tls is None and not _is_loopback(host):
+        raise ConfigError(f"server.tcp: insecure TCP is allowed on loopback only, not {host!r}")

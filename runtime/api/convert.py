@@ -1,0 +1,237 @@
+"""Protobuf messages <-> domain dataclasses, in one place for the servicer and the clients."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from runtime.approvals.rules import Rule
+from runtime.approvals.store import ApprovalRecord, ApprovalState
+from runtime.core.catalog import SkillSpec
+from runtime.core.prepare import build_spec
+from runtime.core.records import InvocationRecord, State
+from runtime.errors import BadRequest
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.sandbox.profiles import LimitOverrides, Limits, ProfileStore
+from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, Usage, result_dict
+
+_STATUS: dict[Status, Any] = {status: pb.Status.Value(f"STATUS_{status.name}") for status in Status}
+_STATUS_BACK = {number: status for status, number in _STATUS.items()}
+_STATE: dict[State, Any] = {
+    state: pb.InvocationState.Value(f"INVOCATION_STATE_{state.name}") for state in State
+}
+
+# Proto field -> LimitOverrides field.
+_LIMIT_FIELDS = {
+    "memory_bytes": "memory_bytes",
+    "pids": "pids",
+    "cpu_time_ms": "cpu_time_ms",
+    "wall_time_ms": "wall_time_ms",
+    "output_bytes": "output_bytes",
+    "open_files": "open_files",
+    "file_size_bytes": "file_size_bytes",
+    "cpus": "cpus",
+}
+
+
+_FIELDS = set(_LIMIT_FIELDS.values())
+
+
+def overrides_from_proto(limits: pb.Limits) -> LimitOverrides:
+    values: dict[str, Any] = {}
+    for proto_field, field in _LIMIT_FIELDS.items():
+        if limits.HasField(proto_field):
+            value = getattr(limits, proto_field)
+            # "not > 0" also refuses NaN, which compares false with everything.
+            if not value > 0 or not math.isfinite(value):
+                raise BadRequest(f"limits.{proto_field}: must be a number greater than zero")
+            values[field] = value
+    return LimitOverrides(**values)
+
+
+def limits_to_proto(limits: Limits | LimitOverrides) -> pb.Limits:
+    message = pb.Limits()
+    for proto_field, field in _LIMIT_FIELDS.items():
+        value = getattr(limits, field)
+        if value is not None:
+            setattr(message, proto_field, value)
+    return message
+
+
+def skill_to_proto(skill: SkillSpec, profiles: ProfileStore) -> pb.Skill:
+    profile = profiles.get(skill.profile)
+    tools = []
+    for tool in skill.tools:
+        spec = build_spec(skill, tool, profile, LimitOverrides())
+        tools.append(
+            pb.Tool(
+                name=tool.name,
+                description=tool.description,
+                input_schema_json=json.dumps(tool.input_schema),
+                elevated=tool.elevated,
+                approval=tool.approval,
+                effective_limits=limits_to_proto(spec.limits),
+            )
+        )
+    return pb.Skill(
+        name=skill.name,
+        description=skill.description,
+        version=skill.version,
+        profile=skill.profile,
+        content_hash=skill.content_hash,
+        tools=tools,
+        permissions=pb.Permissions(
+            network=skill.permissions.network,
+            secrets=skill.permissions.secrets,
+            readonly_paths=skill.permissions.readonly_paths,
+        ),
+    )
+
+
+def result_to_proto(result: SandboxResult, output_json: str | None) -> pb.Result:
+    message = pb.Result(
+        status=_STATUS[result.status],
+        stdout=result.stdout,
+        stderr=result.stderr,
+        stdout_truncated=result.stdout_truncated,
+        stderr_truncated=result.stderr_truncated,
+        output_json=output_json or "",
+        usage=pb.Usage(
+            wall_ms=result.usage.wall_ms,
+            cpu_ms=result.usage.cpu_ms,
+            peak_memory_bytes=result.usage.peak_memory_bytes,
+        ),
+        violations=result.violations,
+        error=result.error or "",
+        egress=[
+            pb.EgressAttempt(
+                method=a.method,
+                host=a.host,
+                port=a.port,
+                allowed=a.allowed,
+                reason=a.reason,
+                address=a.address or "",
+                bytes_up=a.bytes_up,
+                bytes_down=a.bytes_down,
+                error=a.error or "",
+            )
+            for a in result.egress
+        ],
+    )
+    if result.exit_code is not None:
+        message.exit_code = result.exit_code
+    if result.signal is not None:
+        message.signal = result.signal
+    return message
+
+
+def invocation_to_proto(record: InvocationRecord) -> pb.Invocation:
+    message = pb.Invocation(
+        id=record.id,
+        skill=record.skill,
+        tool=record.tool,
+        skill_version=record.version,
+        profile=record.profile,
+        state=_STATE[record.state],
+        created_at_ms=record.created_ms,
+        finished_at_ms=record.finished_ms or 0,
+        approval_id=record.approval_id or "",
+    )
+    if record.result is not None:
+        message.result.CopyFrom(result_to_proto(record.result, record.output_json))
+    return message
+
+
+_APPROVAL_STATE: dict[str, Any] = {
+    state.value: pb.ApprovalState.Value(f"APPROVAL_STATE_{state.name}") for state in ApprovalState
+}
+
+
+def approval_to_proto(approval: ApprovalRecord) -> pb.Approval:
+    limits = approval.details.get("limits", {})
+    permissions = approval.details.get("permissions", {})
+    return pb.Approval(
+        id=approval.id,
+        invocation_id=approval.invocation_id,
+        state=_APPROVAL_STATE[approval.state.value],
+        mode=approval.mode,
+        skill=approval.skill,
+        skill_version=approval.version,
+        skill_content_hash=approval.binding.content_hash,
+        tool=approval.binding.tool,
+        input_json=approval.input_json,
+        input_hash=approval.binding.input_hash,
+        requested_by=approval.binding.requested_by,
+        created_at_ms=approval.created_ms,
+        expires_at_ms=approval.expires_ms,
+        permissions=pb.Permissions(
+            network=permissions.get("network", ()),
+            secrets=permissions.get("secrets", ()),
+            readonly_paths=permissions.get("readonly_paths", ()),
+        ),
+        limits=limits_to_proto(LimitOverrides(**{k: v for k, v in limits.items() if k in _FIELDS})),
+        decided_by=approval.decided_by or "",
+        decided_at_ms=approval.decided_ms or 0,
+        reason=approval.reason or "",
+    )
+
+
+def approval_state_from_proto(state: int) -> ApprovalState | None:
+    for value, number in _APPROVAL_STATE.items():
+        if number == state:
+            return ApprovalState(value)
+    return None
+
+
+def rule_to_proto(rule: Rule) -> pb.Rule:
+    return pb.Rule(
+        id=rule.id,
+        effect=rule.effect.value,
+        skill=rule.skill,
+        tool=rule.tool,
+        skill_content_hash=rule.content_hash,
+        input_schema_json=rule.input_schema_json,
+        created_by=rule.created_by,
+        created_at_ms=rule.created_ms,
+        reason=rule.reason,
+    )
+
+
+def result_from_proto(result: pb.Result) -> SandboxResult:
+    return SandboxResult(
+        status=_STATUS_BACK.get(result.status, Status.SANDBOX_ERROR),
+        exit_code=result.exit_code if result.HasField("exit_code") else None,
+        signal=result.signal if result.HasField("signal") else None,
+        stdout=result.stdout,
+        stderr=result.stderr,
+        stdout_truncated=result.stdout_truncated,
+        stderr_truncated=result.stderr_truncated,
+        usage=Usage(
+            wall_ms=result.usage.wall_ms,
+            cpu_ms=result.usage.cpu_ms,
+            peak_memory_bytes=result.usage.peak_memory_bytes,
+        ),
+        violations=tuple(result.violations),
+        error=result.error or None,
+        egress=tuple(
+            EgressAttempt(
+                method=a.method,
+                host=a.host,
+                port=a.port,
+                allowed=a.allowed,
+                reason=a.reason,
+                address=a.address or None,
+                bytes_up=a.bytes_up,
+                bytes_down=a.bytes_down,
+                error=a.error or None,
+            )
+            for a in result.egress
+        ),
+    )
+
+
+def result_proto_dict(result: pb.Result) -> dict[str, object]:
+    """A Result message as the same JSON object ``skillrt run --json`` prints."""
+    output = json.loads(result.output_json) if result.output_json else None
+    return {**result_dict(result_from_proto(result)), "output": output}

@@ -1,0 +1,132 @@
+"""The server interceptor: request id, authentication, authorization, and error mapping.
+
+Every call gets a request id (bound to the logs, returned in the ``x-request-id`` trailer), is
+authenticated into a Principal, and is checked against the one RPC-to-roles table. This is also
+the one place errors become statuses: a ``SkillRuntimeError`` becomes its own gRPC status with its
+one-line message; anything else is a bug, logged with its traceback under the request id, and the
+caller gets INTERNAL with only that id.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeAlias
+
+import grpc
+import structlog
+
+from runtime.api.status import status_of
+from runtime.auth.authenticate import Authenticator
+from runtime.auth.roles import ANONYMOUS, Principal, allowed_roles, current_principal
+from runtime.errors import NotAllowed, OverLimit, SkillRuntimeError
+
+log = structlog.get_logger("skillrt.rpc")
+
+# The stubs make these generic; at run time they are plain classes, hence the strings.
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["Handler | None"]]
+CallHook = Callable[[str, Principal, bool], None]  # (method, who, allowed): for the audit log
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator, on_call: CallHook | None = None) -> None:
+        self._authenticator = authenticator
+        self._on_call = on_call
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._streaming(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                self._streaming(method, handler.stream_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return None  # a shape the API does not use is refused (UNIMPLEMENTED)
+
+    def _admit(self, method: str, context: Context) -> None:
+        """Authenticate and authorize the call, or raise."""
+        roles = allowed_roles(method)
+        if roles == ANONYMOUS:
+            return
+        principal = self._authenticator.authenticate(
+            context.invocation_metadata() or (), context.peer()
+        )
+        current_principal.set(principal)
+        structlog.contextvars.bind_contextvars(principal=principal.name, role=principal.role.value)
+        allowed = principal.role in roles
+        if self._on_call is not None:
+            self._on_call(method, principal, allowed)
+        if not allowed:
+            raise NotAllowed(f"role {principal.role.value!r} may not call {method}")
+
+    def _unary(self, method: str, behavior: Any) -> Any:
+        async def wrapped(request: Any, context: Context) -> Any:
+            request_id = _bind(method, context)
+            try:
+                self._admit(method, context)
+                return await behavior(request, context)
+            except SkillRuntimeError as exc:
+                await _abort(context, exc, request_id)
+            except Exception:
+                await _internal(context, request_id)
+            finally:
+                structlog.contextvars.clear_contextvars()
+
+        return wrapped
+
+    def _streaming(self, method: str, behavior: Any) -> Any:
+        async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
+            request_id = _bind(method, context)
+            try:
+                self._admit(method, context)
+                async for item in behavior(request, context):
+                    yield item
+            except SkillRuntimeError as exc:
+                await _abort(context, exc, request_id)
+            except Exception:
+                await _internal(context, request_id)
+            finally:
+                structlog.contextvars.clear_contextvars()
+
+        return wrapped
+
+
+def _bind(method: str, context: Context) -> str:
+    request_id = f"req_{secrets.token_hex(8)}"
+    structlog.contextvars.bind_contextvars(request_id=request_id, method=method)
+    context.set_trailing_metadata((("x-request-id", request_id),))
+    return request_id
+
+
+async def _abort(context: Context, exc: SkillRuntimeError, request_id: str) -> None:
+    code = status_of(exc)
+    log.info("rpc failed", code=code.name, error=exc.message)
+    trailers = [("x-request-id", request_id)]
+    if isinstance(exc, OverLimit) and exc.retry_after_seconds is not None:
+        trailers.append(("retry-after", str(exc.retry_after_seconds)))
+    context.set_trailing_metadata(tuple(trailers))
+    await context.abort(code, exc.message)
+
+
+async def _internal(context: Context, request_id: str) -> None:
+    log.exception("rpc crashed")
+    await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")

@@ -1,0 +1,343 @@
+"""The daemon: builds the grpc.aio server, wires every object, and shuts down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from runtime.api.admin import AdminServicer
+from runtime.api.approvals import ApprovalsServicer
+from runtime.api.config import DaemonConfig
+from runtime.api.interceptors import ServerInterceptor
+from runtime.api.skill_runtime import SkillRuntimeServicer
+from runtime.api.tlsfront import TlsFront
+from runtime.approvals.store import ApprovalStore
+from runtime.audit import log as audit
+from runtime.audit.log import AuditLog, BackgroundAudit
+from runtime.auth.authenticate import Authenticator, plain_peer
+from runtime.auth.bootstrap import AdminTokenKeeper, create_owner_if_none
+from runtime.auth.lockout import Lockout
+from runtime.auth.ratelimit import RateLimiter
+from runtime.auth.tokens import TokenStore, load_server_key
+from runtime.core.admission import Admission
+from runtime.core.catalog import Catalog
+from runtime.core.invocations import SYSTEM_ACTOR, Invocations, recover
+from runtime.core.store import Store
+from runtime.errors import ConfigError, SkillRuntimeError
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.sandbox.cgroups import Cgroups, detect_layout
+from runtime.sandbox.egress.session import load_settings, remove_stale_sessions
+from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.nsjail import find_nsjail
+from runtime.sandbox.profiles import ProfileStore
+from runtime.secrets.oauth import OAuthBroker
+from runtime.secrets.store import SecretStore, key_source
+from runtime.util.clock import SYSTEM_CLOCK
+
+log = structlog.get_logger("skillrt.server")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
+ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
+APPROVALS_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Approvals"].full_name
+_EXPIRY_SWEEP_SECONDS = 0.5
+_PRUNE_INTERVAL_SECONDS = 86_400
+
+
+def configure_logging() -> None:
+    """JSON lines on stderr, one per event, with the bound request id when there is one."""
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=logging.INFO)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def _lock_state_dir(state_dir: Path) -> int:
+    """One daemon per state directory: it owns the cgroups and records found there."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(state_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise ConfigError(
+            f"{state_dir}: another skillrt daemon is using this state directory"
+        ) from exc
+    return fd
+
+
+def _prepare_socket(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    if not path.exists():
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()  # left behind by a daemon that died
+    else:
+        raise ConfigError(f"{path}: another daemon is already listening on this socket")
+    finally:
+        probe.close()
+
+
+async def _sweep_expired(invocations: Invocations) -> None:
+    """Requests nobody answered in time fail closed, even with no caller waiting on them."""
+    while True:
+        await invocations.expire_due()
+        await asyncio.sleep(_EXPIRY_SWEEP_SECONDS)
+
+
+def _reload(
+    reload: Reloader,
+    current: list[DaemonConfig],
+    invocations: Invocations,
+    lockout: Lockout,
+    audit_log: BackgroundAudit,
+) -> None:
+    """SIGHUP: re-read the configuration; rate limits, approval timeout and lockout policy take
+    effect at once. A bad file changes nothing: the daemon keeps running as it was."""
+    try:
+        new = reload()
+    except SkillRuntimeError as exc:
+        log.error("configuration reload refused", error=str(exc))
+        audit_log.emit(audit.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=False, error=str(exc))
+        return
+    changed = sorted(
+        name
+        for name in (
+            "rate_limits_by_role",
+            "rate_limits_by_token",
+            "approval_timeout_ms",
+            "lockout",
+        )
+        if getattr(new, name) != getattr(current[0], name)
+    )
+    current[0] = new
+    invocations.approval_timeout_ms = new.approval_timeout_ms
+    lockout.policy = new.lockout
+    log.info("configuration reloaded", changed=changed)
+    audit_log.emit(audit.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=True, changed=changed)
+
+
+def _auth_failed(audit_log: BackgroundAudit, peer: str, token_id: str) -> None:
+    log.warning("authentication failed", peer=peer, token_id=token_id or None)
+    audit_log.emit(audit.AUTH_FAILED, actor="anonymous", peer=peer, token_id=token_id or None)
+
+
+async def _prune_audit(config: DaemonConfig) -> None:
+    """Retention: once a day, drop audit entries older than the configured age."""
+    while True:
+        if config.audit_log.exists():
+            try:
+                await asyncio.to_thread(
+                    audit.prune, config.audit_log, older_than_ms=config.audit_retention_ms
+                )
+            except SkillRuntimeError as exc:
+                log.error("audit prune failed", error=str(exc))
+        await asyncio.sleep(_PRUNE_INTERVAL_SECONDS)
+
+
+Reloader = Callable[[], DaemonConfig]
+
+
+async def serve(
+    config: DaemonConfig,
+    *,
+    ready: asyncio.Event | None = None,
+    reload: Reloader | None = None,
+) -> None:
+    configure_logging()
+    os.umask(0o077)  # state files (databases and their -wal/-shm, keys, logs) are private
+    lock = _lock_state_dir(config.state_dir)
+    store = Store(config.database)
+    tokens = TokenStore(config.database, load_server_key(config.server_key))
+    approvals = ApprovalStore(config.database)
+    try:
+        owner = create_owner_if_none(tokens, SYSTEM_CLOCK.now_ms())
+        if owner is not None:
+            # Shown once, on the terminal only: logs never carry secrets.
+            print(f"skillrt: owner token (shown once, keep it safe): {owner}", flush=True)
+        cgroups = Cgroups(detect_layout(), config.cgroup_root)
+        launcher = Launcher(cgroups=cgroups, nsjail=find_nsjail(), egress=load_settings())
+        reaped, failed = recover(cgroups, store)
+        remove_stale_sessions()
+        if reaped or failed:
+            log.warning(
+                "recovered after an unclean stop",
+                sandboxes_killed=reaped,
+                invocations_failed=failed,
+            )
+        await _serve(config, store, tokens, approvals, launcher, ready, reload)
+    finally:
+        approvals.close()
+        tokens.close()
+        store.close()
+        os.close(lock)
+
+
+async def _serve(
+    config: DaemonConfig,
+    store: Store,
+    tokens: TokenStore,
+    approvals: ApprovalStore,
+    launcher: Launcher,
+    ready: asyncio.Event | None,
+    reload: Reloader | None,
+) -> None:
+    current = [config]  # what SIGHUP swaps: the settings that apply without a restart
+    catalog = Catalog(config.catalog_dir)
+    profiles = ProfileStore(config.profiles_dir)
+    audit_log = BackgroundAudit(AuditLog(config.audit_log))
+    broker = OAuthBroker(
+        SecretStore(
+            config.secrets_db, key_source(config.secrets_key, command=config.secrets_key_command)
+        )
+    )
+    invocations = Invocations(
+        catalog=catalog,
+        profiles=profiles,
+        launcher=launcher,
+        store=store,
+        admission=Admission(max_running=config.max_running, max_queued=config.max_queued),
+        approvals=approvals,
+        approval_timeout_ms=config.approval_timeout_ms,
+        rate_limiter=RateLimiter(lambda who: current[0].rate_limits(who.role, who.name)),
+        audit=audit_log,
+        resolve_secrets=lambda names: asyncio.to_thread(broker.resolve, names),
+    )
+    keeper = AdminTokenKeeper(
+        tokens=tokens,
+        path=config.admin_token_file,
+        interval_ms=config.admin_token_rotation_ms,
+        overlap_ms=config.token_overlap_ms,
+        clock_ms=SYSTEM_CLOCK.now_ms,
+    )
+    keeper.refresh()
+    front: TlsFront | None = None
+    lockout = Lockout(config.lockout)
+    authenticator = Authenticator(
+        tokens=tokens,
+        lockout=lockout,
+        clock_ms=SYSTEM_CLOCK.now_ms,
+        transport=lambda peer: front.transport(peer) if front is not None else plain_peer(peer),
+        allow_plain_tcp=config.insecure_tcp,
+        on_failure=lambda peer, token_id: _auth_failed(audit_log, peer, token_id),
+    )
+    server = grpc.aio.server(
+        interceptors=[
+            ServerInterceptor(
+                authenticator,
+                on_call=lambda method, who, allowed: audit_log.emit(
+                    audit.RPC_CALLED,
+                    actor=who.name,
+                    method=method,
+                    role=who.role.value,
+                    allowed=allowed,
+                ),
+            )
+        ]
+    )
+    pb_grpc.add_SkillRuntimeServicer_to_server(  # type: ignore[no-untyped-call]
+        SkillRuntimeServicer(catalog=catalog, profiles=profiles, invocations=invocations), server
+    )
+    pb_grpc.add_AdminServicer_to_server(  # type: ignore[no-untyped-call]
+        AdminServicer(
+            tokens=tokens, default_overlap_ms=config.token_overlap_ms, audit_log=audit_log.log
+        ),
+        server,
+    )
+    pb_grpc.add_ApprovalsServicer_to_server(  # type: ignore[no-untyped-call]
+        ApprovalsServicer(invocations=invocations), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            SERVICE_NAME,
+            ADMIN_SERVICE_NAME,
+            APPROVALS_SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    _prepare_socket(config.socket_path)
+    old_umask = os.umask(0o177)  # the socket is created 0600: only the daemon's user connects
+    try:
+        server.add_insecure_port(f"unix:{config.socket_path}")
+    finally:
+        os.umask(old_umask)
+    if config.tcp_address and config.tls is not None:
+        upstream = server.add_insecure_port("127.0.0.1:0")
+        front = TlsFront(config.tls, address=config.tcp_address, upstream_port=upstream)
+    elif config.tcp_address:
+        log.warning(
+            "INSECURE: listening on TCP without TLS; tokens cross the wire in clear text",
+            address=config.tcp_address,
+        )
+        server.add_insecure_port(config.tcp_address)
+    await server.start()
+    if front is not None:
+        await front.start()
+    keeper_task = asyncio.create_task(keeper.run())
+    pruner_task = asyncio.create_task(_prune_audit(config))
+    sweeper_task = asyncio.create_task(_sweep_expired(invocations))
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info(
+        "serving",
+        socket=str(config.socket_path),
+        tcp=config.tcp_address,
+        tls=config.tls is not None,
+        pid=os.getpid(),
+    )
+    print(f"skillrt: listening on unix:{config.socket_path}", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if reload is not None:
+
+        def on_hangup() -> None:
+            _reload(reload, current, invocations, lockout, audit_log)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+
+    grace = config.shutdown_grace_ms / 1000
+    log.info("shutting down", grace_seconds=grace)
+    keeper_task.cancel()
+    pruner_task.cancel()
+    sweeper_task.cancel()
+    await health_servicer.enter_graceful_shutdown()
+    if front is not None:
+        await front.stop()
+    await asyncio.gather(server.stop(grace), invocations.drain(grace))
+    await audit_log.close()
+    with contextlib.suppress(FileNotFoundError):
+        config.socket_path.unlink()
+    log.info("stopped")

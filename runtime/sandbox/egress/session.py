@@ -1,0 +1,177 @@
+"""One sandbox's egress, from start to cleanup: the proxy, its socket and the bridge.
+
+``EgressSession.open`` starts the invocation's proxy on a Unix socket in a fresh directory that
+only the sandbox user can enter, and gives the spec to run instead: the directory bound
+read-only into the sandbox, the tool started behind the bridge, the proxy variables set.
+``close`` stops the proxy, cutting whatever is still open, removes the directory and reports
+every attempt. The launcher opens a session for every sandbox in network mode allowlist.
+"""
+
+from __future__ import annotations
+
+import glob
+import ipaddress
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import structlog
+
+from runtime.errors import IsolationUnavailable, SandboxError
+from runtime.sandbox.egress import BRIDGE_INTERPRETER, BRIDGE_PORT
+from runtime.sandbox.egress.policy import EgressSettings, IPAddress, settings_from_env
+from runtime.sandbox.egress.proxy import AttemptCallback, EgressLimits, EgressProxy, EgressReport
+from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID, SandboxSpec
+from runtime.sandbox.profiles import Bind
+
+SANDBOX_SOCKET_DIR = "/run/skillrt-egress"
+SOCKET_NAME = "proxy.sock"
+PROXY_URL = f"http://127.0.0.1:{BRIDGE_PORT}"
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+# Passed with -c rather than bound as a file: the package may live where the sandbox user
+# cannot reach (/root is 0700), and an argument needs no mount.
+BRIDGE_SOURCE = Path(__file__).with_name("bridge.py").read_text(encoding="utf-8")
+
+
+def load_settings() -> EgressSettings:
+    """The test-only egress settings of this process's environment (normally none)."""
+    settings = settings_from_env(os.environ)
+    if settings.active:
+        # Loud on purpose: these settings let sandboxes reach addresses that are refused in
+        # production, such as a test server on the host's loopback.
+        structlog.wrap_logger(structlog.PrintLogger(sys.stderr)).warning(
+            settings.describe(), logger="skillrt.egress"
+        )
+    return settings
+
+
+def proxy_env() -> tuple[tuple[str, str], ...]:
+    return tuple((name, PROXY_URL) for name in PROXY_VARIABLES)
+
+
+def bridged(spec: SandboxSpec, socket_dir: str) -> SandboxSpec:
+    """``spec`` behind the bridge: socket directory bound, proxy variables set (pure)."""
+    bridge = (
+        BRIDGE_INTERPRETER,
+        "-I",
+        "-S",
+        "-c",
+        BRIDGE_SOURCE,
+        f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}",
+        str(BRIDGE_PORT),
+        "--",
+    )
+    return replace(
+        spec,
+        argv=(*bridge, *spec.argv),
+        env=(*spec.env, *proxy_env()),
+        binds=(*spec.binds, Bind(source=socket_dir, target=SANDBOX_SOCKET_DIR)),
+    )
+
+
+def host_addresses() -> frozenset[IPAddress]:
+    """Every address of this host's interfaces: a sandbox must not reach the host through them."""
+    found: set[IPAddress] = set()
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family in (socket.AF_INET, socket.AF_INET6):
+                found.add(ipaddress.ip_address(address.address.split("%")[0]))
+    return frozenset(found)
+
+
+class EgressSession:
+    def __init__(self, *, proxy: EgressProxy, directory: str, spec: SandboxSpec) -> None:
+        self.proxy = proxy
+        self.directory = directory
+        self.spec = spec  # what the launcher runs instead of the spec it was given
+
+    @classmethod
+    async def open(
+        cls,
+        spec: SandboxSpec,
+        *,
+        settings: EgressSettings,
+        on_attempt: AttemptCallback | None = None,
+    ) -> EgressSession:
+        limits = spec.limits
+        if limits.egress_bytes is None or limits.egress_connections is None:
+            raise IsolationUnavailable(
+                f"profile {spec.profile.name}: network mode allowlist without egress limits"
+            )
+        proxy = EgressProxy(
+            rules=spec.egress,
+            limits=EgressLimits(bytes=limits.egress_bytes, connections=limits.egress_connections),
+            settings=settings,
+            host_addresses=host_addresses(),
+            on_attempt=on_attempt,
+        )
+        try:
+            directory = tempfile.mkdtemp(prefix="s-", dir=_sessions_dir())
+        except OSError as exc:
+            raise SandboxError(f"cannot create the egress socket directory: {exc}") from exc
+        session = cls(proxy=proxy, directory=directory, spec=bridged(spec, directory))
+        try:
+            # Owned by the sandbox user, mode 0700: no other unprivileged user can connect.
+            os.chown(directory, SANDBOX_UID, SANDBOX_GID)
+            path = os.path.join(directory, SOCKET_NAME)
+            await proxy.start(path)
+            os.chown(path, SANDBOX_UID, SANDBOX_GID)
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            await session.close()
+            raise SandboxError(f"cannot start the egress proxy: {exc}") from exc
+        except BaseException:
+            await session.close()
+            raise
+        return session
+
+    async def close(self) -> EgressReport:
+        """Stop the proxy and remove its directory; safe to call again."""
+        report = await self.proxy.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+        return report
+
+
+# Sessions live in a root-owned directory that others may traverse but not list (0711): a host
+# process running as the sandbox user cannot find a live session's socket to borrow its allowlist.
+_SESSIONS = os.path.join(tempfile.gettempdir(), "skillrt-egress")
+
+
+def _sessions_dir() -> str:
+    os.makedirs(_SESSIONS, mode=0o711, exist_ok=True)
+    status = os.stat(_SESSIONS)
+    if status.st_uid != os.geteuid():
+        raise IsolationUnavailable(f"{_SESSIONS} belongs to another user; refusing to use it")
+    os.chmod(_SESSIONS, 0o711)
+    return _SESSIONS
+
+
+def remove_stale_sessions() -> int:
+    """Remove egress directories whose proxy is gone (left by a process that died).
+
+    A directory whose socket still accepts connections belongs to a live run (a CLI run, say)
+    and is left alone. Returns how many were removed.
+    """
+    removed = 0
+    for directory in glob.glob(os.path.join(_SESSIONS, "s-*")):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(os.path.join(directory, SOCKET_NAME))
+        except OSError:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed += 1
+        finally:
+            probe.close()
+    return removed
