@@ -38,6 +38,7 @@ import structlog
 
 from runtime.errors import BadRequest, IntegrityError, NoSuchEntity
 from runtime.util.canonical import canonical_bytes, strict_json
+from runtime.util.fsio import fsync_dir
 
 _log = structlog.get_logger("skillrt.audit")
 
@@ -291,7 +292,7 @@ class AuditLog:
                 raise OSError(f"short write to {self.path}")
             os.fsync(fd)
             if st.st_size == 0:
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
             self._tail = (st.st_ino, st.st_size + len(data), seq + 1, entry.hash)
             return entry
         finally:
@@ -586,7 +587,7 @@ def _replace(path: Path, checkpoint: Entry, rest: BinaryIO) -> int:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return kept
 
 
@@ -680,16 +681,8 @@ def _key_for_writing(path: Path) -> bytes:
         file.write(key.hex().encode() + b"\n")
         file.flush()
         os.fsync(file.fileno())
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return key
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class _ProcessLock:

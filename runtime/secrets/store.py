@@ -38,6 +38,7 @@ from runtime.errors import (
 )
 from runtime.secrets.names import check_secret_name
 from runtime.util.clock import SYSTEM_CLOCK
+from runtime.util.fsio import fsync_dir
 
 ENV_KEY = "SKILLRT_SECRETS_KEY"
 KEY_BYTES = 32
@@ -165,7 +166,7 @@ class KeyFile:
             # Another process opening the store finished this rotation first.
             if _read_key_file(self.path).id != key.id:
                 raise
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def abort(self) -> None:
         self._next.unlink(missing_ok=True)
@@ -536,12 +537,4 @@ def _write_key_file(path: Path, key: Key) -> None:
         file.write(encode_key(key).encode() + b"\n")
         file.flush()
         os.fsync(file.fileno())
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)
