@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from runtime.core.catalog import load_skill
-from runtime.core.prepare import ToolRun, parse_input, run_tool
+from runtime.core.execute import ToolRun, run_tool
+from runtime.core.invocation import parse_input
 from runtime.errors import BadRequest
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import ProfileStore

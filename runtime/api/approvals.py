@@ -15,7 +15,7 @@ from runtime.api.convert import approval_state_from_proto, approval_to_proto, ru
 from runtime.approvals.rules import Effect, Rule
 from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.auth.roles import principal
-from runtime.core.invocations import Invocations
+from runtime.core.invoke import Invocations
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
@@ -26,7 +26,7 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 class ApprovalsServicer(pb_grpc.ApprovalsServicer):
     def __init__(self, *, invocations: Invocations) -> None:
         self.invocations = invocations
-        self.approvals = invocations.approvals
+        self.approvals = invocations.gate.store
 
     async def ListApprovals(
         self, request: pb.ListApprovalsRequest, context: Context
@@ -40,7 +40,7 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
         self, request: pb.WatchApprovalsRequest, context: Context
     ) -> AsyncIterator[pb.Approval]:
         queue: asyncio.Queue[ApprovalRecord] = asyncio.Queue()
-        stop = self.invocations.listen(queue.put_nowait)
+        stop = self.invocations.gate.listen(queue.put_nowait)
         try:
             for approval in self.approvals.find(ApprovalState.PENDING):
                 yield approval_to_proto(approval)
@@ -52,8 +52,8 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
     async def Decide(self, request: pb.DecideRequest, context: Context) -> pb.Approval:
         if not request.id:
             raise BadRequest("id: required")
-        decided = await self.invocations.decide(
-            request.id, approve=request.approve, reason=request.reason, principal=principal()
+        decided = await self.invocations.gate.decide(
+            request.id, approve=request.approve, reason=request.reason, decided_by=principal().name
         )
         return approval_to_proto(decided)
 

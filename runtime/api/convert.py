@@ -9,8 +9,8 @@ from typing import Any
 from runtime.approvals.rules import Rule
 from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.core.catalog import SkillSpec
-from runtime.core.prepare import build_spec
 from runtime.core.records import InvocationRecord, State
+from runtime.core.spec import build_spec
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.profiles import LimitOverrides, Limits, ProfileStore

@@ -24,6 +24,7 @@ from runtime.api.config import DaemonConfig
 from runtime.api.interceptors import ServerInterceptor
 from runtime.api.skill_runtime import SkillRuntimeServicer
 from runtime.api.tlsfront import TlsFront
+from runtime.approvals.gate import SYSTEM_ACTOR, ApprovalGate
 from runtime.approvals.store import ApprovalStore
 from runtime.audit import log as audit
 from runtime.audit.log import AuditLog, BackgroundAudit
@@ -34,7 +35,8 @@ from runtime.auth.ratelimit import RateLimiter
 from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.core.admission import Admission
 from runtime.core.catalog import Catalog
-from runtime.core.invocations import SYSTEM_ACTOR, Invocations, recover
+from runtime.core.invoke import Invocations
+from runtime.core.recovery import recover
 from runtime.core.store import Store
 from runtime.errors import ConfigError, SkillRuntimeError
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -104,7 +106,7 @@ def _prepare_socket(path: Path) -> None:
 async def _sweep_expired(invocations: Invocations) -> None:
     """Requests nobody answered in time fail closed, even with no caller waiting on them."""
     while True:
-        await invocations.expire_due()
+        await invocations.gate.expire_due()
         await asyncio.sleep(_EXPIRY_SWEEP_SECONDS)
 
 
@@ -220,10 +222,10 @@ async def _serve(
         launcher=launcher,
         store=store,
         admission=Admission(max_running=config.max_running, max_queued=config.max_queued),
-        approvals=approvals,
+        gate=ApprovalGate(store=approvals, audit_log=audit_log),
         approval_timeout_ms=config.approval_timeout_ms,
         rate_limiter=RateLimiter(lambda who: current[0].rate_limits(who.role, who.name)),
-        audit=audit_log,
+        audit_log=audit_log,
         resolve_secrets=lambda names: asyncio.to_thread(broker.resolve, names),
     )
     keeper = AdminTokenKeeper(

@@ -13,16 +13,16 @@ import grpc
 from runtime.api.convert import invocation_to_proto, overrides_from_proto, skill_to_proto
 from runtime.auth.roles import principal
 from runtime.core.catalog import Catalog
-from runtime.core.invocations import (
+from runtime.core.invocation import (
     Accepted,
     Event,
     Finished,
     InvocationRequest,
-    Invocations,
     OutputChunk,
     PendingApproval,
     Started,
 )
+from runtime.core.invoke import Invocations
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
@@ -54,7 +54,7 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
         return skill_to_proto(self.catalog.get(_required(request.name, "name")), self.profiles)
 
     async def Invoke(self, request: pb.InvokeRequest, context: Context) -> pb.Invocation:
-        record = await self.invocations.invoke(_request(request))
+        record = await self.invocations.run(_request(request))
         return invocation_to_proto(record)
 
     async def InvokeStream(
@@ -63,7 +63,7 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
         events: asyncio.Queue[Event] = asyncio.Queue()
         # A stream follows its invocation to the end, through any wait for approval.
         invocation = replace(_request(request), wait_for_approval=True)
-        task = asyncio.create_task(self.invocations.invoke(invocation, events.put))
+        task = asyncio.create_task(self.invocations.run(invocation, events.put))
         try:
             while True:
                 getter = asyncio.create_task(events.get())

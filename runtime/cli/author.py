@@ -17,7 +17,7 @@ from runtime.sandbox.result import SandboxResult, Status, result_dict
 from runtime.util import paths
 
 if TYPE_CHECKING:
-    from runtime.core.prepare import ToolRun
+    from runtime.core.execute import ToolRun
 from runtime.util.units import format_size, parse_duration_ms, parse_size
 
 EXIT_SANDBOX_ERROR = 125
@@ -96,7 +96,8 @@ def _profiles(args: argparse.Namespace) -> ProfileStore:
 def cmd_run(args: argparse.Namespace) -> int:
     # Imported here: `exec` needs neither the catalog nor JSON Schema, and starts faster.
     from runtime.core.catalog import Catalog
-    from runtime.core.prepare import parse_input, run_tool
+    from runtime.core.execute import run_tool
+    from runtime.core.invocation import parse_input
 
     catalog = Catalog(Path(args.catalog) if args.catalog else paths.catalog_dir())
     skill = catalog.resolve(args.skill)

@@ -14,7 +14,7 @@ from runtime.api import config as daemon_config
 from runtime.api.convert import result_proto_dict
 from runtime.cli.author import duration_flag, limit_flags, overrides, read_arg
 from runtime.client import Client, Tls, default_target
-from runtime.core.prepare import parse_input
+from runtime.core.invocation import parse_input
 from runtime.errors import BadRequest, SandboxError, SkillRuntimeError
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 

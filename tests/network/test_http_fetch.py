@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from runtime.core.catalog import Catalog
-from runtime.core.prepare import ToolRun, run_tool
+from runtime.core.execute import ToolRun, run_tool
 from runtime.sandbox.egress.policy import TEST_ALLOW_ENV, TEST_HOSTS_ENV
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import ProfileStore

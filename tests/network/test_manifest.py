@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runtime.core.catalog import load_skill
-from runtime.core.prepare import build_spec
+from runtime.core.spec import build_spec
 from runtime.errors import BadRequest, ConfigError, IsolationUnavailable
 from runtime.sandbox.egress.policy import parse_rule
 from runtime.sandbox.nsjail import SandboxSpec, render_argv

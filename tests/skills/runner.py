@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from runtime.core.catalog import Catalog
-from runtime.core.prepare import ToolRun, build_spec, run_tool
+from runtime.core.execute import ToolRun, run_tool
+from runtime.core.spec import build_spec
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import SandboxResult, Status

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runtime.core.catalog import SKILL_MOUNT, Catalog, load_skill
-from runtime.core.prepare import build_spec
+from runtime.core.spec import build_spec
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.util import paths
 

@@ -8,7 +8,7 @@ import shutil
 import time
 
 from runtime.core.catalog import Catalog
-from runtime.core.prepare import run_tool
+from runtime.core.execute import run_tool
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import ProfileStore

@@ -1,0 +1,273 @@
+"""An admitted invocation's run, in a task of its own, and how it ends.
+
+Each run is an ``asyncio`` task, so a client's cancellation, CancelInvocation and shutdown all stop
+it the same way. ``Runner.start`` launches one; its steps are ``_run``: wait for a sandbox slot ->
+resolve secrets -> launch and collect -> hold the result for approval, or record it -> audit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, replace
+
+import structlog
+
+from runtime.approvals.store import ApprovalRecord
+from runtime.audit import log as audit
+from runtime.audit.log import BackgroundAudit
+from runtime.core.admission import Ticket
+from runtime.core.execute import ToolRun, execute
+from runtime.core.invocation import (
+    Accepted,
+    EventSink,
+    Finished,
+    OutputChunk,
+    PendingApproval,
+    Started,
+    discard,
+)
+from runtime.core.records import InvocationRecord, State
+from runtime.core.spec import Prepared, with_secrets
+from runtime.core.store import Store
+from runtime.errors import SkillRuntimeError, WrongState
+from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, egress_dict, failed_result
+from runtime.util.clock import SYSTEM_CLOCK, Clock
+
+__all__ = ["Hold", "Runner", "SecretResolver", "cpu_ms"]
+
+log = structlog.get_logger("skillrt.invocations")
+
+SecretResolver = Callable[[tuple[str, ...]], Awaitable[dict[str, bytes]]]
+# A before_return call's result waits for a person: this files the approval request.
+Hold = Callable[[InvocationRecord], Awaitable[ApprovalRecord]]
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        launcher: Launcher,
+        store: Store,
+        audit_log: BackgroundAudit | None,
+        resolve_secrets: SecretResolver | None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.launcher = launcher
+        self.store = store
+        self._audit = audit_log
+        self.resolve_secrets = resolve_secrets
+        self._clock = clock
+        self._tasks: dict[str, asyncio.Task[InvocationRecord]] = {}
+        self._sinks: dict[str, EventSink] = {}  # callers still connected, by invocation
+        self._finished: dict[str, asyncio.Event] = {}
+
+    def start(
+        self,
+        record: InvocationRecord,
+        prepared: Prepared,
+        ticket: Ticket,
+        sink: EventSink,
+        *,
+        hold: Hold | None = None,
+    ) -> asyncio.Task[InvocationRecord]:
+        task = asyncio.create_task(self._run(record, prepared, ticket, sink, hold))
+        self._tasks[record.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(record.id, None))
+        return task
+
+    def running(self, invocation_id: str) -> asyncio.Task[InvocationRecord] | None:
+        return self._tasks.get(invocation_id)
+
+    async def follow(self, task: asyncio.Task[InvocationRecord]) -> InvocationRecord:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # The caller went away (deadline, cancellation, shutdown): its sandbox dies with it.
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise
+
+    async def wait_settled(
+        self,
+        invocation_id: str,
+        sink: EventSink,
+        *,
+        task: asyncio.Task[InvocationRecord] | None,
+        until_final: bool,
+    ) -> None:
+        """Keep ``sink`` informed while a run (if any) ends, and until the final record if asked."""
+        self._sinks[invocation_id] = sink
+        finished = self._finished.setdefault(invocation_id, asyncio.Event())
+        try:
+            if task is not None:
+                await self.follow(task)
+            if until_final:
+                await finished.wait()
+        finally:
+            self._sinks.pop(invocation_id, None)
+
+    def sink_of(self, invocation_id: str) -> EventSink:
+        return self._sinks.get(invocation_id, discard)
+
+    async def cancel(self, invocation_id: str) -> None:
+        task = self._tasks.get(invocation_id)
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Let running invocations finish for up to ``grace_seconds``, then cancel the rest."""
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def _run(
+        self,
+        record: InvocationRecord,
+        prepared: Prepared,
+        ticket: Ticket,
+        sink: EventSink,
+        hold: Hold | None,
+    ) -> InvocationRecord:
+        started = self._clock.monotonic()
+        output_json: str | None = None
+        spent_ms = [0]  # CPU of a run that gets cancelled, still charged to its principal
+        try:
+            if record.state is State.QUEUED:
+                await sink(Accepted(record.id))
+            await ticket.acquire()
+            prepared = await self._with_secrets(record, prepared)
+            run = await self._launch(record, prepared, sink, hold is not None, spent_ms)
+            result: SandboxResult = run.result
+            if run.output is not None or result.status is Status.OK:
+                output_json = json.dumps(run.output)
+        except asyncio.CancelledError:
+            result = failed_result(Status.CANCELLED, "cancelled", wall_ms=self._since(started))
+            result = replace(result, usage=replace(result.usage, cpu_ms=spent_ms[0]))
+        except SkillRuntimeError as exc:
+            result = failed_result(Status.SANDBOX_ERROR, str(exc), wall_ms=self._since(started))
+        except Exception:
+            # A bug, not the caller's fault: the invocation still ends, recorded as failed.
+            log.exception("invocation crashed", invocation_id=record.id)
+            result = failed_result(
+                Status.SANDBOX_ERROR, "internal error", wall_ms=self._since(started)
+            )
+        finally:
+            ticket.release()
+        if hold is not None and result.status is not Status.CANCELLED:
+            approval = await hold(record)
+            self.store.hold(record.id, result, output_json, approval.id)
+            await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
+            return self.store.get(record.id)
+        return await self.finish(record.id, result, output_json, sink)
+
+    async def _with_secrets(self, record: InvocationRecord, prepared: Prepared) -> Prepared:
+        """Resolve the skill's declared secrets at the last moment, after any approval."""
+        names = prepared.skill.permissions.secrets
+        if not names:
+            return prepared
+        if self.resolve_secrets is None:
+            raise WrongState("this daemon has no secrets store configured")
+        values = await self.resolve_secrets(tuple(names))
+        self._emit(
+            audit.SECRET_ACCESSED,
+            record.principal,
+            invocation_id=record.id,
+            skill=prepared.skill.name,
+            names=list(names),
+        )
+        return with_secrets(prepared, values)
+
+    async def _launch(
+        self,
+        record: InvocationRecord,
+        prepared: Prepared,
+        sink: EventSink,
+        held: bool,
+        spent_ms: list[int],
+    ) -> ToolRun:
+        async def on_started() -> None:
+            self.store.mark_running(record.id, self._clock.now_ms())
+            self._emit(audit.INVOCATION_STARTED, record.principal, invocation_id=record.id)
+            await sink(Started(record.id))
+
+        async def on_output(stream: str, data: bytes) -> None:
+            if not held:  # output held for approval is not streamed either
+                await sink(OutputChunk(stream, data))
+
+        def on_egress(attempt: EgressAttempt) -> None:
+            # Each egress decision as it ends goes to the audit log (written off the loop).
+            log.info("egress", invocation_id=record.id, **egress_dict(attempt))
+            self._emit(
+                audit.EGRESS_DECIDED,
+                record.principal,
+                invocation_id=record.id,
+                **egress_dict(attempt),
+            )
+
+        return await execute(
+            prepared,
+            self.launcher,
+            on_started=on_started,
+            on_output=on_output,
+            on_egress=on_egress,
+            on_cancelled=lambda cpu_ms: spent_ms.__setitem__(0, cpu_ms),
+        )
+
+    async def finish(
+        self, invocation_id: str, result: SandboxResult, output_json: str | None, sink: EventSink
+    ) -> InvocationRecord:
+        """Record how an invocation ended, audit it, and tell whoever waits."""
+        self.store.finish(invocation_id, result, output_json, self._clock.now_ms())
+        record = self.store.get(invocation_id)
+        self._emit(
+            audit.INVOCATION_FINISHED,
+            record.principal,
+            invocation_id=invocation_id,
+            skill=record.skill,
+            tool=record.tool,
+            status=result.status.value,
+            usage=asdict(result.usage),
+            violations=list(result.violations),
+        )
+        log.info(
+            "invocation finished",
+            invocation_id=invocation_id,
+            status=result.status.value,
+            **asdict(result.usage),
+        )
+        return await self.announce(invocation_id, sink)
+
+    async def announce(self, invocation_id: str, sink: EventSink) -> InvocationRecord:
+        finished = self.store.get(invocation_id)
+        await sink(Finished(finished))
+        self._finished.setdefault(invocation_id, asyncio.Event()).set()
+        self._finished.pop(invocation_id, None)
+        return finished
+
+    def _since(self, started: float) -> int:
+        return int((self._clock.monotonic() - started) * 1000)
+
+    def _emit(self, event: str, actor: str, **fields: object) -> None:
+        if self._audit is not None:
+            self._audit.emit(event, actor=actor, **fields)
+
+
+def cpu_ms(task: asyncio.Task[InvocationRecord]) -> int:
+    """The CPU a finished run used, for budgets; a run that failed to finish used none."""
+    if task.cancelled() or task.exception() is not None:
+        return 0
+    result = task.result().result
+    return result.usage.cpu_ms if result is not None else 0

@@ -1,0 +1,369 @@
+"""The life of one invocation in the daemon: ``Invocations.run``.
+
+``run`` reads as the steps of a call, one line each, and shows where its four paths part:
+refused by a standing rule; held for a person's approval before it runs; run with its result held
+for approval; run and answered. Each step is a small method below. What happens inside an
+admitted run (slot -> secrets -> sandbox -> record -> audit) is ``runtime.core.execution``; the
+person's side of an approval is ``runtime.approvals.gate``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import asdict, replace
+
+import structlog
+
+from runtime.approvals.gate import ApprovalGate, Subject, refusal
+from runtime.approvals.store import ApprovalRecord, ApprovalState
+from runtime.audit import log as audit
+from runtime.audit.log import BackgroundAudit
+from runtime.auth.ratelimit import Permit, RateLimiter
+from runtime.auth.roles import Principal, Role
+from runtime.core.admission import Admission, Ticket
+from runtime.core.catalog import Catalog
+from runtime.core.execution import Hold, Runner, SecretResolver, cpu_ms
+from runtime.core.invocation import (
+    Accepted,
+    EventSink,
+    Invocation,
+    InvocationRequest,
+    PendingApproval,
+    discard,
+)
+from runtime.core.policy import Decision, Verdict, decide
+from runtime.core.records import InvocationRecord, State
+from runtime.core.spec import Prepared, prepare
+from runtime.core.store import Store
+from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongState
+from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.profiles import LimitOverrides, ProfileStore
+from runtime.sandbox.result import Status, failed_result
+from runtime.util.canonical import strict_json
+from runtime.util.clock import SYSTEM_CLOCK, Clock
+
+__all__ = ["Invocations"]
+
+log = structlog.get_logger("skillrt.invocations")
+
+
+class Invocations:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        profiles: ProfileStore,
+        launcher: Launcher,
+        store: Store,
+        admission: Admission,
+        gate: ApprovalGate,
+        approval_timeout_ms: int,
+        rate_limiter: RateLimiter | None = None,
+        audit_log: BackgroundAudit | None = None,
+        resolve_secrets: SecretResolver | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.catalog = catalog
+        self.profiles = profiles
+        self.store = store
+        self.admission = admission
+        self.gate = gate
+        self.approval_timeout_ms = approval_timeout_ms
+        self.rate_limiter = rate_limiter
+        self._audit = audit_log
+        self._clock = clock
+        self.runner = Runner(
+            launcher=launcher,
+            store=store,
+            audit_log=audit_log,
+            resolve_secrets=resolve_secrets,
+            clock=clock,
+        )
+        gate.on_settled = self._settle
+
+    async def run(self, request: InvocationRequest, sink: EventSink = discard) -> InvocationRecord:
+        """The life of one invocation, from the caller's request to its answer."""
+        call = Invocation.parse(request)  # strict JSON input; what an idempotency key means
+        if (earlier := await self._replay(call)) is not None:  # the same call, answered again
+            return earlier
+        call = self._resolve(call)  # skill, tool, input schema, profile + limits -> sandbox spec
+        call = self._decide(call)  # standing rules, approval mode, or a claimed approval
+        self._emit(audit.INVOCATION_REQUESTED, request.principal.name, **self._requested(call))
+        if call.verdict is Verdict.DENY:
+            return await self._refuse(call, sink)  # 1. a standing rule denies it
+        with self._rate_limited(request.principal) as permit:  # calls, concurrency, CPU budget
+            if call.verdict is Verdict.APPROVE_BEFORE_RUN:
+                return await self._await_approval(call, sink, permit)  # 2. approve, then run
+            ticket = self.admission.enter()  # a sandbox slot, or RESOURCE_EXHAUSTED at once
+            record = self._admitted(call, ticket)  # the invocation exists from here on
+            hold = self._hold(call) if call.verdict is Verdict.APPROVE_BEFORE_RETURN else None
+            task = self.runner.start(record, call.ready, ticket, sink, hold=hold)  # launch
+            permit.hand_to(task)
+        if hold is not None:
+            return await self._answer(record.id, request, sink, task=task)  # 3. run; approve
+        return await self.runner.follow(task)  # 4. run and answer
+
+    # The steps of run(), in order.
+
+    async def _replay(self, call: Invocation) -> InvocationRecord | None:
+        request = call.request
+        if not request.idempotency_key:
+            return None
+        found = self.store.by_idempotency_key(request.principal.name, request.idempotency_key)
+        if found is None:
+            return None
+        record, recorded_hash = found
+        if recorded_hash != call.request_hash:
+            raise BadRequest("idempotency_key: already used for a different request")
+        task = self.runner.running(record.id)
+        if task is not None:
+            await self.runner.follow(task)
+        return self.get(record.id, request.principal)
+
+    def _resolve(self, call: Invocation) -> Invocation:
+        request = call.request
+        prepared = prepare(
+            skill=self.catalog.get(request.skill),
+            tool_name=request.tool,
+            input_value=call.input_value,
+            profiles=self.profiles,
+            overrides=request.overrides,
+        )
+        return call.with_(prepared=prepared)
+
+    def _decide(self, call: Invocation) -> Invocation:
+        prepared = call.ready
+        decision = decide(prepared.skill, prepared.tool, call.input_value, self.gate.store.rules())
+        if decision.verdict is not Verdict.DENY and call.request.approval_id:
+            # A deny rule wins even over an earlier approval; otherwise a claimed one runs.
+            self.gate.claim(call.request.approval_id, call.binding())
+            decision = Decision(verdict=Verdict.RUN)
+        return call.with_(decision=decision)
+
+    def _requested(self, call: Invocation) -> dict[str, object]:
+        assert call.decision is not None
+        rule = call.decision.rule
+        return {
+            **call.audit_fields(),
+            "verdict": call.verdict.value,
+            "rule": rule.id if rule is not None else None,
+        }
+
+    async def _refuse(self, call: Invocation, sink: EventSink) -> InvocationRecord:
+        record = self._accept(call)
+        assert call.decision is not None and call.decision.rule is not None
+        rule = call.decision.rule.id
+        result = replace(
+            failed_result(Status.DENIED, f"denied by standing rule {rule}"),
+            violations=(f"policy: standing rule {rule} denies this call",),
+        )
+        await sink(Accepted(record.id))
+        return await self.runner.finish(record.id, result, None, sink)
+
+    @contextlib.contextmanager
+    def _rate_limited(self, principal: Principal) -> Iterator[_Budget]:
+        budget = _Budget(
+            self.rate_limiter.admit(principal, self._clock.now_ms())
+            if self.rate_limiter is not None
+            else None,
+            self._clock,
+        )
+        try:
+            yield budget
+        finally:
+            budget.close()
+
+    async def _await_approval(
+        self, call: Invocation, sink: EventSink, budget: _Budget
+    ) -> InvocationRecord:
+        record = self._accept(call)
+        approval = await self.gate.request(
+            self._subject(call, record.id, "before_run"),
+            requester=call.request.principal.name,
+            role=call.request.principal.role.value,
+        )
+        self.store.await_approval(record.id, approval.id)
+        await sink(Accepted(record.id))
+        await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
+        budget.close()  # nothing ran yet; the approved run is charged when it ends
+        return await self._answer(record.id, call.request, sink)
+
+    def _admitted(self, call: Invocation, ticket: Ticket) -> InvocationRecord:
+        try:
+            return self._accept(call)
+        except BaseException:
+            ticket.release()
+            raise
+
+    def _hold(self, call: Invocation) -> Hold:
+        async def hold(record: InvocationRecord) -> ApprovalRecord:
+            return await self.gate.request(
+                self._subject(call, record.id, "before_return"),
+                requester=call.request.principal.name,
+                role=call.request.principal.role.value,
+            )
+
+        return hold
+
+    async def _answer(
+        self,
+        invocation_id: str,
+        request: InvocationRequest,
+        sink: EventSink,
+        task: asyncio.Task[InvocationRecord] | None = None,
+    ) -> InvocationRecord:
+        """Wait for the final record if the caller asked to, else return where things stand."""
+        await self.runner.wait_settled(
+            invocation_id, sink, task=task, until_final=request.wait_for_approval
+        )
+        return self.get(invocation_id, request.principal)
+
+    # Helpers of the steps.
+
+    def _accept(self, call: Invocation) -> InvocationRecord:
+        prepared = call.ready
+        record = InvocationRecord(
+            id=f"inv_{secrets.token_hex(12)}",
+            skill=prepared.skill.name,
+            tool=prepared.tool.name,
+            version=prepared.skill.version,
+            profile=prepared.profile.name,
+            principal=call.request.principal.name,
+            state=State.QUEUED,
+            created_ms=self._clock.now_ms(),
+        )
+        self.store.create(
+            record, request_hash=call.request_hash, idempotency_key=call.request.idempotency_key
+        )
+        log.info(
+            "invocation accepted", invocation_id=record.id, skill=record.skill, tool=record.tool
+        )
+        return record
+
+    def _subject(self, call: Invocation, invocation_id: str, mode: str) -> Subject:
+        prepared = call.ready
+        return Subject(
+            invocation_id=invocation_id,
+            mode=mode,
+            version=prepared.skill.version,
+            binding=call.binding(),
+            input_json=json.dumps(call.input_value),
+            details={
+                "permissions": asdict(prepared.skill.permissions),
+                "limits": asdict(prepared.spec.limits),
+                "overrides": asdict(call.request.overrides),
+                "profile": prepared.profile.name,
+            },
+            audit_fields=call.audit_fields(),
+            timeout_ms=prepared.tool.approval_timeout_ms or self.approval_timeout_ms,
+        )
+
+    def _emit(self, event: str, actor: str, **fields: object) -> None:
+        if self._audit is not None:
+            self._audit.emit(event, actor=actor, **fields)
+
+    # What a settled approval does to its invocation (the gate calls this).
+
+    async def _settle(self, approval: ApprovalRecord) -> None:
+        record = self.store.get(approval.invocation_id)
+        if record.state is not State.AWAITING_APPROVAL:
+            return
+        sink = self.runner.sink_of(record.id)
+        approved = approval.state is ApprovalState.APPROVED
+        if approval.mode == "before_return":
+            if approved and self.gate.store.mark_used(approval.id):
+                self.store.release(record.id, self._clock.now_ms())
+                await self.runner.announce(record.id, sink)
+            else:
+                await self.runner.finish(record.id, refusal(approval), None, sink)
+            return
+        if not approved:
+            await self.runner.finish(record.id, refusal(approval), None, sink)
+            return
+        try:
+            prepared = self._reprepare(approval)
+        except SkillRuntimeError as exc:
+            result = failed_result(Status.DENIED, str(exc))
+            await self.runner.finish(record.id, result, None, sink)
+            return
+        self.gate.store.mark_used(approval.id)
+        ticket = self.admission.enter(bypass_queue_limit=True)
+        task = self.runner.start(record, prepared, ticket, sink)
+        if self.rate_limiter is not None:
+            limiter, clock = self.rate_limiter, self._clock
+            task.add_done_callback(
+                lambda t: limiter.charge(record.principal, cpu_ms(t), clock.now_ms())
+            )
+
+    def _reprepare(self, approval: ApprovalRecord) -> Prepared:
+        """The approved request, rebuilt from what was stored; refused if the skill changed."""
+        skill = self.catalog.get(approval.skill)
+        if skill.content_hash != approval.binding.content_hash:
+            raise WrongState("the skill changed after approval was requested")
+        return prepare(
+            skill=skill,
+            tool_name=approval.binding.tool,
+            input_value=strict_json(approval.input_json),
+            profiles=self.profiles,
+            overrides=LimitOverrides(**approval.details.get("overrides", {})),
+        )
+
+    # The agent's other calls.
+
+    def get(self, invocation_id: str, principal: Principal) -> InvocationRecord:
+        """An invocation the principal may see; others' are NOT_FOUND, as if absent.
+
+        A result held for approval is not shown: it exists, but nobody gets it before a person
+        releases it.
+        """
+        record = self.store.get(invocation_id)
+        if not principal.sees_everything() and record.principal != principal.name:
+            raise NoSuchEntity(f"unknown invocation {invocation_id!r}")
+        if record.state is State.AWAITING_APPROVAL:
+            pending = failed_result(Status.PENDING_APPROVAL, "waiting for a person's approval")
+            return replace(record, result=pending, output_json=None)
+        if principal.role is Role.VIEWER and record.principal != principal.name:
+            return _status_only(record)
+        return record
+
+    async def cancel(self, invocation_id: str, principal: Principal) -> InvocationRecord:
+        record = self.get(invocation_id, principal)
+        if record.state is State.AWAITING_APPROVAL and record.approval_id:
+            await self.gate.cancel(record.approval_id, by=principal.name)
+        else:
+            await self.runner.cancel(invocation_id)
+        return self.get(invocation_id, principal)
+
+    async def drain(self, grace_seconds: float) -> None:
+        await self.runner.drain(grace_seconds)
+
+
+class _Budget:
+    """A rate-limit permit until a run takes it over, or until nothing will run."""
+
+    def __init__(self, permit: Permit | None, clock: Clock) -> None:
+        self._permit = permit
+        self._clock = clock
+
+    def hand_to(self, task: asyncio.Task[InvocationRecord]) -> None:
+        permit, clock = self._permit, self._clock
+        self._permit = None
+        if permit is not None:
+            task.add_done_callback(lambda t: permit.finish(cpu_ms(t), clock.now_ms()))
+
+    def close(self) -> None:
+        if self._permit is not None:
+            self._permit.finish(0, self._clock.now_ms())
+            self._permit = None
+
+
+def _status_only(record: InvocationRecord) -> InvocationRecord:
+    """What a viewer sees of someone else's invocation: how it went, not what it said."""
+    if record.result is None:
+        return record
+    result = replace(record.result, stdout=b"", stderr=b"", egress=())
+    return replace(record, result=result, output_json=None)

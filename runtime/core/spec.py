@@ -1,0 +1,135 @@
+"""From a resolved skill and tool to the sandbox that will run it (pure).
+
+``prepare`` does everything that can fail on bad input before a sandbox exists: resolve the tool,
+validate the input against its schema, and build the sandbox spec from profile + manifest +
+request, in that order of tightening; ``with_secrets`` adds the skill's declared secrets at the
+last moment, after any approval.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from runtime.core.catalog import SKILL_MOUNT, SkillSpec, ToolSpec, validate_input
+from runtime.errors import BadRequest, ConfigError, NoSuchEntity
+from runtime.sandbox.egress.policy import EgressRule, parse_rules
+from runtime.sandbox.nsjail import SandboxSpec
+from runtime.sandbox.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
+
+__all__ = ["Prepared", "build_spec", "prepare", "with_secrets"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prepared:
+    """A validated invocation, ready to start."""
+
+    skill: SkillSpec
+    tool: ToolSpec
+    profile: SandboxProfile
+    spec: SandboxSpec
+    stdin: bytes
+
+
+def build_spec(
+    skill: SkillSpec,
+    tool: ToolSpec,
+    profile: SandboxProfile,
+    overrides: LimitOverrides,
+    secrets: Mapping[str, bytes] | None = None,
+) -> SandboxSpec:
+    """The sandbox for one tool: profile limits tightened by skill, tool and caller, in order.
+
+    ``secrets`` are resolved values by name; only those the skill declares reach the sandbox.
+    """
+    manifest = f"{skill.directory / 'skill.toml'}"
+    limits = (
+        profile.limits.tighten(skill.limits, source=f"{manifest}: limits")
+        .tighten(tool.limits, source=f"{manifest}: tools.{tool.name}.limits")
+        .tighten(overrides, source="requested limits")
+    )
+    binds = (
+        Bind(source=str(skill.directory), target=SKILL_MOUNT),
+        *(Bind(source=p, target=p) for p in skill.permissions.readonly_paths),
+    )
+    return SandboxSpec(
+        argv=tool.entrypoint,
+        profile=profile,
+        limits=limits,
+        binds=binds,
+        # Unresolved (None): the spec is for validation; with_secrets adds them before a run.
+        secret_env=_secret_env(skill, profile, secrets) if secrets is not None else (),
+        egress=_egress_rules(skill, tool, profile),
+        elevated=tool.elevated,
+    )
+
+
+def _egress_rules(
+    skill: SkillSpec, tool: ToolSpec, profile: SandboxProfile
+) -> tuple[EgressRule, ...]:
+    """The tool's allowlist (its own, else the skill's), if the profile's network mode fits."""
+    manifest = f"{skill.directory / 'skill.toml'}"
+    mode = profile.network.mode
+    if mode == "host" and not tool.elevated:
+        raise ConfigError(
+            f"{manifest}: profile: {profile.name!r} has network mode host, which only elevated "
+            f"tools may use (tool {tool.name!r} is not elevated)"
+        )
+    own = tool.network is not None
+    entries = tool.network if tool.network is not None else skill.permissions.network
+    if entries and mode != "allowlist":
+        key = f"tools.{tool.name}.network" if own else "permissions.network"
+        raise ConfigError(
+            f"{manifest}: {key}: network entries need a profile with network mode allowlist "
+            f"(profile {profile.name!r} has {mode!r})"
+        )
+    return parse_rules(entries)
+
+
+def _secret_env(
+    skill: SkillSpec, profile: SandboxProfile, values: Mapping[str, bytes]
+) -> tuple[tuple[str, str], ...]:
+    taken = {key for key, _ in profile.env}
+    env = []
+    for name in skill.permissions.secrets:
+        if name in taken:
+            raise ConfigError(
+                f"{skill.directory / 'skill.toml'}: permissions.secrets: {name} is already an "
+                f"environment variable of profile {profile.name!r}"
+            )
+        if name not in values:
+            raise NoSuchEntity(f"skill {skill.name!r} declares secret {name}, which was not given")
+        try:
+            text = values[name].decode("utf-8")
+        except UnicodeDecodeError:
+            # Not chained: the decode error holds the value.
+            raise BadRequest(f"secret {name}: not UTF-8 text") from None
+        if "\0" in text:
+            raise BadRequest(f"secret {name}: contains a NUL byte")
+        env.append((name, text))
+    return tuple(env)
+
+
+def prepare(
+    *,
+    skill: SkillSpec,
+    tool_name: str,
+    input_value: Any,
+    profiles: ProfileStore,
+    overrides: LimitOverrides,
+    secrets: Mapping[str, bytes] | None = None,
+) -> Prepared:
+    tool = skill.tool(tool_name)
+    validate_input(tool, input_value)
+    profile = profiles.get(skill.profile)
+    spec = build_spec(skill, tool, profile, overrides, secrets)
+    stdin = json.dumps(input_value).encode()
+    return Prepared(skill=skill, tool=tool, profile=profile, spec=spec, stdin=stdin)
+
+
+def with_secrets(prepared: Prepared, secrets: Mapping[str, bytes]) -> Prepared:
+    """The same invocation with the skill's declared secrets resolved into its sandbox."""
+    env = _secret_env(prepared.skill, prepared.profile, secrets)
+    return replace(prepared, spec=replace(prepared.spec, secret_env=env))
