@@ -38,6 +38,7 @@ def token_info(record: TokenRecord) -> pb.TokenInfo:
 class AdminServicer(pb_grpc.AdminServicer):
     def __init__(self, *, tokens: TokenStore, default_overlap_ms: int, audit_log: AuditLog) -> None:
         self.tokens = tokens
+        self._sql = tokens.db.call  # SQLite work runs off the event loop
         self.default_overlap_ms = default_overlap_ms
         self.audit_log = audit_log
 
@@ -57,7 +58,8 @@ class AdminServicer(pb_grpc.AdminServicer):
             role = Role(request.role)
         except ValueError as exc:
             raise BadRequest(f"role: must be one of {', '.join(Role)}") from exc
-        record, token = self.tokens.create(
+        record, token = await self._sql(
+            self.tokens.create,
             name=request.name,
             role=role,
             now_ms=SYSTEM_CLOCK.now_ms(),
@@ -77,12 +79,14 @@ class AdminServicer(pb_grpc.AdminServicer):
     async def ListTokens(
         self, request: pb.ListTokensRequest, context: Context
     ) -> pb.ListTokensResponse:
-        return pb.ListTokensResponse(tokens=[token_info(r) for r in self.tokens.list()])
+        return pb.ListTokensResponse(
+            tokens=[token_info(r) for r in await self._sql(self.tokens.list)]
+        )
 
     async def RevokeToken(self, request: pb.RevokeTokenRequest, context: Context) -> pb.TokenInfo:
         if not request.id:
             raise BadRequest("id: required")
-        record = self.tokens.revoke(request.id, SYSTEM_CLOCK.now_ms())
+        record = await self._sql(self.tokens.revoke, request.id, SYSTEM_CLOCK.now_ms())
         log.info("token revoked", token_id=record.id, name=record.name)
         await self.audit_log.append_async(
             audit.TOKEN_REVOKED, actor=principal().name, token_id=record.id, name=record.name
@@ -95,8 +99,8 @@ class AdminServicer(pb_grpc.AdminServicer):
         if not request.id:
             raise BadRequest("id: required")
         overlap = request.overlap_seconds * 1000 or self.default_overlap_ms
-        record, token = self.tokens.rotate(
-            request.id, overlap_ms=overlap, now_ms=SYSTEM_CLOCK.now_ms()
+        record, token = await self._sql(
+            self.tokens.rotate, request.id, overlap_ms=overlap, now_ms=SYSTEM_CLOCK.now_ms()
         )
         log.info("token rotated", token_id=request.id, new_token_id=record.id, overlap_ms=overlap)
         await self.audit_log.append_async(

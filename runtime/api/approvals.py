@@ -27,13 +27,14 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
     def __init__(self, *, invocations: Invocations) -> None:
         self.invocations = invocations
         self.approvals = invocations.gate.store
+        self._sql = self.approvals.db.call  # SQLite work runs off the event loop
 
     async def ListApprovals(
         self, request: pb.ListApprovalsRequest, context: Context
     ) -> pb.ListApprovalsResponse:
         state = approval_state_from_proto(request.state)
         return pb.ListApprovalsResponse(
-            approvals=[approval_to_proto(a) for a in self.approvals.find(state)]
+            approvals=[approval_to_proto(a) for a in await self._sql(self.approvals.find, state)]
         )
 
     async def WatchApprovals(
@@ -42,7 +43,7 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
         queue: asyncio.Queue[ApprovalRecord] = asyncio.Queue()
         stop = self.invocations.gate.listen(queue.put_nowait)
         try:
-            for approval in self.approvals.find(ApprovalState.PENDING):
+            for approval in await self._sql(self.approvals.find, ApprovalState.PENDING):
                 yield approval_to_proto(approval)
             while True:
                 yield approval_to_proto(await queue.get())
@@ -80,14 +81,16 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
             created_ms=int(time.time() * 1000),
             reason=request.reason,
         )
-        return rule_to_proto(self.approvals.add_rule(rule))
+        return rule_to_proto(await self._sql(self.approvals.add_rule, rule))
 
     async def ListRules(
         self, request: pb.ListRulesRequest, context: Context
     ) -> pb.ListRulesResponse:
-        return pb.ListRulesResponse(rules=[rule_to_proto(r) for r in self.approvals.rules()])
+        return pb.ListRulesResponse(
+            rules=[rule_to_proto(r) for r in await self._sql(self.approvals.rules)]
+        )
 
     async def DeleteRule(self, request: pb.DeleteRuleRequest, context: Context) -> pb.Rule:
         if not request.id:
             raise BadRequest("id: required")
-        return rule_to_proto(self.approvals.delete_rule(request.id))
+        return rule_to_proto(await self._sql(self.approvals.delete_rule, request.id))

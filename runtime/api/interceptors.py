@@ -20,6 +20,7 @@ from runtime.api.status import status_of
 from runtime.auth.authenticate import Authenticator
 from runtime.auth.roles import ANONYMOUS, Principal, allowed_roles, current_principal
 from runtime.errors import NotAllowed, OverLimit, SkillRuntimeError
+from runtime.state.db import Database
 
 log = structlog.get_logger("skillrt.rpc")
 
@@ -31,8 +32,11 @@ CallHook = Callable[[str, Principal, bool], None]  # (method, who, allowed): for
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator, on_call: CallHook | None = None) -> None:
+    def __init__(
+        self, authenticator: Authenticator, database: Database, on_call: CallHook | None = None
+    ) -> None:
         self._authenticator = authenticator
+        self._sql = database.call  # token look-ups read SQLite: off the event loop
         self._on_call = on_call
 
     async def intercept_service(
@@ -62,13 +66,13 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             )
         return None  # a shape the API does not use is refused (UNIMPLEMENTED)
 
-    def _admit(self, method: str, context: Context) -> None:
+    async def _admit(self, method: str, context: Context) -> None:
         """Authenticate and authorize the call, or raise."""
         roles = allowed_roles(method)
         if roles == ANONYMOUS:
             return
-        principal = self._authenticator.authenticate(
-            context.invocation_metadata() or (), context.peer()
+        principal = await self._sql(
+            self._authenticator.authenticate, context.invocation_metadata() or (), context.peer()
         )
         current_principal.set(principal)
         structlog.contextvars.bind_contextvars(principal=principal.name, role=principal.role.value)
@@ -82,7 +86,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         async def wrapped(request: Any, context: Context) -> Any:
             request_id = _bind(method, context)
             try:
-                self._admit(method, context)
+                await self._admit(method, context)
                 return await behavior(request, context)
             except SkillRuntimeError as exc:
                 await _abort(context, exc, request_id)
@@ -97,7 +101,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
             request_id = _bind(method, context)
             try:
-                self._admit(method, context)
+                await self._admit(method, context)
                 async for item in behavior(request, context):
                     yield item
             except SkillRuntimeError as exc:

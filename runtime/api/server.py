@@ -48,6 +48,7 @@ from runtime.sandbox.nsjail import find_nsjail
 from runtime.sandbox.profiles import ProfileStore
 from runtime.secrets.oauth import OAuthBroker
 from runtime.secrets.store import SecretStore, key_source
+from runtime.state.schema import open_main
 from runtime.util.clock import SYSTEM_CLOCK
 
 log = structlog.get_logger("skillrt.server")
@@ -172,9 +173,10 @@ async def serve(
     configure_logging()
     os.umask(0o077)  # state files (databases and their -wal/-shm, keys, logs) are private
     lock = _lock_state_dir(config.state_dir)
-    store = Store(config.database)
-    tokens = TokenStore(config.database, load_server_key(config.server_key))
-    approvals = ApprovalStore(config.database)
+    db = open_main(config.database)
+    store = Store(db)
+    tokens = TokenStore(db, load_server_key(config.server_key))
+    approvals = ApprovalStore(db)
     try:
         owner = create_owner_if_none(tokens, SYSTEM_CLOCK.now_ms())
         if owner is not None:
@@ -192,9 +194,7 @@ async def serve(
             )
         await _serve(config, store, tokens, approvals, launcher, ready, reload)
     finally:
-        approvals.close()
-        tokens.close()
-        store.close()
+        db.close()
         os.close(lock)
 
 
@@ -250,6 +250,7 @@ async def _serve(
         interceptors=[
             ServerInterceptor(
                 authenticator,
+                tokens.db,
                 on_call=lambda method, who, allowed: audit_log.emit(
                     audit.RPC_CALLED,
                     actor=who.name,

@@ -88,7 +88,7 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
     async def GetInvocation(
         self, request: pb.GetInvocationRequest, context: Context
     ) -> pb.Invocation:
-        record = self.invocations.get(_required(request.id, "id"), principal())
+        record = await self.invocations.get(_required(request.id, "id"), principal())
         return invocation_to_proto(record)
 
     async def CancelInvocation(

@@ -60,6 +60,7 @@ class ApprovalGate:
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
+        self._sql = store.db.call  # SQLite work runs off the event loop
         self._audit = audit_log
         self._clock = clock
         self._listeners: set[ApprovalListener] = set()
@@ -85,7 +86,7 @@ class ApprovalGate:
             expires_ms=now + subject.timeout_ms,
             details={**subject.details, "principal_role": role},
         )
-        self.store.create(approval)
+        await self._sql(self.store.create, approval)
         self._emit(
             audit.APPROVAL_REQUESTED,
             requester,
@@ -107,10 +108,10 @@ class ApprovalGate:
             listener(approval)
         return approval
 
-    def claim(self, approval_id: str, binding: Binding) -> None:
+    async def claim(self, approval_id: str, binding: Binding) -> None:
         """Accept a call that names an earlier approval only if it is that very call, once."""
         try:
-            approval = self.store.get(approval_id)
+            approval = await self._sql(self.store.get, approval_id)
         except NoSuchEntity as exc:
             raise NotAllowed("approval_id: no such approval") from exc
         if approval.binding != binding:
@@ -119,13 +120,13 @@ class ApprovalGate:
             )
         if approval.state is not ApprovalState.APPROVED:
             raise WrongState(f"approval_id: the approval is {approval.state.value}")
-        if not self.store.mark_used(approval.id):
+        if not await self._sql(self.store.mark_used, approval.id):
             raise WrongState("approval_id: the approval was already used")
 
     async def decide(
         self, approval_id: str, *, approve: bool, reason: str, decided_by: str
     ) -> ApprovalRecord:
-        approval = self.store.get(approval_id)
+        approval = await self._sql(self.store.get, approval_id)
         decided = transition(
             approval,
             approve=approve,
@@ -133,8 +134,8 @@ class ApprovalGate:
             reason=reason,
             now_ms=self._clock.now_ms(),
         )
-        if not self.store.record_decision(decided):
-            current = self.store.get(approval_id)
+        if not await self._sql(self.store.record_decision, decided):
+            current = await self._sql(self.store.get, approval_id)
             raise WrongState(f"approval {approval_id} is already {current.state.value}")
         self._emit(
             audit.APPROVAL_DECIDED,
@@ -151,12 +152,12 @@ class ApprovalGate:
             approved=approve,
             decided_by=decided_by,
         )
-        await self.on_settled(self.store.get(approval_id))
-        return self.store.get(approval_id)
+        await self.on_settled(await self._sql(self.store.get, approval_id))
+        return await self._sql(self.store.get, approval_id)
 
     async def cancel(self, approval_id: str, *, by: str) -> None:
-        approval = self.store.get(approval_id)
-        self.store.cancel(approval_id, self._clock.now_ms(), f"cancelled by {by}")
+        approval = await self._sql(self.store.get, approval_id)
+        await self._sql(self.store.cancel, approval_id, self._clock.now_ms(), f"cancelled by {by}")
         self._emit(
             audit.APPROVAL_DECIDED,
             by,
@@ -164,11 +165,11 @@ class ApprovalGate:
             invocation_id=approval.invocation_id,
             cancelled=True,
         )
-        await self.on_settled(self.store.get(approval_id))
+        await self.on_settled(await self._sql(self.store.get, approval_id))
 
     async def expire_due(self) -> int:
         """Fail closed every request nobody decided in time; returns how many."""
-        expired = self.store.expire_due(self._clock.now_ms())
+        expired = await self._sql(self.store.expire_due, self._clock.now_ms())
         for approval in expired:
             self._emit(
                 audit.APPROVAL_EXPIRED,

@@ -11,51 +11,16 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from runtime.approvals.rules import Effect, Rule
 from runtime.errors import BadRequest, NoSuchEntity, NotAllowed, WrongState
+from runtime.state.db import Database
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS approvals (
-    id TEXT PRIMARY KEY,
-    invocation_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    skill TEXT NOT NULL,
-    version TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    tool TEXT NOT NULL,
-    input_json TEXT NOT NULL,
-    input_hash TEXT NOT NULL,
-    requested_by TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    expires_ms INTEGER NOT NULL,
-    details_json TEXT NOT NULL,
-    decided_by TEXT,
-    decided_ms INTEGER,
-    reason TEXT,
-    used INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS approvals_state ON approvals (state);
-CREATE TABLE IF NOT EXISTS rules (
-    id TEXT PRIMARY KEY,
-    effect TEXT NOT NULL,
-    skill TEXT NOT NULL,
-    tool TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    input_schema_json TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    reason TEXT NOT NULL
-);
-"""
 _COLUMNS = (
     "id, invocation_id, state, mode, skill, version, content_hash, tool, input_json, input_hash,"
     " requested_by, created_ms, expires_ms, details_json, decided_by, decided_ms, reason, used"
@@ -124,17 +89,12 @@ def transition(
 
 
 class ApprovalStore:
-    def __init__(self, database: Path) -> None:
-        self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def create(self, approval: ApprovalRecord) -> None:
         b = approval.binding
-        self._db.execute(
+        self.db.execute(
             f"INSERT INTO approvals ({_COLUMNS}) VALUES"
             " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -160,28 +120,26 @@ class ApprovalStore:
         )
 
     def get(self, approval_id: str) -> ApprovalRecord:
-        row = self._db.execute(
+        row = self.db.execute(
             f"SELECT {_COLUMNS} FROM approvals WHERE id = ?", (approval_id,)
-        ).fetchone()
+        ).one()
         if row is None:
             raise NoSuchEntity(f"unknown approval {approval_id!r}")
         return _approval(row)
 
     def find(self, state: ApprovalState | None = None) -> list[ApprovalRecord]:
         if state is None:
-            rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM approvals ORDER BY created_ms"
-            ).fetchall()
+            rows = self.db.execute(f"SELECT {_COLUMNS} FROM approvals ORDER BY created_ms").rows
         else:
-            rows = self._db.execute(
+            rows = self.db.execute(
                 f"SELECT {_COLUMNS} FROM approvals WHERE state = ? ORDER BY created_ms",
                 (state.value,),
-            ).fetchall()
+            ).rows
         return [_approval(r) for r in rows]
 
     def record_decision(self, decided: ApprovalRecord) -> bool:
         """Store a decision if the approval is still pending; False when another came first."""
-        cursor = self._db.execute(
+        cursor = self.db.execute(
             "UPDATE approvals SET state = ?, decided_by = ?, decided_ms = ?, reason = ?"
             " WHERE id = ? AND state = ?",
             (
@@ -197,7 +155,7 @@ class ApprovalStore:
 
     def mark_used(self, approval_id: str) -> bool:
         """Consume an approved approval once; False if it was already used."""
-        cursor = self._db.execute(
+        cursor = self.db.execute(
             "UPDATE approvals SET used = 1 WHERE id = ? AND used = 0 AND state = ?",
             (approval_id, ApprovalState.APPROVED.value),
         )
@@ -215,7 +173,7 @@ class ApprovalStore:
         self._close(approval_id, ApprovalState.CANCELLED, now_ms, reason)
 
     def _close(self, approval_id: str, state: ApprovalState, now_ms: int, reason: str) -> bool:
-        cursor = self._db.execute(
+        cursor = self.db.execute(
             "UPDATE approvals SET state = ?, decided_ms = ?, reason = ? WHERE id = ? AND state = ?",
             (state.value, now_ms, reason, approval_id, ApprovalState.PENDING.value),
         )
@@ -234,7 +192,7 @@ class ApprovalStore:
             except Exception as exc:  # jsonschema raises several unrelated exception types
                 reason = " ".join(str(exc).split())[:200]
                 raise BadRequest(f"input_schema_json: not a usable JSON Schema: {reason}") from exc
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO rules (id, effect, skill, tool, content_hash, input_schema_json,"
             " created_by, created_ms, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -252,16 +210,16 @@ class ApprovalStore:
         return rule
 
     def rules(self) -> list[Rule]:
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT id, effect, skill, tool, content_hash, input_schema_json, created_by,"
             " created_ms, reason FROM rules ORDER BY created_ms"
-        ).fetchall()
+        ).rows
         return [_rule(r) for r in rows]
 
     def delete_rule(self, rule_id: str) -> Rule:
         for rule in self.rules():
             if rule.id == rule_id:
-                self._db.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
+                self.db.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
                 return rule
         raise NoSuchEntity(f"unknown rule {rule_id!r}")
 

@@ -13,28 +13,16 @@ import hmac
 import os
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.auth.roles import Role
 from runtime.errors import BadRequest, NoSuchEntity, WrongState
+from runtime.state.db import Database
 
 PREFIX = "skrt_"
 _TOKEN = re.compile(r"^skrt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tokens (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    hash BLOB NOT NULL,
-    created_ms INTEGER NOT NULL,
-    expires_ms INTEGER,
-    revoked_ms INTEGER,
-    replaced_by TEXT
-);
-"""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,20 +63,15 @@ def load_server_key(path: Path) -> bytes:
 
 
 class TokenStore:
-    def __init__(self, database: Path, server_key: bytes) -> None:
+    def __init__(self, db: Database, server_key: bytes) -> None:
         self._key = server_key
-        self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
+        self.db = db
 
     def _hash(self, token: str) -> bytes:
         return hmac.new(self._key, token.encode(), hashlib.sha256).digest()
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0])
+        return int(self.db.execute("SELECT COUNT(*) FROM tokens").rows[0][0])
 
     def create(
         self,
@@ -111,7 +94,7 @@ class TokenStore:
         new_id = secrets.token_hex(6)
         token = f"{PREFIX}{new_id}_{secrets.token_urlsafe(32)}"
         expires = now_ms + ttl_ms if ttl_ms else None
-        self._db.execute(
+        self.db.execute(
             "INSERT INTO tokens (id, name, role, hash, created_ms, expires_ms)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (new_id, name, role.value, self._hash(token), now_ms, expires),
@@ -127,7 +110,7 @@ class TokenStore:
         found = token_id(token)
         row = None
         if found is not None:
-            row = self._db.execute("SELECT hash FROM tokens WHERE id = ?", (found,)).fetchone()
+            row = self.db.execute("SELECT hash FROM tokens WHERE id = ?", (found,)).one()
         stored = bytes(row[0]) if row else hashlib.sha256(b"no such token").digest()
         if not hmac.compare_digest(presented, stored) or row is None or found is None:
             return None
@@ -135,25 +118,25 @@ class TokenStore:
         return record if record.valid_at(now_ms) else None
 
     def get(self, id_: str) -> TokenRecord:
-        row = self._db.execute(
+        row = self.db.execute(
             "SELECT id, name, role, created_ms, expires_ms, revoked_ms, replaced_by FROM tokens"
             " WHERE id = ?",
             (id_,),
-        ).fetchone()
+        ).one()
         if row is None:
             raise NoSuchEntity(f"unknown token {id_!r}")
         return _record(row)
 
     def list(self) -> list[TokenRecord]:
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT id, name, role, created_ms, expires_ms, revoked_ms, replaced_by FROM tokens"
             " ORDER BY created_ms"
-        ).fetchall()
+        ).rows
         return [_record(r) for r in rows]
 
     def revoke(self, id_: str, now_ms: int) -> TokenRecord:
         self.get(id_)
-        self._db.execute(
+        self.db.execute(
             "UPDATE tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL", (now_ms, id_)
         )
         return self.get(id_)
@@ -168,7 +151,7 @@ class TokenStore:
             name=old.name, role=old.role, now_ms=now_ms, ttl_ms=ttl, _rotating=True
         )
         ends = now_ms + overlap_ms
-        self._db.execute(
+        self.db.execute(
             "UPDATE tokens SET replaced_by = ?, expires_ms = MIN(COALESCE(expires_ms, ?), ?)"
             " WHERE id = ?",
             (new.id, ends, ends, id_),

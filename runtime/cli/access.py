@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,8 @@ from runtime.cli.author import duration_flag
 from runtime.cli.daemon import call, target_flags
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.state.schema import open_main
+from runtime.util.clock import SYSTEM_CLOCK
 
 
 def register(verbs: Any) -> None:
@@ -52,11 +53,9 @@ def register(verbs: Any) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     cfg = daemon_config.load(None, state_dir=args.state_dir)
     cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tokens = TokenStore(cfg.database, load_server_key(cfg.server_key))
-    try:
-        owner = create_owner_if_none(tokens, int(time.time() * 1000))
-    finally:
-        tokens.close()
+    with open_main(cfg.database) as db:
+        tokens = TokenStore(db, load_server_key(cfg.server_key))
+        owner = create_owner_if_none(tokens, SYSTEM_CLOCK.now_ms())
     if owner is None:
         raise BadRequest(f"{cfg.state_dir}: already initialised (tokens exist)")
     print(owner)

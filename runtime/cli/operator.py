@@ -28,6 +28,7 @@ from runtime.core.store import Store
 from runtime.errors import BadRequest, IntegrityError, NoSuchEntity, UpstreamError
 from runtime.secrets.oauth import OAuthBroker, parse_credential
 from runtime.secrets.store import Kind, SecretStore, key_source
+from runtime.state.schema import open_main
 from runtime.util import paths
 
 _DEFAULT_TAIL = 20
@@ -353,13 +354,11 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     invocations: list[dict[str, Any]] = []
     approvals: list[dict[str, Any]] | None = None
     if state.database.exists():
-        store = Store(state.database)
-        try:
+        with open_main(state.database) as db:
+            store = Store(db)
             invocations = list(store.export_invocations(since_ms=since_ms))
             approval_rows = store.export_table("approvals")
             approvals = list(approval_rows) if approval_rows is not None else None
-        finally:
-            store.close()
     entries = (
         [e.to_dict() for e in audit.entries(state.audit_log, audit.Query(since=args.since))]
         if state.audit_log.exists()
@@ -397,11 +396,8 @@ def cmd_data_delete(args: argparse.Namespace) -> int:
     if not state.database.exists():
         raise NoSuchEntity(f"{state.database}: no invocation store")
     before_ms = int(args.before.timestamp() * 1000) if args.before else None
-    store = Store(state.database)
-    try:
-        deleted = store.delete_finished(before_ms=before_ms, principal=args.principal)
-    finally:
-        store.close()
+    with open_main(state.database) as db:
+        deleted = Store(db).delete_finished(before_ms=before_ms, principal=args.principal)
     criteria = {"before": args.before.isoformat()} if args.before else {"principal": args.principal}
     _record(state, audit.DATA_DELETED, invocations=deleted, **criteria)
     print(f"deleted {deleted} finished invocations")

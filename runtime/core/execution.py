@@ -58,6 +58,7 @@ class Runner:
     ) -> None:
         self.launcher = launcher
         self.store = store
+        self._sql = store.db.call  # SQLite work runs off the event loop
         self._audit = audit_log
         self.resolve_secrets = resolve_secrets
         self._clock = clock
@@ -168,9 +169,9 @@ class Runner:
             ticket.release()
         if hold is not None and result.status is not Status.CANCELLED:
             approval = await hold(record)
-            self.store.hold(record.id, result, output_json, approval.id)
+            await self._sql(self.store.hold, record.id, result, output_json, approval.id)
             await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
-            return self.store.get(record.id)
+            return await self._sql(self.store.get, record.id)
         return await self.finish(record.id, result, output_json, sink)
 
     async def _with_secrets(self, record: InvocationRecord, prepared: Prepared) -> Prepared:
@@ -199,7 +200,7 @@ class Runner:
         spent_ms: list[int],
     ) -> ToolRun:
         async def on_started() -> None:
-            self.store.mark_running(record.id, self._clock.now_ms())
+            await self._sql(self.store.mark_running, record.id, self._clock.now_ms())
             self._emit(audit.INVOCATION_STARTED, record.principal, invocation_id=record.id)
             await sink(Started(record.id))
 
@@ -230,8 +231,8 @@ class Runner:
         self, invocation_id: str, result: SandboxResult, output_json: str | None, sink: EventSink
     ) -> InvocationRecord:
         """Record how an invocation ended, audit it, and tell whoever waits."""
-        self.store.finish(invocation_id, result, output_json, self._clock.now_ms())
-        record = self.store.get(invocation_id)
+        await self._sql(self.store.finish, invocation_id, result, output_json, self._clock.now_ms())
+        record = await self._sql(self.store.get, invocation_id)
         self._emit(
             audit.INVOCATION_FINISHED,
             record.principal,
@@ -251,7 +252,7 @@ class Runner:
         return await self.announce(invocation_id, sink)
 
     async def announce(self, invocation_id: str, sink: EventSink) -> InvocationRecord:
-        finished = self.store.get(invocation_id)
+        finished = await self._sql(self.store.get, invocation_id)
         await sink(Finished(finished))
         self._finished.setdefault(invocation_id, asyncio.Event()).set()
         self._finished.pop(invocation_id, None)

@@ -70,6 +70,7 @@ class Invocations:
         self.catalog = catalog
         self.profiles = profiles
         self.store = store
+        self._sql = store.db.call  # SQLite work runs off the event loop
         self.admission = admission
         self.gate = gate
         self.approval_timeout_ms = approval_timeout_ms
@@ -91,7 +92,7 @@ class Invocations:
         if (earlier := await self._replay(call)) is not None:  # the same call, answered again
             return earlier
         call = self._resolve(call)  # skill, tool, input schema, profile + limits -> sandbox spec
-        call = self._decide(call)  # standing rules, approval mode, or a claimed approval
+        call = await self._decide(call)  # standing rules, approval mode, or a claimed approval
         self._emit(audit.INVOCATION_REQUESTED, request.principal.name, **self._requested(call))
         if call.verdict is Verdict.DENY:
             return await self._refuse(call, sink)  # 1. a standing rule denies it
@@ -99,7 +100,7 @@ class Invocations:
             if call.verdict is Verdict.APPROVE_BEFORE_RUN:
                 return await self._await_approval(call, sink, permit)  # 2. approve, then run
             ticket = self.admission.enter()  # a sandbox slot, or RESOURCE_EXHAUSTED at once
-            record = self._admitted(call, ticket)  # the invocation exists from here on
+            record = await self._admitted(call, ticket)  # the invocation exists from here on
             hold = self._hold(call) if call.verdict is Verdict.APPROVE_BEFORE_RETURN else None
             task = self.runner.start(record, call.ready, ticket, sink, hold=hold)  # launch
             permit.hand_to(task)
@@ -113,7 +114,9 @@ class Invocations:
         request = call.request
         if not request.idempotency_key:
             return None
-        found = self.store.by_idempotency_key(request.principal.name, request.idempotency_key)
+        found = await self._sql(
+            self.store.by_idempotency_key, request.principal.name, request.idempotency_key
+        )
         if found is None:
             return None
         record, recorded_hash = found
@@ -122,7 +125,7 @@ class Invocations:
         task = self.runner.running(record.id)
         if task is not None:
             await self.runner.follow(task)
-        return self.get(record.id, request.principal)
+        return await self.get(record.id, request.principal)
 
     def _resolve(self, call: Invocation) -> Invocation:
         request = call.request
@@ -135,12 +138,13 @@ class Invocations:
         )
         return call.with_(prepared=prepared)
 
-    def _decide(self, call: Invocation) -> Invocation:
+    async def _decide(self, call: Invocation) -> Invocation:
         prepared = call.ready
-        decision = decide(prepared.skill, prepared.tool, call.input_value, self.gate.store.rules())
+        rules = await self._sql(self.gate.store.rules)
+        decision = decide(prepared.skill, prepared.tool, call.input_value, rules)
         if decision.verdict is not Verdict.DENY and call.request.approval_id:
             # A deny rule wins even over an earlier approval; otherwise a claimed one runs.
-            self.gate.claim(call.request.approval_id, call.binding())
+            await self.gate.claim(call.request.approval_id, call.binding())
             decision = Decision(verdict=Verdict.RUN)
         return call.with_(decision=decision)
 
@@ -154,7 +158,7 @@ class Invocations:
         }
 
     async def _refuse(self, call: Invocation, sink: EventSink) -> InvocationRecord:
-        record = self._accept(call)
+        record = await self._accept(call)
         assert call.decision is not None and call.decision.rule is not None
         rule = call.decision.rule.id
         result = replace(
@@ -180,21 +184,21 @@ class Invocations:
     async def _await_approval(
         self, call: Invocation, sink: EventSink, budget: _Budget
     ) -> InvocationRecord:
-        record = self._accept(call)
+        record = await self._accept(call)
         approval = await self.gate.request(
             self._subject(call, record.id, "before_run"),
             requester=call.request.principal.name,
             role=call.request.principal.role.value,
         )
-        self.store.await_approval(record.id, approval.id)
+        await self._sql(self.store.await_approval, record.id, approval.id)
         await sink(Accepted(record.id))
         await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
         budget.close()  # nothing ran yet; the approved run is charged when it ends
         return await self._answer(record.id, call.request, sink)
 
-    def _admitted(self, call: Invocation, ticket: Ticket) -> InvocationRecord:
+    async def _admitted(self, call: Invocation, ticket: Ticket) -> InvocationRecord:
         try:
-            return self._accept(call)
+            return await self._accept(call)
         except BaseException:
             ticket.release()
             raise
@@ -220,11 +224,11 @@ class Invocations:
         await self.runner.wait_settled(
             invocation_id, sink, task=task, until_final=request.wait_for_approval
         )
-        return self.get(invocation_id, request.principal)
+        return await self.get(invocation_id, request.principal)
 
     # Helpers of the steps.
 
-    def _accept(self, call: Invocation) -> InvocationRecord:
+    async def _accept(self, call: Invocation) -> InvocationRecord:
         prepared = call.ready
         record = InvocationRecord(
             id=f"inv_{secrets.token_hex(12)}",
@@ -236,8 +240,11 @@ class Invocations:
             state=State.QUEUED,
             created_ms=self._clock.now_ms(),
         )
-        self.store.create(
-            record, request_hash=call.request_hash, idempotency_key=call.request.idempotency_key
+        await self._sql(
+            self.store.create,
+            record,
+            request_hash=call.request_hash,
+            idempotency_key=call.request.idempotency_key,
         )
         log.info(
             "invocation accepted", invocation_id=record.id, skill=record.skill, tool=record.tool
@@ -269,14 +276,14 @@ class Invocations:
     # What a settled approval does to its invocation (the gate calls this).
 
     async def _settle(self, approval: ApprovalRecord) -> None:
-        record = self.store.get(approval.invocation_id)
+        record = await self._sql(self.store.get, approval.invocation_id)
         if record.state is not State.AWAITING_APPROVAL:
             return
         sink = self.runner.sink_of(record.id)
         approved = approval.state is ApprovalState.APPROVED
         if approval.mode == "before_return":
-            if approved and self.gate.store.mark_used(approval.id):
-                self.store.release(record.id, self._clock.now_ms())
+            if approved and await self._sql(self.gate.store.mark_used, approval.id):
+                await self._sql(self.store.release, record.id, self._clock.now_ms())
                 await self.runner.announce(record.id, sink)
             else:
                 await self.runner.finish(record.id, refusal(approval), None, sink)
@@ -290,7 +297,7 @@ class Invocations:
             result = failed_result(Status.DENIED, str(exc))
             await self.runner.finish(record.id, result, None, sink)
             return
-        self.gate.store.mark_used(approval.id)
+        await self._sql(self.gate.store.mark_used, approval.id)
         ticket = self.admission.enter(bypass_queue_limit=True)
         task = self.runner.start(record, prepared, ticket, sink)
         if self.rate_limiter is not None:
@@ -314,13 +321,13 @@ class Invocations:
 
     # The agent's other calls.
 
-    def get(self, invocation_id: str, principal: Principal) -> InvocationRecord:
+    async def get(self, invocation_id: str, principal: Principal) -> InvocationRecord:
         """An invocation the principal may see; others' are NOT_FOUND, as if absent.
 
         A result held for approval is not shown: it exists, but nobody gets it before a person
         releases it.
         """
-        record = self.store.get(invocation_id)
+        record = await self._sql(self.store.get, invocation_id)
         if not principal.sees_everything() and record.principal != principal.name:
             raise NoSuchEntity(f"unknown invocation {invocation_id!r}")
         if record.state is State.AWAITING_APPROVAL:
@@ -331,12 +338,12 @@ class Invocations:
         return record
 
     async def cancel(self, invocation_id: str, principal: Principal) -> InvocationRecord:
-        record = self.get(invocation_id, principal)
+        record = await self.get(invocation_id, principal)
         if record.state is State.AWAITING_APPROVAL and record.approval_id:
             await self.gate.cancel(record.approval_id, by=principal.name)
         else:
             await self.runner.cancel(invocation_id)
-        return self.get(invocation_id, principal)
+        return await self.get(invocation_id, principal)
 
     async def drain(self, grace_seconds: float) -> None:
         await self.runner.drain(grace_seconds)

@@ -12,6 +12,7 @@ from runtime.audit import log as audit
 from runtime.core.records import InvocationRecord, State
 from runtime.core.store import Store
 from runtime.sandbox.result import Status, failed_result
+from runtime.state.schema import open_main
 from tests.audit.conftest import DAY, START, lines, rewrite
 from tests.test_cli import assert_one_line_error, skillrt
 
@@ -93,7 +94,8 @@ def test_prune_older_than(log_path: Path, write_days: WriteDays) -> None:
 
 
 def _store_with_invocations(state_dir: Path) -> None:
-    store = Store(state_dir / "skillrt.db")
+    db = open_main(state_dir / "skillrt.db")
+    store = Store(db)
     for n, (principal, day) in enumerate([("alice", 0), ("bob", 1), ("alice", 9)]):
         record = InvocationRecord(
             id=f"inv_{n}",
@@ -107,15 +109,12 @@ def _store_with_invocations(state_dir: Path) -> None:
         )
         store.create(record, request_hash=f"h{n}", idempotency_key=None)
         store.finish(record.id, failed_result(Status.CANCELLED, "cancelled"), None, 0)
-    store.close()
+    db.close()
 
 
 def _invocation_ids(state_dir: Path) -> list[str]:
-    store = Store(state_dir / "skillrt.db")
-    try:
-        return [row["id"] for row in store.export_invocations()]
-    finally:
-        store.close()
+    with open_main(state_dir / "skillrt.db") as db:
+        return [row["id"] for row in Store(db).export_invocations()]
 
 
 def test_data_export(log_path: Path, write_days: WriteDays) -> None:

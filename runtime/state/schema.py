@@ -1,0 +1,117 @@
+"""The schemas of skillrt's databases, as numbered migrations (see ``runtime.state.db``).
+
+The first migration of each uses ``IF NOT EXISTS`` throughout: it adopts a database written before
+schemas were versioned, whose tables already exist, as well as creating a new one. A change to a
+table is a new migration at the end of its list, never an edit of one already released.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runtime.state.db import Database, Migration
+
+__all__ = ["MAIN", "SECRETS", "open_main", "open_secrets"]
+
+# skillrt.db: invocations, API tokens, approval requests and standing rules.
+MAIN: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        description="invocations, tokens, approvals and rules",
+        sql="""
+CREATE TABLE IF NOT EXISTS invocations (
+    id TEXT PRIMARY KEY,
+    skill TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    principal TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    idempotency_key TEXT UNIQUE,
+    created_ms INTEGER NOT NULL,
+    started_ms INTEGER,
+    finished_ms INTEGER,
+    status TEXT,
+    result_json TEXT,
+    output_json TEXT,
+    approval_id TEXT
+);
+CREATE INDEX IF NOT EXISTS invocations_state ON invocations (state);
+
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER,
+    revoked_ms INTEGER,
+    replaced_by TEXT
+);
+
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,
+    invocation_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    skill TEXT NOT NULL,
+    version TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    input_json TEXT NOT NULL,
+    input_hash TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    details_json TEXT NOT NULL,
+    decided_by TEXT,
+    decided_ms INTEGER,
+    reason TEXT,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS approvals_state ON approvals (state);
+CREATE TABLE IF NOT EXISTS rules (
+    id TEXT PRIMARY KEY,
+    effect TEXT NOT NULL,
+    skill TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    input_schema_json TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+""",
+    ),
+)
+
+# secrets.db: encrypted secrets, kept apart so that the main database never holds them.
+SECRETS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        description="encrypted secrets",
+        sql="""
+CREATE TABLE IF NOT EXISTS secrets (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    created_ms INTEGER NOT NULL,
+    rotated_ms INTEGER NOT NULL,
+    revoked_ms INTEGER
+);
+""",
+    ),
+)
+
+
+def open_main(path: Path) -> Database:
+    return Database(path, MAIN)
+
+
+def open_secrets(path: Path) -> Database:
+    # Rare writes that must survive a power cut; no WAL, whose side files a CLI could create
+    # with its own, looser umask.
+    return Database(path, SECRETS, durable=True)
