@@ -149,10 +149,9 @@ def _statements(script: str) -> Iterator[str]:
     """The statements of a script, so that they run inside the migration's transaction
     (``executescript`` would commit first)."""
     pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending.strip()
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):  # a ';' inside a string literal is not an end
+            if pending.strip(" \n;"):
+                yield pending.strip()
             pending = ""
-    if pending.strip():
-        yield pending.strip()
