@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import time
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
@@ -19,6 +18,7 @@ from runtime.core.invoke import Invocations
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util.clock import SYSTEM_CLOCK
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
@@ -78,7 +78,7 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
             content_hash=request.skill_content_hash or skill.content_hash,
             input_schema_json=request.input_schema_json,
             created_by=principal().name,
-            created_ms=int(time.time() * 1000),
+            created_ms=SYSTEM_CLOCK.now_ms(),
             reason=request.reason,
         )
         return rule_to_proto(await self._sql(self.approvals.add_rule, rule))
