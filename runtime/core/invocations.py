@@ -29,8 +29,8 @@ from runtime.approvals.store import (
     new_approval_id,
     transition,
 )
-from runtime.audit import log as audit
-from runtime.audit.log import BackgroundAudit
+from runtime.audit import events
+from runtime.audit.background import BackgroundAudit
 from runtime.auth.ratelimit import Permit, RateLimiter
 from runtime.auth.roles import Principal, Role
 from runtime.core.admission import Admission, Ticket
@@ -216,7 +216,7 @@ class Invocations:
         if record.state is State.AWAITING_APPROVAL and record.approval_id:
             self.approvals.cancel(record.approval_id, _now_ms(), f"cancelled by {principal.name}")
             await self._audit(
-                audit.APPROVAL_DECIDED,
+                events.APPROVAL_DECIDED,
                 principal.name,
                 approval_id=record.approval_id,
                 invocation_id=record.id,
@@ -261,7 +261,7 @@ class Invocations:
             current = self.approvals.get(approval_id)
             raise WrongState(f"approval {approval_id} is already {current.state.value}")
         await self._audit(
-            audit.APPROVAL_DECIDED,
+            events.APPROVAL_DECIDED,
             principal.name,
             approval_id=approval_id,
             invocation_id=approval.invocation_id,
@@ -283,7 +283,7 @@ class Invocations:
         expired = self.approvals.expire_due(_now_ms())
         for approval in expired:
             await self._audit(
-                audit.APPROVAL_EXPIRED,
+                events.APPROVAL_EXPIRED,
                 SYSTEM_ACTOR,
                 approval_id=approval.id,
                 invocation_id=approval.invocation_id,
@@ -369,7 +369,7 @@ class Invocations:
         )
         self.approvals.create(approval)
         await self._audit(
-            audit.APPROVAL_REQUESTED,
+            events.APPROVAL_REQUESTED,
             request.principal.name,
             approval_id=approval.id,
             invocation_id=record.id,
@@ -497,7 +497,7 @@ class Invocations:
         self, request: InvocationRequest, prepared: Prepared, input_value: Any, decision: Decision
     ) -> None:
         await self._audit(
-            audit.INVOCATION_REQUESTED,
+            events.INVOCATION_REQUESTED,
             request.principal.name,
             **self._subject(prepared, input_value),
             verdict=decision.verdict.value,
@@ -513,7 +513,7 @@ class Invocations:
             raise WrongState("this daemon has no secrets store configured")
         values = await self.resolve_secrets(tuple(names))
         await self._audit(
-            audit.SECRET_ACCESSED,
+            events.SECRET_ACCESSED,
             record.principal,
             invocation_id=record.id,
             skill=prepared.skill.name,
@@ -584,7 +584,7 @@ class Invocations:
             async def on_started() -> None:
                 self.store.mark_running(record.id, _now_ms())
                 await self._audit(
-                    audit.INVOCATION_STARTED, record.principal, invocation_id=record.id
+                    events.INVOCATION_STARTED, record.principal, invocation_id=record.id
                 )
                 await sink(Started(record.id))
 
@@ -597,7 +597,7 @@ class Invocations:
                 log.info("egress", invocation_id=record.id, **egress_dict(attempt))
                 if self.audit is not None:
                     self.audit.emit(
-                        audit.EGRESS_DECIDED,
+                        events.EGRESS_DECIDED,
                         actor=record.principal,
                         invocation_id=record.id,
                         **egress_dict(attempt),
@@ -643,7 +643,7 @@ class Invocations:
         self.store.finish(invocation_id, result, output_json, _now_ms())
         record = self.store.get(invocation_id)
         await self._audit(
-            audit.INVOCATION_FINISHED,
+            events.INVOCATION_FINISHED,
             record.principal,
             invocation_id=invocation_id,
             skill=record.skill,
