@@ -10,8 +10,9 @@ from typing import Any, TypeAlias
 import grpc
 import structlog
 
-from runtime.audit import log as audit
-from runtime.audit.log import AuditLog
+from runtime.audit import events
+from runtime.audit.query import Query, tail
+from runtime.audit.writer import AuditLog
 from runtime.auth.roles import Role, principal
 from runtime.auth.tokens import TokenRecord, TokenStore
 from runtime.errors import BadRequest
@@ -67,7 +68,7 @@ class AdminServicer(pb_grpc.AdminServicer):
         )
         log.info("token created", token_id=record.id, name=record.name, role=role.value)
         await self.audit_log.append_async(
-            audit.TOKEN_CREATED,
+            events.TOKEN_CREATED,
             actor=principal().name,
             token_id=record.id,
             name=record.name,
@@ -89,7 +90,7 @@ class AdminServicer(pb_grpc.AdminServicer):
         record = await self._sql(self.tokens.revoke, request.id, SYSTEM_CLOCK.now_ms())
         log.info("token revoked", token_id=record.id, name=record.name)
         await self.audit_log.append_async(
-            audit.TOKEN_REVOKED, actor=principal().name, token_id=record.id, name=record.name
+            events.TOKEN_REVOKED, actor=principal().name, token_id=record.id, name=record.name
         )
         return token_info(record)
 
@@ -104,7 +105,7 @@ class AdminServicer(pb_grpc.AdminServicer):
         )
         log.info("token rotated", token_id=request.id, new_token_id=record.id, overlap_ms=overlap)
         await self.audit_log.append_async(
-            audit.TOKEN_ROTATED,
+            events.TOKEN_ROTATED,
             actor=principal().name,
             token_id=request.id,
             new_token_id=record.id,
@@ -115,7 +116,7 @@ class AdminServicer(pb_grpc.AdminServicer):
     async def QueryAudit(
         self, request: pb.QueryAuditRequest, context: Context
     ) -> pb.QueryAuditResponse:
-        query = audit.Query(
+        query = Query(
             events=tuple(request.events),
             actor=request.actor or None,
             since=_datetime(request.since_ms),
@@ -126,7 +127,7 @@ class AdminServicer(pb_grpc.AdminServicer):
             raise BadRequest(f"limit: at most {_MAX_AUDIT_LIMIT}")
         found = await asyncio.to_thread(
             lambda: (
-                list(audit.tail(self.audit_log.path, limit, query))
+                list(tail(self.audit_log.path, limit, query))
                 if self.audit_log.path.exists()
                 else []
             )

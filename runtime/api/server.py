@@ -26,8 +26,10 @@ from runtime.api.skill_runtime import SkillRuntimeServicer
 from runtime.api.tlsfront import TlsFront
 from runtime.approvals.gate import SYSTEM_ACTOR, ApprovalGate
 from runtime.approvals.store import ApprovalStore
-from runtime.audit import log as audit
-from runtime.audit.log import AuditLog, BackgroundAudit
+from runtime.audit import events
+from runtime.audit.background import BackgroundAudit
+from runtime.audit.retention import prune
+from runtime.audit.writer import AuditLog
 from runtime.auth.authenticate import Authenticator, plain_peer
 from runtime.auth.bootstrap import AdminTokenKeeper, create_owner_if_none
 from runtime.auth.lockout import Lockout
@@ -124,7 +126,7 @@ def _reload(
         new = reload()
     except SkillRuntimeError as exc:
         log.error("configuration reload refused", error=str(exc))
-        audit_log.emit(audit.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=False, error=str(exc))
+        audit_log.emit(events.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=False, error=str(exc))
         return
     changed = sorted(
         name
@@ -140,12 +142,12 @@ def _reload(
     invocations.approval_timeout_ms = new.approval_timeout_ms
     lockout.policy = new.lockout
     log.info("configuration reloaded", changed=changed)
-    audit_log.emit(audit.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=True, changed=changed)
+    audit_log.emit(events.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=True, changed=changed)
 
 
 def _auth_failed(audit_log: BackgroundAudit, peer: str, token_id: str) -> None:
     log.warning("authentication failed", peer=peer, token_id=token_id or None)
-    audit_log.emit(audit.AUTH_FAILED, actor="anonymous", peer=peer, token_id=token_id or None)
+    audit_log.emit(events.AUTH_FAILED, actor="anonymous", peer=peer, token_id=token_id or None)
 
 
 async def _prune_audit(config: DaemonConfig) -> None:
@@ -154,7 +156,7 @@ async def _prune_audit(config: DaemonConfig) -> None:
         if config.audit_log.exists():
             try:
                 await asyncio.to_thread(
-                    audit.prune, config.audit_log, older_than_ms=config.audit_retention_ms
+                    prune, config.audit_log, older_than_ms=config.audit_retention_ms
                 )
             except SkillRuntimeError as exc:
                 log.error("audit prune failed", error=str(exc))
@@ -252,7 +254,7 @@ async def _serve(
                 authenticator,
                 tokens.db,
                 on_call=lambda method, who, allowed: audit_log.emit(
-                    audit.RPC_CALLED,
+                    events.RPC_CALLED,
                     actor=who.name,
                     method=method,
                     role=who.role.value,

@@ -22,9 +22,9 @@ from runtime.approvals.store import (
     new_approval_id,
     transition,
 )
-from runtime.audit import log as audit
-from runtime.audit.log import BackgroundAudit
+from runtime.audit import events
 from runtime.errors import NoSuchEntity, NotAllowed, WrongState
+from runtime.events.background import BackgroundAudit
 from runtime.sandbox.result import SandboxResult, Status, failed_result
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
@@ -88,7 +88,7 @@ class ApprovalGate:
         )
         await self._sql(self.store.create, approval)
         self._emit(
-            audit.APPROVAL_REQUESTED,
+            events.APPROVAL_REQUESTED,
             requester,
             approval_id=approval.id,
             invocation_id=subject.invocation_id,
@@ -138,7 +138,7 @@ class ApprovalGate:
             current = await self._sql(self.store.get, approval_id)
             raise WrongState(f"approval {approval_id} is already {current.state.value}")
         self._emit(
-            audit.APPROVAL_DECIDED,
+            events.APPROVAL_DECIDED,
             decided_by,
             approval_id=approval_id,
             invocation_id=approval.invocation_id,
@@ -159,7 +159,7 @@ class ApprovalGate:
         approval = await self._sql(self.store.get, approval_id)
         await self._sql(self.store.cancel, approval_id, self._clock.now_ms(), f"cancelled by {by}")
         self._emit(
-            audit.APPROVAL_DECIDED,
+            events.APPROVAL_DECIDED,
             by,
             approval_id=approval_id,
             invocation_id=approval.invocation_id,
@@ -172,7 +172,7 @@ class ApprovalGate:
         expired = await self._sql(self.store.expire_due, self._clock.now_ms())
         for approval in expired:
             self._emit(
-                audit.APPROVAL_EXPIRED,
+                events.APPROVAL_EXPIRED,
                 SYSTEM_ACTOR,
                 approval_id=approval.id,
                 invocation_id=approval.invocation_id,

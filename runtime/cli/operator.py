@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from runtime.api import config as daemon_config
-from runtime.audit import log as audit
+from runtime.audit import events, query, retention
+from runtime.audit.entry import Entry, format_ts
+from runtime.audit.verify import verify
+from runtime.audit.writer import AuditLog
 from runtime.check.profile_check import text_table
 from runtime.cli.author import duration_flag
 from runtime.core.catalog import Catalog, secret_users
@@ -87,7 +90,7 @@ def register(verbs: Any) -> None:
     prune.add_argument(
         "--older-than",
         type=duration_flag("--older-than"),
-        default=audit.DEFAULT_RETENTION_MS,
+        default=retention.DEFAULT_RETENTION_MS,
         metavar="DUR",
         help="default 30d",
     )
@@ -152,7 +155,7 @@ def _actor() -> str:
 
 
 def _record(state: _State, event: str, **fields: Any) -> None:
-    audit.AuditLog(state.audit_log).append(event, actor=_actor(), **fields)
+    AuditLog(state.audit_log).append(event, actor=_actor(), **fields)
 
 
 def _secret_store(args: argparse.Namespace, state: _State) -> SecretStore:
@@ -189,7 +192,7 @@ def cmd_secrets_set(args: argparse.Namespace) -> int:
             store.set(args.name, value)
     finally:
         store.close()
-    _record(state, audit.SECRET_SET, name=args.name, kind=kind.value)
+    _record(state, events.SECRET_SET, name=args.name, kind=kind.value)
     print(f"set {args.name}")
     return 0
 
@@ -248,7 +251,7 @@ def cmd_secrets_rm(args: argparse.Namespace) -> int:
         store.remove(args.name)
     finally:
         store.close()
-    _record(state, audit.SECRET_REMOVED, name=args.name)
+    _record(state, events.SECRET_REMOVED, name=args.name)
     print(f"removed {args.name}")
     return 0
 
@@ -262,13 +265,13 @@ def cmd_secrets_revoke(args: argparse.Namespace) -> int:
                 OAuthBroker(store).revoke(args.name, remote=not args.local_only)
             except UpstreamError:
                 # Revoked here all the same; only the provider's part failed.
-                _record(state, audit.SECRET_REVOKED, name=args.name, provider="failed")
+                _record(state, events.SECRET_REVOKED, name=args.name, provider="failed")
                 raise
         else:
             store.revoke(args.name)
     finally:
         store.close()
-    _record(state, audit.SECRET_REVOKED, name=args.name)
+    _record(state, events.SECRET_REVOKED, name=args.name)
     print(f"revoked {args.name}")
     return 0
 
@@ -282,7 +285,7 @@ def cmd_secrets_rotate_key(args: argparse.Namespace) -> int:
         count = len(store.names())
     finally:
         store.close()
-    _record(state, audit.SECRET_KEY_ROTATED, key_id=key.id, secrets=count)
+    _record(state, events.SECRET_KEY_ROTATED, key_id=key.id, secrets=count)
     print(f"re-encrypted {count} secrets under key {key.id}")
     if new_key is not None:
         print("put the new key where the old one came from before the daemon restarts")
@@ -297,8 +300,8 @@ def _read_new_key() -> bytes:
         raise BadRequest("--new-key-stdin: not a base64-encoded key") from exc
 
 
-def _query(args: argparse.Namespace) -> audit.Query:
-    return audit.Query(
+def _query(args: argparse.Namespace) -> query.Query:
+    return query.Query(
         events=tuple(args.filter), actor=args.actor, since=args.since, until=args.until
     )
 
@@ -307,12 +310,12 @@ def cmd_audit_tail(args: argparse.Namespace) -> int:
     if args.lines < 0:
         raise BadRequest("--lines: must not be negative")
     state = _state(args)
-    for entry in audit.tail(state.audit_log, args.lines, _query(args), follow=args.follow):
+    for entry in query.tail(state.audit_log, args.lines, _query(args), follow=args.follow):
         print(entry.line() if args.json else _entry_text(entry), flush=True)
     return 0
 
 
-def _entry_text(entry: audit.Entry) -> str:
+def _entry_text(entry: Entry) -> str:
     details = " ".join(
         f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in entry.fields.items()
     )
@@ -321,7 +324,7 @@ def _entry_text(entry: audit.Entry) -> str:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     state = _state(args)
-    broken = audit.verify(state.audit_log)
+    broken = verify(state.audit_log)
     if broken is not None:
         raise IntegrityError(f"{state.audit_log}: {broken}")
     print(f"{state.audit_log}: chain intact")
@@ -331,16 +334,16 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     state = _state(args)
     count = 0
-    for entry in audit.entries(state.audit_log, _query(args)):
+    for entry in query.entries(state.audit_log, _query(args)):
         print(entry.line())
         count += 1
-    _record(state, audit.DATA_EXPORTED, what="audit", entries=count)
+    _record(state, events.DATA_EXPORTED, what="audit", entries=count)
     return 0
 
 
 def cmd_audit_prune(args: argparse.Namespace) -> int:
     state = _state(args)
-    report = audit.prune(state.audit_log, older_than_ms=args.older_than, actor=_actor())
+    report = retention.prune(state.audit_log, older_than_ms=args.older_than, actor=_actor())
     if report.checkpoint is None:
         print(f"nothing to prune; {report.kept} entries kept")
     else:
@@ -360,12 +363,12 @@ def cmd_data_export(args: argparse.Namespace) -> int:
             approval_rows = store.export_table("approvals")
             approvals = list(approval_rows) if approval_rows is not None else None
     entries = (
-        [e.to_dict() for e in audit.entries(state.audit_log, audit.Query(since=args.since))]
+        [e.to_dict() for e in query.entries(state.audit_log, query.Query(since=args.since))]
         if state.audit_log.exists()
         else []
     )
     document = {
-        "exported_at": audit.format_ts(datetime.now(UTC).timestamp()),
+        "exported_at": format_ts(datetime.now(UTC).timestamp()),
         "since": args.since.isoformat() if args.since else None,
         "invocations": invocations,
         "approvals": approvals,
@@ -376,7 +379,7 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     sys.stdout.write("\n")
     _record(
         state,
-        audit.DATA_EXPORTED,
+        events.DATA_EXPORTED,
         what="data",
         invocations=len(invocations),
         approvals=len(approvals or []),
@@ -399,6 +402,6 @@ def cmd_data_delete(args: argparse.Namespace) -> int:
     with open_main(state.database) as db:
         deleted = Store(db).delete_finished(before_ms=before_ms, principal=args.principal)
     criteria = {"before": args.before.isoformat()} if args.before else {"principal": args.principal}
-    _record(state, audit.DATA_DELETED, invocations=deleted, **criteria)
+    _record(state, events.DATA_DELETED, invocations=deleted, **criteria)
     print(f"deleted {deleted} finished invocations")
     return 0

@@ -16,8 +16,7 @@ from dataclasses import asdict, replace
 import structlog
 
 from runtime.approvals.store import ApprovalRecord
-from runtime.audit import log as audit
-from runtime.audit.log import BackgroundAudit
+from runtime.audit import events
 from runtime.core.admission import Ticket
 from runtime.core.execute import ToolRun, execute
 from runtime.core.invocation import (
@@ -33,6 +32,7 @@ from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, with_secrets
 from runtime.core.store import Store
 from runtime.errors import SkillRuntimeError, WrongState
+from runtime.events.background import BackgroundAudit
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, egress_dict, failed_result
 from runtime.util.clock import SYSTEM_CLOCK, Clock
@@ -183,7 +183,7 @@ class Runner:
             raise WrongState("this daemon has no secrets store configured")
         values = await self.resolve_secrets(tuple(names))
         self._emit(
-            audit.SECRET_ACCESSED,
+            events.SECRET_ACCESSED,
             record.principal,
             invocation_id=record.id,
             skill=prepared.skill.name,
@@ -201,7 +201,7 @@ class Runner:
     ) -> ToolRun:
         async def on_started() -> None:
             await self._sql(self.store.mark_running, record.id, self._clock.now_ms())
-            self._emit(audit.INVOCATION_STARTED, record.principal, invocation_id=record.id)
+            self._emit(events.INVOCATION_STARTED, record.principal, invocation_id=record.id)
             await sink(Started(record.id))
 
         async def on_output(stream: str, data: bytes) -> None:
@@ -212,7 +212,7 @@ class Runner:
             # Each egress decision as it ends goes to the audit log (written off the loop).
             log.info("egress", invocation_id=record.id, **egress_dict(attempt))
             self._emit(
-                audit.EGRESS_DECIDED,
+                events.EGRESS_DECIDED,
                 record.principal,
                 invocation_id=record.id,
                 **egress_dict(attempt),
@@ -234,7 +234,7 @@ class Runner:
         await self._sql(self.store.finish, invocation_id, result, output_json, self._clock.now_ms())
         record = await self._sql(self.store.get, invocation_id)
         self._emit(
-            audit.INVOCATION_FINISHED,
+            events.INVOCATION_FINISHED,
             record.principal,
             invocation_id=invocation_id,
             skill=record.skill,

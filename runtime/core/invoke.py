@@ -20,8 +20,7 @@ import structlog
 
 from runtime.approvals.gate import ApprovalGate, Subject, refusal
 from runtime.approvals.store import ApprovalRecord, ApprovalState
-from runtime.audit import log as audit
-from runtime.audit.log import BackgroundAudit
+from runtime.audit import events
 from runtime.auth.ratelimit import Permit, RateLimiter
 from runtime.auth.roles import Principal, Role
 from runtime.core.admission import Admission, Ticket
@@ -40,6 +39,7 @@ from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, prepare
 from runtime.core.store import Store
 from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongState
+from runtime.events.background import BackgroundAudit
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import Status, failed_result
@@ -93,7 +93,7 @@ class Invocations:
             return earlier
         call = self._resolve(call)  # skill, tool, input schema, profile + limits -> sandbox spec
         call = await self._decide(call)  # standing rules, approval mode, or a claimed approval
-        self._emit(audit.INVOCATION_REQUESTED, request.principal.name, **self._requested(call))
+        self._emit(events.INVOCATION_REQUESTED, request.principal.name, **self._requested(call))
         if call.verdict is Verdict.DENY:
             return await self._refuse(call, sink)  # 1. a standing rule denies it
         with self._rate_limited(request.principal) as permit:  # calls, concurrency, CPU budget

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.audit import log as audit
+from runtime.audit import events
+from runtime.audit.writer import AuditLog
 
 DAY = 86_400.0
 START = 1_700_000_000.0  # 2023-11-14, a fixed past moment
@@ -32,14 +33,14 @@ def log_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def write_days(log_path: Path, clock: Clock) -> Callable[[int], audit.AuditLog]:
+def write_days(log_path: Path, clock: Clock) -> Callable[[int], AuditLog]:
     """Append one rpc.called entry per day for ``days`` days, starting at START."""
 
-    def write(days: int) -> audit.AuditLog:
-        log = audit.AuditLog(log_path, clock=clock)
+    def write(days: int) -> AuditLog:
+        log = AuditLog(log_path, clock=clock)
         for day in range(days):
             clock.now = START + day * DAY
-            log.append(audit.RPC_CALLED, actor="agent-1", method="/skillrt.v1/Invoke", day=day)
+            log.append(events.RPC_CALLED, actor="agent-1", method="/skillrt.v1/Invoke", day=day)
         return log
 
     return write

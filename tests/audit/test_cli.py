@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from runtime.audit import log as audit
+from runtime.audit import events
+from runtime.audit.query import entries, tail
+from runtime.audit.verify import verify
+from runtime.audit.writer import AuditLog
 from runtime.core.records import InvocationRecord, State
 from runtime.core.store import Store
 from runtime.sandbox.result import Status, failed_result
@@ -16,7 +19,7 @@ from runtime.state.schema import open_main
 from tests.audit.conftest import DAY, START, lines, rewrite
 from tests.test_cli import assert_one_line_error, skillrt
 
-WriteDays = Callable[[int], audit.AuditLog]
+WriteDays = Callable[[int], AuditLog]
 
 
 def _state(log_path: Path) -> list[str]:
@@ -67,11 +70,11 @@ def test_verify_intact_log(log_path: Path, write_days: WriteDays) -> None:
 def test_tail_filters_events(log_path: Path, write_days: WriteDays) -> None:
     """audit tail --filter prints only the matching events, newest last."""
     log = write_days(3)
-    log.append(audit.TOKEN_CREATED, actor="owner", token_id="tok_1")
+    log.append(events.TOKEN_CREATED, actor="owner", token_id="tok_1")
     proc = skillrt("audit", "tail", "--filter", "token.*", "--json", *_state(log_path))
     assert proc.returncode == 0, proc.stderr
     [entry] = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert (entry["event"], entry["token_id"]) == (audit.TOKEN_CREATED, "tok_1")
+    assert (entry["event"], entry["token_id"]) == (events.TOKEN_CREATED, "tok_1")
 
 
 def test_export_since_is_audited(log_path: Path, write_days: WriteDays) -> None:
@@ -80,9 +83,9 @@ def test_export_since_is_audited(log_path: Path, write_days: WriteDays) -> None:
     proc = skillrt("audit", "export", "--since", "2023-11-16T23:00Z", *_state(log_path))
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(line)["day"] for line in proc.stdout.splitlines()] == [3, 4]
-    [last] = audit.tail(log_path, 1)
-    assert (last.event, last.fields["entries"]) == (audit.DATA_EXPORTED, 2)
-    assert audit.verify(log_path) is None
+    [last] = tail(log_path, 1)
+    assert (last.event, last.fields["entries"]) == (events.DATA_EXPORTED, 2)
+    assert verify(log_path) is None
 
 
 def test_prune_older_than(log_path: Path, write_days: WriteDays) -> None:
@@ -126,8 +129,8 @@ def test_data_export(log_path: Path, write_days: WriteDays) -> None:
     document = json.loads(proc.stdout)
     assert [i["id"] for i in document["invocations"]] == ["inv_0", "inv_1", "inv_2"]
     assert [e["seq"] for e in document["audit"]] == [1, 2]
-    [last] = audit.tail(log_path, 1)
-    assert (last.event, last.fields["invocations"]) == (audit.DATA_EXPORTED, 3)
+    [last] = tail(log_path, 1)
+    assert (last.event, last.fields["invocations"]) == (events.DATA_EXPORTED, 3)
 
 
 def test_data_delete_by_principal(log_path: Path) -> None:
@@ -136,9 +139,9 @@ def test_data_delete_by_principal(log_path: Path) -> None:
     proc = skillrt("data", "delete", "--principal", "alice", *_state(log_path))
     assert (proc.returncode, proc.stdout.strip()) == (0, "deleted 2 finished invocations")
     assert _invocation_ids(log_path.parent) == ["inv_1"]
-    [entry] = audit.entries(log_path)
+    [entry] = entries(log_path)
     assert (entry.event, entry.fields) == (
-        audit.DATA_DELETED,
+        events.DATA_DELETED,
         {"invocations": 2, "principal": "alice"},
     )
 

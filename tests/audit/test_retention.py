@@ -9,16 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from runtime.audit import log as audit
+from runtime.audit import events
+from runtime.audit.entry import Problem, entry_hash
+from runtime.audit.keys import checkpoint_mac, default_key_path
+from runtime.audit.query import entries
+from runtime.audit.retention import PruneReport, prune
+from runtime.audit.verify import verify
+from runtime.audit.writer import AuditLog
 from runtime.errors import IntegrityError
 from tests.audit.conftest import DAY, START, Clock, lines, rewrite
 
-WriteDays = Callable[[int], audit.AuditLog]
+WriteDays = Callable[[int], AuditLog]
 FIVE_DAYS_MS = 5 * 86_400_000
 
 
-def _prune(log_path: Path, *, at_day: float) -> audit.PruneReport:
-    return audit.prune(log_path, older_than_ms=FIVE_DAYS_MS, now=START + at_day * DAY)
+def _prune(log_path: Path, *, at_day: float) -> PruneReport:
+    return prune(log_path, older_than_ms=FIVE_DAYS_MS, now=START + at_day * DAY)
 
 
 def test_prune_keeps_the_rest_verifiable(log_path: Path, write_days: WriteDays) -> None:
@@ -26,11 +32,11 @@ def test_prune_keeps_the_rest_verifiable(log_path: Path, write_days: WriteDays) 
     write_days(10)
     report = _prune(log_path, at_day=9)
     assert (report.pruned, report.kept) == (4, 6)
-    assert audit.verify(log_path) is None
+    assert verify(log_path) is None
     checkpoint = json.loads(lines(log_path)[0])
-    assert checkpoint["event"] == audit.CHECKPOINT
+    assert checkpoint["event"] == events.CHECKPOINT
     assert (checkpoint["seq"], checkpoint["pruned"]) == (4, 4)
-    assert [e.fields.get("day") for e in audit.entries(log_path)][1:] == list(range(4, 10))
+    assert [e.fields.get("day") for e in entries(log_path)][1:] == list(range(4, 10))
 
 
 def test_checkpoint_records_the_last_pruned_hash(log_path: Path, write_days: WriteDays) -> None:
@@ -46,7 +52,7 @@ def test_key_file_is_private(log_path: Path, write_days: WriteDays) -> None:
     """The checkpoint key is created beside the log with mode 0600."""
     write_days(10)
     _prune(log_path, at_day=9)
-    key = audit.default_key_path(log_path)
+    key = default_key_path(log_path)
     assert key.parent == log_path.parent
     assert key.stat().st_mode & 0o777 == 0o600
 
@@ -56,11 +62,11 @@ def test_pruning_again_adds_up(log_path: Path, write_days: WriteDays, clock: Clo
     log = write_days(10)
     _prune(log_path, at_day=9)
     clock.now = START + 12 * DAY
-    log.append(audit.RPC_CALLED, actor="agent-1", day=12)
+    log.append(events.RPC_CALLED, actor="agent-1", day=12)
     report = _prune(log_path, at_day=12)
     assert report.pruned == 3
     assert json.loads(lines(log_path)[0])["pruned"] == 7
-    assert audit.verify(log_path) is None
+    assert verify(log_path) is None
 
 
 def test_appends_continue_after_everything_is_pruned(
@@ -71,9 +77,9 @@ def test_appends_continue_after_everything_is_pruned(
     _prune(log_path, at_day=30)
     assert len(lines(log_path)) == 1
     clock.now = START + 30 * DAY
-    entry = log.append(audit.CONFIG_RELOADED, actor="skillrt")
+    entry = log.append(events.CONFIG_RELOADED, actor="skillrt")
     assert entry.seq == 4
-    assert audit.verify(log_path) is None
+    assert verify(log_path) is None
 
 
 def test_nothing_old_enough_leaves_the_file(log_path: Path, write_days: WriteDays) -> None:
@@ -94,18 +100,18 @@ def test_forged_checkpoint_is_detected(log_path: Path, write_days: WriteDays) ->
     forged: dict[str, object] = {
         "seq": victim["seq"],
         "ts": victim["ts"],
-        "event": audit.CHECKPOINT,
+        "event": events.CHECKPOINT,
         "actor": "skillrt",
         "pruned": victim["seq"],
         "last_pruned_hash": victim["hash"],
         "prev": "",
     }
-    forged["mac"] = audit.checkpoint_mac(os.urandom(32), forged)
-    forged["hash"] = audit.entry_hash(forged)
+    forged["mac"] = checkpoint_mac(os.urandom(32), forged)
+    forged["hash"] = entry_hash(forged)
     rewrite(log_path, [json.dumps(forged) + "\n", *text[5:]])
-    broken = audit.verify(log_path)
+    broken = verify(log_path)
     assert broken is not None
-    assert (broken.line, broken.problem) == (1, audit.Problem.FORGED)
+    assert (broken.line, broken.problem) == (1, Problem.FORGED)
     assert "HMAC does not match" in broken.detail
 
 
@@ -116,11 +122,11 @@ def test_checkpoint_with_a_strange_mac_is_forged(log_path: Path, write_days: Wri
     text = lines(log_path)
     checkpoint = json.loads(text[0])
     checkpoint["mac"] = "\u00e9"
-    checkpoint["hash"] = audit.entry_hash(checkpoint)
+    checkpoint["hash"] = entry_hash(checkpoint)
     rewrite(log_path, [json.dumps(checkpoint) + "\n", *text[1:]])
-    broken = audit.verify(log_path)
+    broken = verify(log_path)
     assert broken is not None
-    assert (broken.line, broken.problem) == (1, audit.Problem.FORGED)
+    assert (broken.line, broken.problem) == (1, Problem.FORGED)
 
 
 def test_removed_checkpoint_is_detected(log_path: Path, write_days: WriteDays) -> None:
@@ -128,19 +134,19 @@ def test_removed_checkpoint_is_detected(log_path: Path, write_days: WriteDays) -
     write_days(10)
     _prune(log_path, at_day=9)
     rewrite(log_path, lines(log_path)[1:])
-    broken = audit.verify(log_path)
+    broken = verify(log_path)
     assert broken is not None
-    assert (broken.line, broken.problem) == (1, audit.Problem.REMOVED)
+    assert (broken.line, broken.problem) == (1, Problem.REMOVED)
 
 
 def test_checkpoint_needs_its_key(log_path: Path, write_days: WriteDays) -> None:
     """Without the key file a checkpoint cannot be trusted."""
     write_days(10)
     _prune(log_path, at_day=9)
-    audit.default_key_path(log_path).unlink()
-    broken = audit.verify(log_path)
+    default_key_path(log_path).unlink()
+    broken = verify(log_path)
     assert broken is not None
-    assert broken.problem is audit.Problem.FORGED
+    assert broken.problem is Problem.FORGED
 
 
 def test_prune_refuses_a_broken_log(log_path: Path, write_days: WriteDays) -> None:

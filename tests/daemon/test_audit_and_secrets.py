@@ -12,7 +12,16 @@ from pathlib import Path
 import grpc
 import pytest
 
-from runtime.audit import log as audit
+from runtime.audit.entry import Entry
+from runtime.audit.events import (
+    AUTH_FAILED,
+    INVOCATION_FINISHED,
+    INVOCATION_REQUESTED,
+    INVOCATION_STARTED,
+    RPC_CALLED,
+    TOKEN_CREATED,
+)
+from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.util import paths
@@ -78,8 +87,8 @@ def daemon() -> Iterator[Daemon]:
     cleanup(instance)
 
 
-def events(daemon: Daemon) -> list[audit.Entry]:
-    return list(audit.entries(daemon.state_dir / "audit.log"))
+def events(daemon: Daemon) -> list[Entry]:
+    return list(entries(daemon.state_dir / "audit.log"))
 
 
 def test_declared_secret_is_injected_and_masked(daemon: Daemon, channel: grpc.Channel) -> None:
@@ -106,13 +115,13 @@ def test_invocation_is_audited(daemon: Daemon, channel: grpc.Channel) -> None:
     daemon.start()
     mine = [e for e in events(daemon) if e.fields.get("invocation_id") == invocation.id]
     kinds = [e.event for e in mine]
-    assert audit.INVOCATION_STARTED in kinds and audit.INVOCATION_FINISHED in kinds
-    finished = next(e for e in mine if e.event == audit.INVOCATION_FINISHED)
+    assert INVOCATION_STARTED in kinds and INVOCATION_FINISHED in kinds
+    finished = next(e for e in mine if e.event == INVOCATION_FINISHED)
     assert (finished.actor, finished.fields["status"]) == ("owner", "ok")
     requested = [
         e
         for e in events(daemon)
-        if e.event == audit.INVOCATION_REQUESTED and e.fields.get("tool") == "echo"
+        if e.event == INVOCATION_REQUESTED and e.fields.get("tool") == "echo"
     ]
     assert requested and len(requested[-1].fields["input_hash"]) == 64
     assert "do-not-log" not in (daemon.state_dir / "audit.log").read_text()
@@ -132,9 +141,9 @@ def test_auth_failures_and_rpcs_are_audited(daemon: Daemon) -> None:
     daemon.stop()
     daemon.start()
     kinds = {(e.event, e.actor) for e in events(daemon)}
-    assert (audit.AUTH_FAILED, "anonymous") in kinds
-    assert (audit.RPC_CALLED, "owner") in kinds
-    assert (audit.TOKEN_CREATED, "owner") in kinds
+    assert (AUTH_FAILED, "anonymous") in kinds
+    assert (RPC_CALLED, "owner") in kinds
+    assert (TOKEN_CREATED, "owner") in kinds
 
 
 def test_daemon_log_verifies(daemon: Daemon) -> None:

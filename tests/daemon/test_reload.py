@@ -8,7 +8,8 @@ import time
 import grpc
 import pytest
 
-from runtime.audit import log as audit
+from runtime.audit import events
+from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.approvals.conftest import create_token
 from tests.daemon.conftest import cleanup, make_daemon
@@ -38,9 +39,7 @@ def test_sighup_applies_new_rate_limits_and_refuses_bad_files() -> None:
         assert daemon.process.poll() is None, "a bad configuration must not stop the daemon"
         daemon.stop()
         reloads = [
-            e
-            for e in audit.entries(daemon.state_dir / "audit.log")
-            if e.event == audit.CONFIG_RELOADED
+            e for e in entries(daemon.state_dir / "audit.log") if e.event == events.CONFIG_RELOADED
         ]
         assert [e.fields["applied"] for e in reloads] == [True, False]
         assert reloads[0].fields["changed"] == ["rate_limits_by_token"]

@@ -42,7 +42,7 @@ def test_denied_egress_is_a_violation_over_grpc(daemon: Daemon) -> None:
 
 def test_egress_decision_in_result_and_audit(daemon: Daemon) -> None:
     """Each egress decision is in the gRPC result's egress list and in the audit log."""
-    from runtime.audit import log as audit
+    from runtime.audit import events, query
 
     request = pb.InvokeRequest(
         skill="http-fetch", tool="fetch", input_json=json.dumps({"url": "http://elsewhere.test/"})
@@ -55,7 +55,7 @@ def test_egress_decision_in_result_and_audit(daemon: Daemon) -> None:
     daemon.start()
     entries = [
         e
-        for e in audit.entries(daemon.state_dir / "audit.log")
-        if e.event == audit.EGRESS_DECIDED and e.fields.get("invocation_id") == response.id
+        for e in query.entries(daemon.state_dir / "audit.log")
+        if e.event == events.EGRESS_DECIDED and e.fields.get("invocation_id") == response.id
     ]
     assert [(e.fields["host"], e.fields["allowed"]) for e in entries] == [("elsewhere.test", False)]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.audit import log as audit
+from runtime.audit import events
+from runtime.audit.query import entries
 from runtime.errors import NotAllowed
 from runtime.secrets.store import KeyFile, SecretStore
 from tests.secrets.conftest import VALUE, secret_skill_toml
@@ -20,7 +21,7 @@ def _open(state: Path) -> SecretStore:
 
 
 def _events(state: Path) -> list[tuple[str, dict[str, object]]]:
-    return [(e.event, dict(e.fields)) for e in audit.entries(state / "audit.log")]
+    return [(e.event, dict(e.fields)) for e in entries(state / "audit.log")]
 
 
 def test_set_from_stdin(tmp_path: Path) -> None:
@@ -31,7 +32,7 @@ def test_set_from_stdin(tmp_path: Path) -> None:
     assert (proc.returncode, proc.stdout) == (0, "set API_KEY\n"), proc.stderr
     assert VALUE.decode() not in proc.stdout + proc.stderr
     assert _open(tmp_path).get("API_KEY") == VALUE
-    assert _events(tmp_path) == [(audit.SECRET_SET, {"name": "API_KEY", "kind": "value"})]
+    assert _events(tmp_path) == [(events.SECRET_SET, {"name": "API_KEY", "kind": "value"})]
     assert VALUE not in (tmp_path / "audit.log").read_bytes()
 
 
@@ -81,7 +82,7 @@ def test_rm(tmp_path: Path) -> None:
     proc = skillrt("secrets", "rm", "API_KEY", "--state-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert _open(tmp_path).names() == []
-    assert _events(tmp_path) == [(audit.SECRET_REMOVED, {"name": "API_KEY"})]
+    assert _events(tmp_path) == [(events.SECRET_REMOVED, {"name": "API_KEY"})]
 
 
 def test_rotate_key(tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_rotate_key(tmp_path: Path) -> None:
     assert proc.stdout.strip() == f"re-encrypted 1 secrets under key {new.id}", proc.stderr
     assert new.id != old.id
     assert _open(tmp_path).get("API_KEY") == VALUE
-    assert _events(tmp_path) == [(audit.SECRET_KEY_ROTATED, {"key_id": new.id, "secrets": 1})]
+    assert _events(tmp_path) == [(events.SECRET_KEY_ROTATED, {"key_id": new.id, "secrets": 1})]
 
 
 def test_oauth_credential_revoked_locally(tmp_path: Path) -> None:
@@ -115,4 +116,4 @@ def test_oauth_credential_revoked_locally(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     with pytest.raises(NotAllowed):
         _open(tmp_path).get("GITHUB")
-    assert [event for event, _ in _events(tmp_path)] == [audit.SECRET_SET, audit.SECRET_REVOKED]
+    assert [event for event, _ in _events(tmp_path)] == [events.SECRET_SET, events.SECRET_REVOKED]

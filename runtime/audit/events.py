@@ -1,0 +1,83 @@
+"""The audit event vocabulary: the only event names the log accepts.
+
+Invocation events carry skill, tool, version, content_hash, input_hash, profile and limits;
+invocation.finished adds status and usage. No event carries an input, an output or a secret
+value: the log is kept for 30 days and cannot be edited to remove one.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APPROVAL_DECIDED",
+    "APPROVAL_EXPIRED",
+    "APPROVAL_REQUESTED",
+    "AUTH_FAILED",
+    "CHECKPOINT",
+    "CONFIG_RELOADED",
+    "DATA_DELETED",
+    "DATA_EXPORTED",
+    "EGRESS_DECIDED",
+    "EVENTS",
+    "INVOCATION_FINISHED",
+    "INVOCATION_REQUESTED",
+    "INVOCATION_STARTED",
+    "RPC_CALLED",
+    "SECRET_ACCESSED",
+    "SECRET_KEY_ROTATED",
+    "SECRET_REFRESHED",
+    "SECRET_REMOVED",
+    "SECRET_REVOKED",
+    "SECRET_SET",
+    "TOKEN_CREATED",
+    "TOKEN_REVOKED",
+    "TOKEN_ROTATED",
+]
+
+AUTH_FAILED = "auth.failed"
+RPC_CALLED = "rpc.called"
+INVOCATION_REQUESTED = "invocation.requested"
+INVOCATION_STARTED = "invocation.started"
+INVOCATION_FINISHED = "invocation.finished"
+APPROVAL_REQUESTED = "approval.requested"
+APPROVAL_DECIDED = "approval.decided"
+APPROVAL_EXPIRED = "approval.expired"
+TOKEN_CREATED = "token.created"
+TOKEN_REVOKED = "token.revoked"
+TOKEN_ROTATED = "token.rotated"
+SECRET_SET = "secret.set"
+SECRET_REMOVED = "secret.removed"
+SECRET_ACCESSED = "secret.accessed"
+SECRET_REFRESHED = "secret.refreshed"
+SECRET_REVOKED = "secret.revoked"
+SECRET_KEY_ROTATED = "secret.key_rotated"
+CONFIG_RELOADED = "config.reloaded"
+DATA_EXPORTED = "data.exported"
+DATA_DELETED = "data.deleted"
+EGRESS_DECIDED = "egress.decided"  # one network connection a sandbox asked for, and the answer
+# Written by retention only, so it is not in EVENTS: no caller may append one.
+CHECKPOINT = "audit.checkpoint"
+EVENTS = frozenset(
+    {
+        EGRESS_DECIDED,
+        AUTH_FAILED,
+        RPC_CALLED,
+        INVOCATION_REQUESTED,
+        INVOCATION_STARTED,
+        INVOCATION_FINISHED,
+        APPROVAL_REQUESTED,
+        APPROVAL_DECIDED,
+        APPROVAL_EXPIRED,
+        TOKEN_CREATED,
+        TOKEN_REVOKED,
+        TOKEN_ROTATED,
+        SECRET_SET,
+        SECRET_REMOVED,
+        SECRET_ACCESSED,
+        SECRET_REFRESHED,
+        SECRET_REVOKED,
+        SECRET_KEY_ROTATED,
+        CONFIG_RELOADED,
+        DATA_EXPORTED,
+        DATA_DELETED,
+    }
+)

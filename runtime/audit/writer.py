@@ -1,0 +1,122 @@
+"""Appending to the audit log: each entry linked to the last, in one write, fsync'd.
+
+Appends are serialized across threads and processes by the lock file beside the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from runtime.audit.entry import (
+    GENESIS,
+    Entry,
+    check_entry,
+    entry_hash,
+    format_ts,
+    parse_line,
+    render_line,
+)
+from runtime.audit.events import CHECKPOINT
+from runtime.audit.lock import ProcessLock
+from runtime.errors import BadRequest, IntegrityError
+from runtime.util.fsio import fsync_dir
+
+__all__ = ["AuditLog"]
+
+_CHUNK = 65536
+
+
+class AuditLog:
+    """Appends entries to one log file; safe to share between threads and event loops."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] | None = None) -> None:
+        self.path = path
+        self._clock = clock or time.time
+        self._lock = ProcessLock(path)
+        # (inode, size) of the file when this process last wrote, and the link that follows:
+        # while the file is unchanged the last line need not be read again.
+        self._tail: tuple[int, int, int, str] | None = None
+
+    def append(self, event: str, *, actor: str, **fields: Any) -> Entry:
+        check_entry(event, actor, fields)
+        with self._lock:
+            return self._write(event, actor, fields)
+
+    async def append_async(self, event: str, *, actor: str, **fields: Any) -> Entry:
+        """``append`` off the event loop: the fsync must not stall other requests."""
+        return await asyncio.to_thread(lambda: self.append(event, actor=actor, **fields))
+
+    def _write(self, event: str, actor: str, fields: dict[str, Any]) -> Entry:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            st = os.fstat(fd)
+            if st.st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+            if self._tail is not None and self._tail[:2] == (st.st_ino, st.st_size):
+                seq, prev = self._tail[2:]
+            else:
+                seq, prev = _next_link(self.path)
+            body: dict[str, Any] = {
+                "seq": seq,
+                "ts": format_ts(self._clock()),
+                "event": event,
+                "actor": actor,
+                **fields,
+                "prev": prev,
+            }
+            try:
+                # Hash what a reader will parse back, not Python values that JSON changes (an
+                # int key becomes a string, a tuple a list).
+                body = json.loads(render_line(body))
+                entry = Entry.from_body({**body, "hash": entry_hash(body)})
+                data = (entry.line() + "\n").encode()
+            except (TypeError, ValueError) as exc:
+                raise BadRequest(f"audit: fields must be JSON values: {exc}") from exc
+            if os.write(fd, data) != len(data):
+                raise OSError(f"short write to {self.path}")
+            os.fsync(fd)
+            if st.st_size == 0:
+                fsync_dir(self.path.parent)
+            self._tail = (st.st_ino, st.st_size + len(data), seq + 1, entry.hash)
+            return entry
+        finally:
+            os.close(fd)
+
+
+def _next_link(path: Path) -> tuple[int, str]:
+    """The seq and prev of the entry that follows the last line of ``path``."""
+    raw = _last_line(path)
+    if raw is None:
+        return 1, GENESIS
+    body, broken = parse_line(0, raw)
+    if broken is not None or not raw.endswith(b"\n"):
+        raise IntegrityError(
+            f"{path}: the last line is not a complete entry; run `skillrt audit verify`"
+        )
+    assert body is not None
+    if body["event"] == CHECKPOINT:
+        return body["seq"] + 1, str(body["last_pruned_hash"])
+    return body["seq"] + 1, str(body["hash"])
+
+
+def _last_line(path: Path) -> bytes | None:
+    with path.open("rb") as file:
+        end = file.seek(0, os.SEEK_END)
+        if end == 0:
+            return None
+        tail = b""
+        position = end
+        # Read backwards until the newline that ends the line before the last one.
+        while position > 0 and tail.count(b"\n") < 2:
+            step = min(_CHUNK, position)
+            position -= step
+            file.seek(position)
+            tail = file.read(step) + tail
+        return tail.rstrip(b"\n").rsplit(b"\n", 1)[-1] + (b"\n" if tail.endswith(b"\n") else b"")
