@@ -24,7 +24,7 @@ from runtime.approvals.store import (
 )
 from runtime.audit import events
 from runtime.errors import NoSuchEntity, NotAllowed, WrongState
-from runtime.events.background import BackgroundAudit
+from runtime.audit.background import BackgroundAudit
 from runtime.sandbox.result import SandboxResult, Status, failed_result
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 

@@ -32,7 +32,7 @@ from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, with_secrets
 from runtime.core.store import Store
 from runtime.errors import SkillRuntimeError, WrongState
-from runtime.events.background import BackgroundAudit
+from runtime.audit.background import BackgroundAudit
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, egress_dict, failed_result
 from runtime.util.clock import SYSTEM_CLOCK, Clock

@@ -39,7 +39,7 @@ from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, prepare
 from runtime.core.store import Store
 from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongState
-from runtime.events.background import BackgroundAudit
+from runtime.audit.background import BackgroundAudit
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import Status, failed_result
