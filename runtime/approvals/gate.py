@@ -23,8 +23,8 @@ from runtime.approvals.store import (
     transition,
 )
 from runtime.audit import events
-from runtime.errors import NoSuchEntity, NotAllowed, WrongState
 from runtime.audit.background import BackgroundAudit
+from runtime.errors import NoSuchEntity, NotAllowed, WrongState
 from runtime.sandbox.result import SandboxResult, Status, failed_result
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 

@@ -17,6 +17,7 @@ import structlog
 
 from runtime.approvals.store import ApprovalRecord
 from runtime.audit import events
+from runtime.audit.background import BackgroundAudit
 from runtime.core.admission import Ticket
 from runtime.core.execute import ToolRun, execute
 from runtime.core.invocation import (
@@ -32,7 +33,6 @@ from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, with_secrets
 from runtime.core.store import Store
 from runtime.errors import SkillRuntimeError, WrongState
-from runtime.audit.background import BackgroundAudit
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, egress_dict, failed_result
 from runtime.util.clock import SYSTEM_CLOCK, Clock

@@ -21,6 +21,7 @@ import structlog
 from runtime.approvals.gate import ApprovalGate, Subject, refusal
 from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.audit import events
+from runtime.audit.background import BackgroundAudit
 from runtime.auth.ratelimit import Permit, RateLimiter
 from runtime.auth.roles import Principal, Role
 from runtime.core.admission import Admission, Ticket
@@ -39,7 +40,6 @@ from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, prepare
 from runtime.core.store import Store
 from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongState
-from runtime.audit.background import BackgroundAudit
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import Status, failed_result
