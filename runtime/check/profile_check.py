@@ -28,6 +28,7 @@ from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID, SandboxSpec
 from runtime.sandbox.profiles import SandboxProfile
 from runtime.sandbox.result import SandboxResult, Status
+from runtime.util.table import text_table
 from runtime.util.units import format_duration, format_size
 
 INTERPRETER = "/usr/bin/python3"
@@ -962,17 +963,6 @@ def report_dict(report: CheckReport) -> dict[str, object]:
             **({"stderr": _tail(result.stderr)} if result.status is not Status.OK else {}),
         },
     }
-
-
-def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Rows as aligned columns under ``header``; a one-cell row is a section title."""
-    full = [r for r in rows if len(r) == len(header)]
-    widths = [max(len(r[i]) for r in (header, *full)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    return [line(header), *(line(r) if len(r) == len(header) else r[0] for r in rows)]
 
 
 def render_report(report: CheckReport) -> str:

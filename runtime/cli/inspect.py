@@ -14,6 +14,7 @@ from runtime.check import profile_check as probes
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import ProfileStore
 from runtime.util import paths
+from runtime.util.table import text_table
 
 
 def register(verbs: Any) -> None:
@@ -53,7 +54,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": ok, "checks": listed}))
     else:
         rows = [(c.name, "ok" if c.ok else "FAIL", c.detail) for c in checks]
-        print("\n".join(probes.text_table(("CHECK", "STATUS", "DETAIL"), rows)))
+        print("\n".join(text_table(("CHECK", "STATUS", "DETAIL"), rows)))
         verdict = "can" if ok else "cannot"
         print(f"this host {verdict} isolate as the profiles ask")
     return 0 if ok else 1

@@ -21,7 +21,6 @@ from typing import Any
 
 from runtime.api import config as daemon_config
 from runtime.audit import log as audit
-from runtime.check.profile_check import text_table
 from runtime.cli.author import duration_flag
 from runtime.core.catalog import Catalog, secret_users
 from runtime.core.store import Store
@@ -29,6 +28,7 @@ from runtime.errors import BadRequest, IntegrityError, NoSuchEntity, UpstreamErr
 from runtime.secrets.oauth import OAuthBroker, parse_credential
 from runtime.secrets.store import Kind, SecretStore, key_source
 from runtime.util import paths
+from runtime.util.table import text_table
 
 _DEFAULT_TAIL = 20
 
