@@ -1,10 +1,7 @@
 """``skillrt profile check``: probe a real sandbox and compare what it shows with its profile.
 
-The probe program runs inside the sandbox as ``python3 -c PROBE_PROGRAM CONFIG``. It is pure
-Python and uses only fork, because the strictest profile has no shell and kills ``socket()``.
-Every probe that may be killed (a denied syscall kills its process with SIGSYS) or that exhausts
-a limit runs in a forked child, and the parent reports how that child ended. The program prints
-one JSON document: an observation per probe key.
+The probe program (``probe_program.py``, standard library only) runs inside the sandbox as
+``python3 -c PROBE_PROGRAM CONFIG`` and prints one JSON document: an observation per probe key.
 
 Everything above ``check_profile`` is pure: the probe plan and what each probe should observe
 derive from the profile alone, and ``compare`` turns plan and observations into report rows.
@@ -18,6 +15,7 @@ import socket
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from runtime.errors import SandboxError
 from runtime.sandbox import seccomp
@@ -39,7 +37,6 @@ _PROBE_FILE = ".skillrt-probe"
 _NO_CAPABILITIES = "0000000000000000"
 _SECCOMP_MODE_FILTER = "2"
 _SIGCHLD = 17
-_SOCK_STREAM = 1
 _SOCK_RAW = 3
 _KILLED = "killed:SIGSYS"
 _MIB = 1024 * 1024
@@ -47,244 +44,9 @@ _MIB = 1024 * 1024
 _MEMORY_OVERSHOOT = 32 * _MIB
 _COUNT_OVERSHOOT = 8
 
-PROBE_PROGRAM = r"""
-import ctypes, errno, json, os, signal, socket, sys
-
-CONFIG = json.loads(sys.argv[1])
-MIB = 1 << 20
-PROGRESS = [-1]  # the report pipe of a forked probe; one "." per MiB a probe got through
-
-
-def ok(amount=None):
-    return {"result": "ok", "amount": amount}
-
-
-def value(text):
-    return {"result": "value", "detail": str(text)}
-
-
-def failure(exc, amount=None):
-    if isinstance(exc, socket.gaierror):
-        names = [n for n in dir(socket) if n.startswith("EAI_") and getattr(socket, n) == exc.errno]
-        detail = names[0] if names else "gaierror"
-    elif isinstance(exc, OSError) and exc.errno:
-        detail = errno.errorcode.get(exc.errno, str(exc.errno))
-    else:
-        detail = type(exc).__name__
-    return {"result": "error", "detail": detail, "amount": amount}
-
-
-def read_file(path):
-    with open(path, "rb") as file:
-        file.read(1)
-    return ok()
-
-
-def list_dir(path):
-    os.listdir(path)
-    return ok()
-
-
-def write_file(path):
-    with open(path, "wb") as file:
-        file.write(b"x")
-    os.unlink(path)
-    return ok()
-
-
-def list_names(path):
-    if not os.path.lexists(path):
-        return value("absent")
-    return value(",".join(sorted(os.listdir(path))) or "empty")
-
-
-def exists(path):
-    return value("present" if os.path.lexists(path) else "absent")
-
-
-def processes():
-    return value(",".join(sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int)))
-
-
-def status_field(name):
-    with open("/proc/self/status") as file:
-        for line in file:
-            key, _, rest = line.partition(":")
-            if key == name:
-                return value("/".join(sorted(set(rest.split()), key=rest.split().index)))
-    return value("absent")
-
-
-def environment():
-    with open("/proc/self/environ", "rb") as file:
-        entries = [e.decode("utf-8", "replace") for e in file.read().split(b"\0") if e]
-    return dict(e.partition("=")[::2] for e in entries)
-
-
-def env_var(name):
-    found = environment()
-    return value(found[name]) if name in found else value("unset")
-
-
-def env_others(names):
-    return value(",".join(sorted(set(environment()) - set(names))) or "none")
-
-
-def connect(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=1):
-        return ok()
-
-
-def inet_socket():
-    socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
-    return ok()
-
-
-def resolve(name):
-    socket.getaddrinfo(name, 443)
-    return ok()
-
-
-def proxy_connect(port, host, target_port):
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.sendall(b"CONNECT %s:%d HTTP/1.1\r\n\r\n" % (host.encode(), target_port))
-        words = conn.makefile("rb").readline().split()
-    return value(words[1].decode() if len(words) > 1 else "no reply")
-
-
-def syscall(number, args, forks):
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    me = os.getpid()
-    rc = libc.syscall(
-        ctypes.c_long(number),
-        *[ctypes.c_char_p(a.encode()) if isinstance(a, str) else ctypes.c_long(a) for a in args]
-    )
-    if os.getpid() != me:  # the new process of a clone the filter let through
-        os._exit(0)
-    if rc == -1:
-        return failure(OSError(ctypes.get_errno(), ""))
-    if forks and rc > 0:
-        os.waitpid(rc, 0)
-    return ok()
-
-
-def open_files(limit):
-    last = -1
-    try:
-        for _ in range(limit):
-            last = os.dup(1)
-    except OSError as exc:
-        return failure(exc, last + 1)
-    return ok(last + 1)
-
-
-def file_size(path, limit):
-    chunk = b"\1" * 65536
-    written = 0
-    try:
-        with open(path, "wb", buffering=0) as file:
-            while written <= limit:
-                written += file.write(chunk)
-    except OSError as exc:
-        return failure(exc, written)
-    finally:
-        if os.path.exists(path):
-            os.unlink(path)
-    return ok(written)
-
-
-def count_processes():
-    return sum(1 for p in os.listdir("/proc") if p.isdigit())
-
-
-def pids(limit):
-    read_end, write_end = os.pipe()
-    children = []
-    try:
-        for _ in range(limit):
-            pid = os.fork()
-            if pid == 0:
-                os.close(write_end)
-                os.read(read_end, 1)
-                os._exit(0)
-            children.append(pid)
-    except OSError as exc:
-        return failure(exc, count_processes())
-    finally:
-        os.close(write_end)
-        for pid in children:
-            os.waitpid(pid, 0)
-    return ok(count_processes())
-
-
-def memory(limit):
-    blocks = []
-    while len(blocks) * MIB < limit:
-        blocks.append(b"\1" * MIB)
-        os.write(PROGRESS[0], b".")
-    return ok(len(blocks) * MIB)
-
-
-def guarded(action, args):
-    try:
-        return action(*args)
-    except Exception as exc:
-        return failure(exc)
-
-
-def in_child(action, args):
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        PROGRESS[0] = write_end
-        signal.alarm(CONFIG["child_timeout_s"])
-        report = guarded(action, args)
-        os.write(write_end, b"\n" + json.dumps(report).encode())
-        os._exit(0)
-    os.close(write_end)
-    data = b""
-    while True:
-        chunk = os.read(read_end, 65536)
-        if not chunk:
-            break
-        data += chunk
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        progress = data.count(b".") * MIB or None
-        name = signal.Signals(os.WTERMSIG(status)).name
-        return {"result": "killed", "detail": name, "amount": progress}
-    try:
-        return json.loads(data.rpartition(b"\n")[2])
-    except ValueError:
-        return {"result": "error", "detail": "exit status %d" % os.WEXITSTATUS(status)}
-
-
-ACTIONS = {
-    action.__name__: action
-    for action in (
-        read_file, list_dir, write_file, list_names, exists, processes, status_field, env_var,
-        env_others, connect, inet_socket, resolve, proxy_connect, syscall, open_files, file_size,
-        pids, memory,
-    )
-}
-
-
-def main():
-    observations = {}
-    for key, action, isolated, args in CONFIG["probes"]:
-        if action not in ACTIONS:
-            observations[key] = {"result": "error", "detail": "unknown probe " + action}
-            continue
-        run = in_child if isolated else guarded
-        observations[key] = run(ACTIONS[action], args)
-    sys.stdout.write(json.dumps({"observations": observations}))
-
-
-main()
-"""
+# Passed with -c rather than bound as a file: the package may live where the sandbox user
+# cannot reach (/root is 0700), and an argument needs no mount.
+PROBE_PROGRAM = Path(__file__).with_name("probe_program.py").read_text(encoding="utf-8")
 
 
 class Verdict(StrEnum):
