@@ -14,7 +14,7 @@ from runtime.check.plan import probe_plan
 from runtime.sandbox.egress.policy import EgressSettings
 from runtime.sandbox.profiles import ProfileStore
 from runtime.sandbox.result import SandboxResult, Status, Usage
-from tests.sandbox.test_profile_check import CheckRun, failures, skillrt
+from tests.check.test_profile_check_sandbox import CheckRun, failures, skillrt
 
 
 @pytest.fixture(scope="module")
