@@ -22,6 +22,20 @@ from runtime.sandbox.nsjail import SandboxSpec, find_nsjail
 from runtime.sandbox.profiles import ProfileStore, SandboxProfile, load_profile
 from runtime.sandbox.result import SandboxResult, Status
 
+__all__ = [
+    "SMOKE_ARGV",
+    "SMOKE_PROFILE",
+    "Check",
+    "check_cgroups",
+    "check_nsjail",
+    "check_profile",
+    "check_profiles",
+    "check_seccomp",
+    "check_smoke_run",
+    "check_user_namespaces",
+    "run_checks",
+]
+
 SMOKE_PROFILE = "default"
 SMOKE_ARGV = ("/usr/bin/python3", "-c", "pass")
 _HELP_TIMEOUT_S = 10

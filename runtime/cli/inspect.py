@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from runtime.check import doctor as host
-from runtime.check import profile_check as probes
+from runtime.check.profile_check import check_profile
+from runtime.check.report import render_report, report_dict
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import ProfileStore
 from runtime.util import paths
+from runtime.util.table import text_table
+
+__all__ = ["cmd_doctor", "cmd_profile_check", "register"]
 
 
 def register(verbs: Any) -> None:
@@ -37,11 +41,11 @@ def _profiles(args: argparse.Namespace) -> ProfileStore:
 
 def cmd_profile_check(args: argparse.Namespace) -> int:
     profile = _profiles(args).get(args.name)
-    report = asyncio.run(probes.check_profile(profile, Launcher.for_host()))
+    report = asyncio.run(check_profile(profile, Launcher.for_host()))
     if args.json:
-        print(json.dumps(probes.report_dict(report)))
+        print(json.dumps(report_dict(report)))
     else:
-        print(probes.render_report(report))
+        print(render_report(report))
     return 0 if report.ok else 1
 
 
@@ -53,7 +57,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": ok, "checks": listed}))
     else:
         rows = [(c.name, "ok" if c.ok else "FAIL", c.detail) for c in checks]
-        print("\n".join(probes.text_table(("CHECK", "STATUS", "DETAIL"), rows)))
+        print("\n".join(text_table(("CHECK", "STATUS", "DETAIL"), rows)))
         verdict = "can" if ok else "cannot"
         print(f"this host {verdict} isolate as the profiles ask")
     return 0 if ok else 1

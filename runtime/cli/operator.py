@@ -24,7 +24,6 @@ from runtime.audit import events, query, retention
 from runtime.audit.entry import Entry, format_ts
 from runtime.audit.verify import verify
 from runtime.audit.writer import AuditLog
-from runtime.check.profile_check import text_table
 from runtime.cli.author import duration_flag
 from runtime.core.catalog import Catalog, secret_users
 from runtime.core.store import Store
@@ -33,6 +32,7 @@ from runtime.secrets.oauth import OAuthBroker, parse_credential
 from runtime.secrets.store import Kind, SecretStore, key_source
 from runtime.state.schema import open_main
 from runtime.util import paths
+from runtime.util.table import text_table
 
 _DEFAULT_TAIL = 20
 

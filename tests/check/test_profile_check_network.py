@@ -7,12 +7,14 @@ import ipaddress
 
 import pytest
 
-from runtime.check import profile_check as probes
-from runtime.check.profile_check import Verdict
+from runtime.check.compare import compare
+from runtime.check.egress_probes import egress_observations
+from runtime.check.model import Verdict
+from runtime.check.plan import probe_plan
 from runtime.sandbox.egress.policy import EgressSettings
 from runtime.sandbox.profiles import ProfileStore
 from runtime.sandbox.result import SandboxResult, Status, Usage
-from tests.sandbox.test_profile_check import CheckRun, failures, skillrt
+from tests.check.test_profile_check_sandbox import CheckRun, failures, skillrt
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,7 @@ def test_test_only_settings_fail_the_check(profiles: ProfileStore) -> None:
     """A launcher with test-only egress settings does not pass as a production sandbox."""
     plan = [
         p
-        for p in probes.probe_plan(profiles.get("network"), host_port=1)
+        for p in probe_plan(profiles.get("network"), host_port=1)
         if p.key.startswith("egress.test")
     ]
     settings = EgressSettings(test_allow=frozenset({ipaddress.ip_address("127.0.0.1")}))
@@ -60,6 +62,6 @@ def test_test_only_settings_fail_the_check(profiles: ProfileStore) -> None:
         usage=Usage(wall_ms=1, cpu_ms=1, peak_memory_bytes=0),
         violations=(),
     )
-    (row,) = probes.compare(plan, probes.egress_observations(result, settings))
+    (row,) = compare(plan, egress_observations(result, settings))
     assert row.verdict is Verdict.FAIL
     assert "TEST-ONLY" in row.observed

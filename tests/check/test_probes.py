@@ -6,8 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from runtime.check import profile_check as probes
-from runtime.check.profile_check import Observation, Probe, Verdict
+from runtime.check.compare import all_pass, compare, describe, parse_report, run_observations
+from runtime.check.model import Observation, Probe, Verdict
+from runtime.check.plan import probe_plan, program_config
+from runtime.check.profile_check import PROBE_PROGRAM
+from runtime.check.report import CheckReport, render_report
 from runtime.sandbox.profiles import ProfileStore, SandboxProfile, Tmpfs
 from runtime.sandbox.result import SandboxResult, Status, Usage
 
@@ -26,12 +29,12 @@ def minimal(profiles: ProfileStore) -> SandboxProfile:
 
 
 def plan_of(profile: SandboxProfile) -> dict[str, Probe]:
-    return {p.key: p for p in probes.probe_plan(profile, host_port=_PORT)}
+    return {p.key: p for p in probe_plan(profile, host_port=_PORT)}
 
 
 def verdict(probe: Probe, observation: Observation | None) -> Verdict:
     observed = {} if observation is None else {probe.key: observation}
-    (row,) = probes.compare([probe], observed)
+    (row,) = compare([probe], observed)
     return row.verdict
 
 
@@ -146,18 +149,18 @@ def test_report_only_probe_is_info(default: SandboxProfile) -> None:
 
 def test_one_failure_fails_the_check(default: SandboxProfile) -> None:
     """all_pass is false as soon as one probe disagrees with the profile."""
-    plan = probes.probe_plan(default, host_port=_PORT)
+    plan = probe_plan(default, host_port=_PORT)
     observations = {p.key: Observation(result="ok") for p in plan}
-    rows = probes.compare(plan, observations)
+    rows = compare(plan, observations)
     assert any(r.verdict is Verdict.PASS for r in rows)
-    assert not probes.all_pass(rows)
+    assert not all_pass(rows)
 
 
 def test_failed_run_fails_the_sandbox_row(default: SandboxProfile) -> None:
     """A probe run that did not end ok makes the sandbox row fail."""
     result = sandbox_result(Status.SECCOMP_VIOLATION)
-    observations = probes.run_observations(result, None, listener_reached=False)
-    rows = probes.compare(probes.probe_plan(default, host_port=_PORT), observations)
+    observations = run_observations(result, None, listener_reached=False)
+    rows = compare(probe_plan(default, host_port=_PORT), observations)
     by_key = {r.key: r for r in rows}
     assert by_key["sandbox.run"].verdict is Verdict.FAIL
     assert by_key["sandbox.report"].verdict is Verdict.FAIL
@@ -166,35 +169,35 @@ def test_failed_run_fails_the_sandbox_row(default: SandboxProfile) -> None:
 def test_reached_listener_fails(default: SandboxProfile) -> None:
     """A connection arriving at the host's listener fails the network check."""
     result = sandbox_result(Status.OK)
-    observations = probes.run_observations(result, {}, listener_reached=True)
+    observations = run_observations(result, {}, listener_reached=True)
     listener = plan_of(default)["network.host_listener"]
     assert verdict(listener, observations[listener.key]) is Verdict.FAIL
 
 
 def test_parse_report_rejects_non_json() -> None:
     """Output that is not the probe program's JSON document is no report."""
-    assert probes.parse_report(b"Traceback (most recent call last):") is None
+    assert parse_report(b"Traceback (most recent call last):") is None
 
 
 def test_parse_report_drops_malformed_entries() -> None:
     """Entries without a result are dropped; well-formed ones are kept with their amount."""
     stdout = b'{"observations": {"a": {"detail": "x"}, "b": {"result": "error", "amount": 3}}}'
-    assert probes.parse_report(stdout) == {"b": Observation(result="error", amount=3)}
+    assert parse_report(stdout) == {"b": Observation(result="error", amount=3)}
 
 
 def test_describe_counts_with_units() -> None:
     """Amounts are shown with their unit: fds as a count, memory in binary units."""
-    assert probes.describe(Observation(result="error", detail="EMFILE", amount=256), "fds") == (
+    assert describe(Observation(result="error", detail="EMFILE", amount=256), "fds") == (
         "EMFILE at 256 fds"
     )
     killed = Observation(result="killed", detail="SIGKILL", amount=250 * 1024 * 1024)
-    assert probes.describe(killed, "bytes") == "killed by SIGKILL after 250MiB"
+    assert describe(killed, "bytes") == "killed by SIGKILL after 250MiB"
 
 
 def test_config_holds_only_in_sandbox_probes(default: SandboxProfile) -> None:
     """The probe program is given every probe with an action and nothing observed outside."""
-    plan = probes.probe_plan(default, host_port=_PORT)
-    config = probes.program_config(plan, default)
+    plan = probe_plan(default, host_port=_PORT)
+    config = program_config(plan, default)
     keys = {entry[0] for entry in config["probes"]}  # type: ignore[attr-defined]
     assert "syscalls.ptrace" in keys
     assert "network.host_listener" not in keys
@@ -202,18 +205,18 @@ def test_config_holds_only_in_sandbox_probes(default: SandboxProfile) -> None:
 
 def test_every_action_exists_in_the_program(default: SandboxProfile) -> None:
     """Each action the plan names is a function of the probe program, which compiles."""
-    compile(probes.PROBE_PROGRAM, "<probe program>", "exec")
-    for probe in probes.probe_plan(default, host_port=_PORT):
+    compile(PROBE_PROGRAM, "<probe program>", "exec")
+    for probe in probe_plan(default, host_port=_PORT):
         if probe.action:
-            assert f"\ndef {probe.action}(" in probes.PROBE_PROGRAM, probe.action
+            assert f"\ndef {probe.action}(" in PROBE_PROGRAM, probe.action
 
 
 def test_render_report_is_a_table(default: SandboxProfile) -> None:
     """The text report has the four columns and one line per probe with its verdict."""
-    plan = probes.probe_plan(default, host_port=_PORT)
-    rows = probes.compare(plan, {})
-    report = probes.CheckReport(profile="default", rows=rows, result=sandbox_result(Status.OK))
-    text = probes.render_report(report)
+    plan = probe_plan(default, host_port=_PORT)
+    rows = compare(plan, {})
+    report = CheckReport(profile="default", rows=rows, result=sandbox_result(Status.OK))
+    text = render_report(report)
     assert text.splitlines()[1].split() == ["PROBE", "EXPECTED", "OBSERVED", "VERDICT"]
     assert "  ptrace(PTRACE_TRACEME)" in text
     assert text.rstrip().endswith("do not match the profile")
