@@ -3,7 +3,7 @@
 ``run`` reads as the steps of a call, one line each, and shows where its four paths part:
 refused by a standing rule; held for a person's approval before it runs; run with its result held
 for approval; run and answered. Each step is a small method below. What happens inside an
-admitted run (slot -> secrets -> sandbox -> record -> audit) is ``runtime.core.execution``; the
+admitted run (slot -> secrets -> sandbox -> record -> audit) is ``runtime.core.runner``; the
 person's side of an approval is ``runtime.approvals.gate``.
 """
 
@@ -26,7 +26,6 @@ from runtime.auth.ratelimit import Permit, RateLimiter
 from runtime.auth.roles import Principal, Role
 from runtime.core.admission import Admission, Ticket
 from runtime.core.catalog import Catalog
-from runtime.core.execution import Hold, Runner, SecretResolver, cpu_ms
 from runtime.core.invocation import (
     Accepted,
     EventSink,
@@ -37,6 +36,7 @@ from runtime.core.invocation import (
 )
 from runtime.core.policy import Decision, Verdict, decide
 from runtime.core.records import InvocationRecord, State
+from runtime.core.runner import Hold, Runner, SecretResolver, cpu_ms
 from runtime.core.spec import Prepared, prepare
 from runtime.core.store import Store
 from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongState
