@@ -53,9 +53,10 @@ from runtime.errors import (
     WrongState,
 )
 from runtime.sandbox.cgroups import Cgroups
+from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
-from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, egress_dict, failed_result
+from runtime.sandbox.result import SandboxResult, Status, failed_result
 from runtime.util.canonical import canonical_hash, strict_json
 
 log = structlog.get_logger("skillrt.invocations")

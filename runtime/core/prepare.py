@@ -18,12 +18,13 @@ from typing import Any
 from runtime.core.catalog import SKILL_MOUNT, SkillSpec, ToolSpec, validate_input
 from runtime.core.redact import Redactor, StreamRedactor
 from runtime.errors import BadRequest, ConfigError, NoSuchEntity
+from runtime.sandbox.egress.attempt import EgressAttempt
 from runtime.sandbox.egress.policy import EgressRule, parse_rules
 from runtime.sandbox.egress.proxy import AttemptCallback
 from runtime.sandbox.launcher import Launcher, OutputCallback
 from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
-from runtime.sandbox.result import EgressAttempt, SandboxResult, Status
+from runtime.sandbox.result import SandboxResult, Status
 from runtime.util.canonical import strict_json
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.sandbox.egress import http
+from runtime.sandbox.egress.attempt import EgressAttempt
 from runtime.sandbox.egress.policy import (
     EgressRule,
     EgressSettings,
@@ -27,7 +28,6 @@ from runtime.sandbox.egress.policy import (
     is_ip_literal,
     match_rule,
 )
-from runtime.sandbox.result import EgressAttempt
 from runtime.util.units import format_size
 
 AttemptCallback = Callable[[EgressAttempt], None]
