@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from runtime.errors import IsolationUnavailable, SandboxError
+from runtime.sandbox.bridging import bridged, open_egress
 from runtime.sandbox.cgroups import (
     CgroupLimits,
     Cgroups,
@@ -86,8 +87,8 @@ class Launcher:
         """A ready sandbox for ``spec``; ``on_egress`` hears of each egress attempt as it ends."""
         egress = None
         if spec.profile.network.mode == "allowlist":
-            egress = await EgressSession.open(spec, settings=self.egress, on_attempt=on_egress)
-            spec = egress.spec
+            egress = await open_egress(spec, settings=self.egress, on_attempt=on_egress)
+            spec = bridged(spec, egress.attachment)
         try:
             return await self._start(spec, name, egress)
         except BaseException:
