@@ -1,10 +1,14 @@
-"""The record of one egress attempt: what the sandbox asked for and what became of it."""
+"""The record of one egress attempt: what the sandbox asked for and what became of it.
+
+``AttemptRecord`` is filled in while the proxy decides and relays; ``EgressAttempt`` is what it
+freezes into, for results, audit entries and the invocation's hook.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["EgressAttempt", "egress_dict"]
+__all__ = ["AttemptRecord", "EgressAttempt", "egress_dict"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +35,34 @@ class EgressAttempt:
         if not self.host:
             return "malformed request"
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+class AttemptRecord:
+    """An attempt while it is decided and relayed; frozen into an EgressAttempt at the end."""
+
+    def __init__(self, method: str, host: str, port: int) -> None:
+        self.method, self.host, self.port = method, host, port
+        self.allowed = False
+        self.reason = "undecided"
+        self.address: str | None = None
+        self.bytes_up = 0
+        self.bytes_down = 0
+        self.error: str | None = None
+        self.cut = False
+        self.recorded = False  # listed in the report (and so told to the hook)
+
+    def freeze(self) -> EgressAttempt:
+        return EgressAttempt(
+            method=self.method,
+            host=self.host,
+            port=self.port,
+            allowed=self.allowed,
+            reason=self.reason,
+            address=self.address,
+            bytes_up=self.bytes_up,
+            bytes_down=self.bytes_down,
+            error=self.error,
+        )
 
 
 def egress_dict(attempt: EgressAttempt) -> dict[str, object]:
