@@ -26,8 +26,9 @@ from runtime.cli.author import duration_flag
 from runtime.core.catalog import Catalog, secret_users
 from runtime.core.store import Store
 from runtime.errors import BadRequest, IntegrityError, NoSuchEntity, UpstreamError
+from runtime.secrets.keys import key_source
 from runtime.secrets.oauth import OAuthBroker, parse_credential
-from runtime.secrets.store import Kind, SecretStore, key_source
+from runtime.secrets.store import Kind, SecretStore
 from runtime.util import paths
 
 _DEFAULT_TAIL = 20

@@ -9,7 +9,8 @@ import pytest
 
 from runtime.audit import log as audit
 from runtime.errors import NotAllowed
-from runtime.secrets.store import KeyFile, SecretStore
+from runtime.secrets.keys import KeyFile
+from runtime.secrets.store import SecretStore
 from tests.secrets.conftest import VALUE, secret_skill_toml
 from tests.skill_fixture import make_skill
 from tests.test_cli import assert_one_line_error, skillrt
