@@ -13,8 +13,9 @@ from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import build_spec
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.sandbox.egress.attempt import EgressAttempt
 from runtime.sandbox.profiles import LimitOverrides, Limits, ProfileStore
-from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, Usage, result_dict
+from runtime.sandbox.result import SandboxResult, Status, Usage, result_dict
 
 _STATUS: dict[Status, Any] = {status: pb.Status.Value(f"STATUS_{status.name}") for status in Status}
 _STATUS_BACK = {number: status for status, number in _STATUS.items()}

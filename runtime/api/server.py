@@ -48,8 +48,9 @@ from runtime.sandbox.egress.session import load_settings, remove_stale_sessions
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import find_nsjail
 from runtime.sandbox.profiles import ProfileStore
+from runtime.secrets.keys import key_source
 from runtime.secrets.oauth import OAuthBroker
-from runtime.secrets.store import SecretStore, key_source
+from runtime.secrets.store import SecretStore
 from runtime.state.schema import open_main
 from runtime.util.clock import SYSTEM_CLOCK
 

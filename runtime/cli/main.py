@@ -36,7 +36,7 @@ VERB_MODULES = {
     "certs": "access",
     "approvals": "approvals",
     "rules": "approvals",
-    "secrets": "operator",
+    "secrets": "secrets",
     "audit": "operator",
     "data": "operator",
 }

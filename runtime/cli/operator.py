@@ -1,78 +1,42 @@
-"""Operator verbs on the daemon's state directory: ``secrets``, ``audit`` and ``data``.
+"""``skillrt audit`` and ``skillrt data``: read, verify, export and prune the audit log; export
+or delete what the daemon keeps.
 
-They work on the files directly (the daemon may be running: the audit log and both databases
-are safe to share between processes). Secret values are read from stdin or a file, never from
-the command line, and never printed. Every change is itself recorded in the audit log.
+They work on the files directly (the daemon may be running: the audit log and the database are
+safe to share between processes). Every export and deletion is itself recorded in the audit log.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import getpass
 import json
-import os
-import pwd
-import shlex
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from runtime.api import config as daemon_config
 from runtime.audit import events, query, retention
 from runtime.audit.entry import Entry, format_ts
 from runtime.audit.verify import verify
-from runtime.audit.writer import AuditLog
 from runtime.cli.author import duration_flag
-from runtime.core.catalog import Catalog, secret_users
+from runtime.cli.state_dir import actor, add_state_flag, load_state, record
 from runtime.core.store import Store
-from runtime.errors import BadRequest, IntegrityError, NoSuchEntity, UpstreamError
-from runtime.secrets.oauth import OAuthBroker, parse_credential
-from runtime.secrets.store import Kind, SecretStore, key_source
+from runtime.errors import BadRequest, IntegrityError, NoSuchEntity
 from runtime.state.schema import open_main
-from runtime.util import paths
-from runtime.util.table import text_table
+
+__all__ = [
+    "cmd_audit_export",
+    "cmd_audit_prune",
+    "cmd_audit_tail",
+    "cmd_audit_verify",
+    "cmd_data_delete",
+    "cmd_data_export",
+    "register",
+]
 
 _DEFAULT_TAIL = 20
 
 
 def register(verbs: Any) -> None:
-    secrets = verbs.add_parser("secrets", help="manage secrets (values are never printed)")
-    actions = secrets.add_subparsers(dest="action", required=True)
-    set_ = actions.add_parser("set", help="set a secret from stdin or a file, never from argv")
-    set_.add_argument("name", metavar="NAME")
-    set_.add_argument(
-        "--from-file",
-        type=Path,
-        metavar="FILE",
-        help="the value, byte for byte (from stdin, one trailing newline is dropped)",
-    )
-    set_.add_argument("--oauth", action="store_true", help="the value is an OAuth credential")
-    set_.set_defaults(handler=cmd_secrets_set)
-    listing = actions.add_parser("list", help="names, kinds, users and rotation; never values")
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=cmd_secrets_list)
-    remove = actions.add_parser("rm", help="delete a secret")
-    remove.add_argument("name", metavar="NAME")
-    remove.set_defaults(handler=cmd_secrets_rm)
-    revoke = actions.add_parser("revoke", help="stop a secret (an OAuth one at its provider too)")
-    revoke.add_argument("name", metavar="NAME")
-    revoke.add_argument("--local-only", action="store_true", help="do not call the provider")
-    revoke.set_defaults(handler=cmd_secrets_revoke)
-    rotate = actions.add_parser("rotate-key", help="re-encrypt every secret under a new key")
-    rotate.add_argument(
-        "--new-key-stdin",
-        action="store_true",
-        help="read the new key (base64) from stdin; needed when the key is not a key file",
-    )
-    rotate.set_defaults(handler=cmd_secrets_rotate_key)
-    for parser in (set_, listing, remove, revoke, rotate):
-        _state_flag(parser)
-        parser.add_argument(
-            "--key-command", metavar="CMD", help="a command that prints the key (a KMS client)"
-        )
-
     log = verbs.add_parser("audit", help="read, verify, export and prune the audit log")
     actions = log.add_subparsers(dest="action", required=True)
     tail = actions.add_parser("tail", help="the last entries; --follow for new ones")
@@ -96,7 +60,7 @@ def register(verbs: Any) -> None:
     )
     prune.set_defaults(handler=cmd_audit_prune)
     for parser in (tail, check, export, prune):
-        _state_flag(parser)
+        add_state_flag(parser)
 
     data = verbs.add_parser("data", help="export or delete what the daemon keeps")
     actions = data.add_subparsers(dest="action", required=True)
@@ -109,11 +73,7 @@ def register(verbs: Any) -> None:
     which.add_argument("--principal", metavar="NAME")
     delete.set_defaults(handler=cmd_data_delete)
     for parser in (dump, delete):
-        _state_flag(parser)
-
-
-def _state_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="the daemon's state")
+        add_state_flag(parser)
 
 
 def _query_flags(parser: argparse.ArgumentParser) -> None:
@@ -143,163 +103,6 @@ def _date_flag(name: str) -> Any:
     return convert
 
 
-_State = daemon_config.DaemonConfig
-
-
-def _state(args: argparse.Namespace) -> _State:
-    return daemon_config.load(None, state_dir=args.state_dir)
-
-
-def _actor() -> str:
-    return f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
-
-
-def _record(state: _State, event: str, **fields: Any) -> None:
-    AuditLog(state.audit_log).append(event, actor=_actor(), **fields)
-
-
-def _secret_store(args: argparse.Namespace, state: _State) -> SecretStore:
-    command = shlex.split(args.key_command) if args.key_command else None
-    return SecretStore(state.secrets_db, key_source(state.secrets_key, command=command))
-
-
-def _catalog(args: argparse.Namespace) -> Catalog:
-    return Catalog(Path(args.catalog) if args.catalog else paths.catalog_dir())
-
-
-def _read_value(args: argparse.Namespace) -> bytes:
-    if args.from_file is not None:
-        try:
-            return Path(args.from_file).read_bytes()
-        except OSError as exc:
-            raise BadRequest(f"--from-file: cannot read {args.from_file}: {exc}") from exc
-    if sys.stdin.isatty():
-        return getpass.getpass(f"value of {args.name}: ").encode()
-    value = sys.stdin.buffer.read()
-    # `echo value |` and here-strings add a newline that is not part of the secret.
-    return value[:-1] if value.endswith(b"\n") else value
-
-
-def cmd_secrets_set(args: argparse.Namespace) -> int:
-    state = _state(args)
-    value = _read_value(args)
-    kind = Kind.OAUTH if args.oauth else Kind.VALUE
-    store = _secret_store(args, state)
-    try:
-        if kind is Kind.OAUTH:
-            OAuthBroker(store).connect(args.name, parse_credential(value))
-        else:
-            store.set(args.name, value)
-    finally:
-        store.close()
-    _record(state, events.SECRET_SET, name=args.name, kind=kind.value)
-    print(f"set {args.name}")
-    return 0
-
-
-def cmd_secrets_list(args: argparse.Namespace) -> int:
-    state = _state(args)
-    catalog = _catalog(args)
-    store = _secret_store(args, state)
-    users = secret_users(catalog)
-    try:
-        infos = store.names(users)
-    finally:
-        store.close()
-    unset = sorted(set(users) - {info.name for info in infos})
-    rows: list[dict[str, Any]] = [
-        {
-            "name": info.name,
-            "kind": info.kind.value,
-            "used_by": list(info.used_by),
-            "created": _when(info.created_ms),
-            "last_rotation": _when(info.rotated_ms),
-            "state": "revoked" if info.revoked_ms is not None else "active",
-        }
-        for info in infos
-    ] + [
-        {
-            "name": name,
-            "kind": "",
-            "used_by": list(users[name]),
-            "created": "",
-            "last_rotation": "",
-            "state": "not set",
-        }
-        for name in unset
-    ]
-    if args.json:
-        print(json.dumps(rows))
-        return 0
-    header = ("NAME", "KIND", "USED BY", "LAST ROTATION", "STATE")
-    cells = [
-        (r["name"], r["kind"], ", ".join(r["used_by"]) or "-", r["last_rotation"], r["state"])
-        for r in rows
-    ]
-    print("\n".join(text_table(header, cells)))
-    return 0
-
-
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%MZ")
-
-
-def cmd_secrets_rm(args: argparse.Namespace) -> int:
-    state = _state(args)
-    store = _secret_store(args, state)
-    try:
-        store.remove(args.name)
-    finally:
-        store.close()
-    _record(state, events.SECRET_REMOVED, name=args.name)
-    print(f"removed {args.name}")
-    return 0
-
-
-def cmd_secrets_revoke(args: argparse.Namespace) -> int:
-    state = _state(args)
-    store = _secret_store(args, state)
-    try:
-        if store.kind(args.name) is Kind.OAUTH:
-            try:
-                OAuthBroker(store).revoke(args.name, remote=not args.local_only)
-            except UpstreamError:
-                # Revoked here all the same; only the provider's part failed.
-                _record(state, events.SECRET_REVOKED, name=args.name, provider="failed")
-                raise
-        else:
-            store.revoke(args.name)
-    finally:
-        store.close()
-    _record(state, events.SECRET_REVOKED, name=args.name)
-    print(f"revoked {args.name}")
-    return 0
-
-
-def cmd_secrets_rotate_key(args: argparse.Namespace) -> int:
-    state = _state(args)
-    new_key = _read_new_key() if args.new_key_stdin else None
-    store = _secret_store(args, state)
-    try:
-        key = store.rotate_key(new_key)
-        count = len(store.names())
-    finally:
-        store.close()
-    _record(state, events.SECRET_KEY_ROTATED, key_id=key.id, secrets=count)
-    print(f"re-encrypted {count} secrets under key {key.id}")
-    if new_key is not None:
-        print("put the new key where the old one came from before the daemon restarts")
-    return 0
-
-
-def _read_new_key() -> bytes:
-    text = sys.stdin.buffer.read().strip()
-    try:
-        return base64.b64decode(text, validate=True)
-    except ValueError as exc:
-        raise BadRequest("--new-key-stdin: not a base64-encoded key") from exc
-
-
 def _query(args: argparse.Namespace) -> query.Query:
     return query.Query(
         events=tuple(args.filter), actor=args.actor, since=args.since, until=args.until
@@ -309,7 +112,7 @@ def _query(args: argparse.Namespace) -> query.Query:
 def cmd_audit_tail(args: argparse.Namespace) -> int:
     if args.lines < 0:
         raise BadRequest("--lines: must not be negative")
-    state = _state(args)
+    state = load_state(args)
     for entry in query.tail(state.audit_log, args.lines, _query(args), follow=args.follow):
         print(entry.line() if args.json else _entry_text(entry), flush=True)
     return 0
@@ -323,7 +126,7 @@ def _entry_text(entry: Entry) -> str:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    state = _state(args)
+    state = load_state(args)
     broken = verify(state.audit_log)
     if broken is not None:
         raise IntegrityError(f"{state.audit_log}: {broken}")
@@ -332,18 +135,18 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
-    state = _state(args)
+    state = load_state(args)
     count = 0
     for entry in query.entries(state.audit_log, _query(args)):
         print(entry.line())
         count += 1
-    _record(state, events.DATA_EXPORTED, what="audit", entries=count)
+    record(state, events.DATA_EXPORTED, what="audit", entries=count)
     return 0
 
 
 def cmd_audit_prune(args: argparse.Namespace) -> int:
-    state = _state(args)
-    report = retention.prune(state.audit_log, older_than_ms=args.older_than, actor=_actor())
+    state = load_state(args)
+    report = retention.prune(state.audit_log, older_than_ms=args.older_than, actor=actor())
     if report.checkpoint is None:
         print(f"nothing to prune; {report.kept} entries kept")
     else:
@@ -352,7 +155,7 @@ def cmd_audit_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_data_export(args: argparse.Namespace) -> int:
-    state = _state(args)
+    state = load_state(args)
     since_ms = int(args.since.timestamp() * 1000) if args.since else None
     invocations: list[dict[str, Any]] = []
     approvals: list[dict[str, Any]] | None = None
@@ -377,7 +180,7 @@ def cmd_data_export(args: argparse.Namespace) -> int:
     for chunk in json.JSONEncoder(default=_json_default).iterencode(document):
         sys.stdout.write(chunk)
     sys.stdout.write("\n")
-    _record(
+    record(
         state,
         events.DATA_EXPORTED,
         what="data",
@@ -395,13 +198,13 @@ def _json_default(value: Any) -> Any:
 
 
 def cmd_data_delete(args: argparse.Namespace) -> int:
-    state = _state(args)
+    state = load_state(args)
     if not state.database.exists():
         raise NoSuchEntity(f"{state.database}: no invocation store")
     before_ms = int(args.before.timestamp() * 1000) if args.before else None
     with open_main(state.database) as db:
         deleted = Store(db).delete_finished(before_ms=before_ms, principal=args.principal)
     criteria = {"before": args.before.isoformat()} if args.before else {"principal": args.principal}
-    _record(state, events.DATA_DELETED, invocations=deleted, **criteria)
+    record(state, events.DATA_DELETED, invocations=deleted, **criteria)
     print(f"deleted {deleted} finished invocations")
     return 0

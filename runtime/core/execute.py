@@ -11,10 +11,11 @@ from typing import Any
 from runtime.core.catalog import SkillSpec
 from runtime.core.redact import Redactor, StreamRedactor
 from runtime.core.spec import Prepared, prepare
+from runtime.sandbox.egress.attempt import EgressAttempt
 from runtime.sandbox.egress.proxy import AttemptCallback
 from runtime.sandbox.launcher import Launcher, OutputCallback
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
-from runtime.sandbox.result import EgressAttempt, SandboxResult, Status
+from runtime.sandbox.result import SandboxResult, Status
 from runtime.util.canonical import strict_json
 
 __all__ = ["ToolRun", "execute", "run_tool"]

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, Usage, egress_dict
+from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
+from runtime.sandbox.result import SandboxResult, Status, Usage
 
 
 class State(StrEnum):

@@ -33,8 +33,9 @@ from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, with_secrets
 from runtime.core.store import Store
 from runtime.errors import SkillRuntimeError, WrongState
+from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
 from runtime.sandbox.launcher import Launcher
-from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, egress_dict, failed_result
+from runtime.sandbox.result import SandboxResult, Status, failed_result
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["Hold", "Runner", "SecretResolver", "cpu_ms"]

@@ -7,6 +7,22 @@ import signal as signals
 from dataclasses import dataclass
 from enum import StrEnum
 
+from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
+
+__all__ = [
+    "Classified",
+    "JailLog",
+    "KillReason",
+    "Outcome",
+    "SandboxResult",
+    "Status",
+    "Usage",
+    "classify",
+    "failed_result",
+    "parse_jail_log",
+    "result_dict",
+]
+
 
 class Status(StrEnum):
     OK = "ok"
@@ -38,32 +54,6 @@ class Usage:
     wall_ms: int
     cpu_ms: int
     peak_memory_bytes: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class EgressAttempt:
-    """One connection the sandbox asked its egress proxy for, and what became of it.
-
-    ``allowed`` is the policy's decision and ``reason`` why (the matching rule, or the refusal);
-    ``error`` is what went wrong after an allow (resolution, connection, the byte limit's cut).
-    Paths and queries are never recorded: they may carry credentials.
-    """
-
-    method: str  # CONNECT, or the forwarded request's method
-    host: str  # "" when the request was too malformed to name one
-    port: int
-    allowed: bool
-    reason: str
-    address: str | None = None  # the checked address connected to
-    bytes_up: int = 0
-    bytes_down: int = 0
-    error: str | None = None
-
-    @property
-    def target(self) -> str:
-        if not self.host:
-            return "malformed request"
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,20 +205,6 @@ def result_dict(result: SandboxResult) -> dict[str, object]:
         "violations": list(result.violations),
         "egress": [egress_dict(attempt) for attempt in result.egress],
         **({"error": result.error} if result.error else {}),
-    }
-
-
-def egress_dict(attempt: EgressAttempt) -> dict[str, object]:
-    return {
-        "method": attempt.method,
-        "host": attempt.host,
-        "port": attempt.port,
-        "allowed": attempt.allowed,
-        "reason": attempt.reason,
-        "address": attempt.address,
-        "bytes_up": attempt.bytes_up,
-        "bytes_down": attempt.bytes_down,
-        "error": attempt.error,
     }
 
 

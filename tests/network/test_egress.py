@@ -12,8 +12,9 @@ import json
 import os
 import secrets
 
+from runtime.sandbox.egress.attempt import EgressAttempt
 from runtime.sandbox.launcher import Launcher
-from runtime.sandbox.result import EgressAttempt, Status, result_dict
+from runtime.sandbox.result import Status, result_dict
 from tests.sandbox.probes import explain, out
 
 from .conftest import (

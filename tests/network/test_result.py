@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from runtime.core.records import result_from_json, result_to_json
-from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, Usage, result_dict
+from runtime.sandbox.egress.attempt import EgressAttempt
+from runtime.sandbox.result import SandboxResult, Status, Usage, result_dict
 
 ATTEMPTS = (
     EgressAttempt(

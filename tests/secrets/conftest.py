@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.secrets.store import KeyFile, SecretStore
+from runtime.secrets.keys import KeyFile
+from runtime.secrets.store import SecretStore
 
 VALUE = b"sk-live-4f9a2c-very-secret-token"
 

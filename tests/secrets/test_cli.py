@@ -10,7 +10,8 @@ import pytest
 from runtime.audit import events
 from runtime.audit.query import entries
 from runtime.errors import NotAllowed
-from runtime.secrets.store import KeyFile, SecretStore
+from runtime.secrets.keys import KeyFile
+from runtime.secrets.store import SecretStore
 from tests.secrets.conftest import VALUE, secret_skill_toml
 from tests.skill_fixture import make_skill
 from tests.test_cli import assert_one_line_error, skillrt

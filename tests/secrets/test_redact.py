@@ -87,7 +87,8 @@ def test_stream_byte_by_byte() -> None:
 def test_secret_in_egress_host_and_violation_is_masked() -> None:
     """A secret smuggled out as a (lower-cased) host name is masked in egress and violations."""
     from runtime.core.execute import _redact
-    from runtime.sandbox.result import EgressAttempt, SandboxResult, Status, Usage
+    from runtime.sandbox.egress.attempt import EgressAttempt
+    from runtime.sandbox.result import SandboxResult, Status, Usage
 
     host = "tok3n-abc.evil.test"
     result = SandboxResult(

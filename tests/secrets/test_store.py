@@ -21,15 +21,8 @@ from runtime.errors import (
     NotAllowed,
     UpstreamError,
 )
-from runtime.secrets.store import (
-    ENV_KEY,
-    CommandKey,
-    EnvKey,
-    Key,
-    KeyFile,
-    SecretStore,
-    key_source,
-)
+from runtime.secrets.keys import ENV_KEY, CommandKey, EnvKey, Key, KeyFile, key_source
+from runtime.secrets.store import SecretStore
 from tests.secrets.conftest import VALUE, secret_skill_toml
 from tests.skill_fixture import make_skill
 

@@ -4,21 +4,22 @@ The proxy listens on a Unix socket that only its sandbox reaches, so every reque
 that invocation's and its allowlist applies. Each request goes through the same steps: parse
 (``http``), count it against the limits, match the allowlist, resolve on the host, check every
 address (``policy``), connect to a checked address (never resolving again), then tunnel
-(CONNECT) or forward one plain-HTTP request. Every attempt becomes an ``EgressAttempt``.
+(CONNECT) or forward one plain-HTTP request (``relay``). Every attempt becomes an
+``EgressAttempt``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import ipaddress
 import socket
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from runtime.sandbox.egress import http
+from runtime.sandbox.egress.attempt import AttemptRecord, EgressAttempt
 from runtime.sandbox.egress.policy import (
     EgressRule,
     EgressSettings,
@@ -27,12 +28,12 @@ from runtime.sandbox.egress.policy import (
     is_ip_literal,
     match_rule,
 )
-from runtime.sandbox.result import EgressAttempt
+from runtime.sandbox.egress.relay import Relay, describe_error
 from runtime.util.units import format_size
 
+__all__ = ["AttemptCallback", "EgressLimits", "EgressProxy", "EgressReport"]
+
 AttemptCallback = Callable[[EgressAttempt], None]
-_CHUNK = 65536
-_Pump = Coroutine[Any, Any, bool]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,34 +46,6 @@ class EgressLimits:
 class EgressReport:
     attempts: tuple[EgressAttempt, ...]
     violations: tuple[str, ...]
-
-
-class _Attempt:
-    """An attempt while it is decided and relayed; frozen into an EgressAttempt at the end."""
-
-    def __init__(self, method: str, host: str, port: int) -> None:
-        self.method, self.host, self.port = method, host, port
-        self.allowed = False
-        self.reason = "undecided"
-        self.address: str | None = None
-        self.bytes_up = 0
-        self.bytes_down = 0
-        self.error: str | None = None
-        self.cut = False
-        self.recorded = False  # listed in the report (and so told to the hook)
-
-    def freeze(self) -> EgressAttempt:
-        return EgressAttempt(
-            method=self.method,
-            host=self.host,
-            port=self.port,
-            allowed=self.allowed,
-            reason=self.reason,
-            address=self.address,
-            bytes_up=self.bytes_up,
-            bytes_down=self.bytes_down,
-            error=self.error,
-        )
 
 
 class _Refused(Exception):
@@ -108,9 +81,9 @@ class EgressProxy:
         self._on_attempt = on_attempt
         self._server: asyncio.AbstractServer | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
-        self._attempts: list[_Attempt] = []
+        self._attempts: list[AttemptRecord] = []
         self._requests = 0
-        self._bytes_left = limits.bytes
+        self._relay = Relay(limits.bytes)
         self._report: EgressReport | None = None
 
     async def start(self, path: str) -> None:
@@ -151,7 +124,7 @@ class EgressProxy:
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)
-        attempt: _Attempt | None = None
+        attempt: AttemptRecord | None = None
         upstream: asyncio.StreamWriter | None = None
         try:
             head = await _read_head(reader)
@@ -162,9 +135,11 @@ class EgressProxy:
             request = self._admit(parsed)
             upstream_reader, upstream = await self._open(request, attempt)
             if request.tunnel:
-                await self._tunnel(attempt, reader, writer, upstream_reader, upstream)
+                await self._relay.tunnel(attempt, reader, writer, upstream_reader, upstream)
             else:
-                await self._forward(request, attempt, reader, writer, upstream_reader, upstream)
+                await self._relay.forward(
+                    request, attempt, reader, writer, upstream_reader, upstream
+                )
         except _Refused as refused:
             assert attempt is not None
             target = attempt.freeze().target
@@ -181,7 +156,7 @@ class EgressProxy:
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             # Either side went away mid-transfer: normal for a tunnel, noted for the record.
             if attempt is not None and attempt.error is None:
-                attempt.error = f"connection ended: {_describe(exc)}"
+                attempt.error = f"connection ended: {describe_error(exc)}"
         finally:
             if upstream is not None:
                 upstream.close()
@@ -191,12 +166,12 @@ class EgressProxy:
             if attempt is not None and attempt.recorded and self._on_attempt is not None:
                 self._on_attempt(attempt.freeze())
 
-    def _record(self, parsed: http.ProxyRequest | http.RequestError) -> _Attempt:
+    def _record(self, parsed: http.ProxyRequest | http.RequestError) -> AttemptRecord:
         """Start the request's record and count it."""
         if isinstance(parsed, http.RequestError):
-            attempt = _Attempt("-", parsed.host, parsed.port)
+            attempt = AttemptRecord("-", parsed.host, parsed.port)
         else:
-            attempt = _Attempt(parsed.method, parsed.host, parsed.port)
+            attempt = AttemptRecord(parsed.method, parsed.host, parsed.port)
         self._requests += 1
         # Only the first request past the limit is recorded; later ones are counted, so that a
         # looping tool cannot grow the record without bound.
@@ -210,7 +185,7 @@ class EgressProxy:
         if self._requests > self.limits.connections:
             limit = f"egress_connections limit of {self.limits.connections} reached"
             raise _Refused(403, limit, denied=True)
-        if self._bytes_left <= 0:
+        if self._relay.exhausted:
             limit = f"egress_bytes limit of {format_size(self.limits.bytes)} reached"
             raise _Refused(403, limit, denied=True)
         if isinstance(parsed, http.RequestError):
@@ -218,7 +193,7 @@ class EgressProxy:
         return parsed
 
     async def _open(
-        self, request: http.ProxyRequest, attempt: _Attempt
+        self, request: http.ProxyRequest, attempt: AttemptRecord
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection to a checked address of the request's host, or _Refused."""
         rule = match_rule(self.rules, request.host, request.port)
@@ -228,7 +203,7 @@ class EgressProxy:
         try:
             addresses = await self._resolve(request.host, request.port)
         except OSError as exc:
-            reason = f"cannot resolve {request.host}: {_describe(exc)}"
+            reason = f"cannot resolve {request.host}: {describe_error(exc)}"
             raise _Refused(502, reason, denied=False) from exc
         check = check_addresses(
             addresses, host_addresses=self.host_addresses, settings=self.settings
@@ -248,7 +223,7 @@ class EgressProxy:
             attempt.address = str(address)
             return opened
         assert failure is not None
-        raise _Refused(502, f"cannot connect: {_describe(failure)}", denied=False)
+        raise _Refused(502, f"cannot connect: {describe_error(failure)}", denied=False)
 
     async def _resolve(self, host: str, port: int) -> tuple[IPAddress, ...]:
         if is_ip_literal(host):
@@ -260,147 +235,6 @@ class EgressProxy:
             host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
         )
         return tuple(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
-
-    async def _tunnel(
-        self,
-        attempt: _Attempt,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        upstream_reader: asyncio.StreamReader,
-        upstream: asyncio.StreamWriter,
-    ) -> None:
-        writer.write(http.TUNNEL_ESTABLISHED)
-        await writer.drain()
-        await _until_done(
-            self._pump(reader, upstream, attempt, up=True),
-            self._pump(upstream_reader, writer, attempt, up=False),
-        )
-
-    async def _forward(
-        self,
-        request: http.ProxyRequest,
-        attempt: _Attempt,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        upstream_reader: asyncio.StreamReader,
-        upstream: asyncio.StreamWriter,
-    ) -> None:
-        """One request, then the response until the origin closes; anything the client sends
-        after the request (a pipelined second request, say) is never read, let alone sent."""
-        if not await self._send(upstream, http.forward_head(request), attempt, up=True):
-            return
-        body = asyncio.ensure_future(self._body(request, attempt, reader, upstream))
-        try:
-            await self._pump(upstream_reader, writer, attempt, up=False)
-        finally:
-            body.cancel()
-            await asyncio.gather(body, return_exceptions=True)
-
-    async def _body(
-        self,
-        request: http.ProxyRequest,
-        attempt: _Attempt,
-        reader: asyncio.StreamReader,
-        upstream: asyncio.StreamWriter,
-    ) -> None:
-        try:
-            if request.chunked:
-                complete = await self._chunked(reader, upstream, attempt)
-            else:
-                complete = await self._exactly(request.content_length, reader, upstream, attempt)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-            attempt.error = f"request body: {_describe(exc)}"
-            complete = False
-        except http.RequestError as exc:
-            attempt.error = f"request body: {exc.reason}"
-            complete = False
-        if not complete:
-            upstream.close()  # the origin must not act on part of a request
-
-    async def _exactly(
-        self,
-        count: int,
-        reader: asyncio.StreamReader,
-        upstream: asyncio.StreamWriter,
-        attempt: _Attempt,
-    ) -> bool:
-        while count > 0:
-            chunk = await reader.read(min(count, _CHUNK))
-            if not chunk:
-                attempt.error = "request body ended early"
-                return False
-            if not await self._send(upstream, chunk, attempt, up=True):
-                return False
-            count -= len(chunk)
-        return True
-
-    async def _chunked(
-        self, reader: asyncio.StreamReader, upstream: asyncio.StreamWriter, attempt: _Attempt
-    ) -> bool:
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            size = http.chunk_size(line)
-            if not await self._send(upstream, line, attempt, up=True):
-                return False
-            if size == 0:
-                break
-            if not await self._exactly(size + 2, reader, upstream, attempt):
-                return False
-        while True:  # trailers, up to the blank line
-            line = await reader.readuntil(b"\r\n")
-            if not await self._send(upstream, line, attempt, up=True):
-                return False
-            if line == b"\r\n":
-                return True
-
-    async def _pump(
-        self,
-        source: asyncio.StreamReader,
-        sink: asyncio.StreamWriter,
-        attempt: _Attempt,
-        *,
-        up: bool,
-    ) -> bool:
-        """Copy until end of stream, then pass the end on; False when the byte limit cut it."""
-        while chunk := await source.read(_CHUNK):
-            if not await self._send(sink, chunk, attempt, up=up):
-                return False
-        if sink.can_write_eof():
-            with contextlib.suppress(OSError):
-                sink.write_eof()
-        return True
-
-    async def _send(
-        self, sink: asyncio.StreamWriter, data: bytes, attempt: _Attempt, *, up: bool
-    ) -> bool:
-        """Send as much of ``data`` as the byte limit leaves; False once the limit cut it."""
-        allowed = min(len(data), self._bytes_left)
-        self._bytes_left -= allowed
-        if up:
-            attempt.bytes_up += allowed
-        else:
-            attempt.bytes_down += allowed
-        if allowed:
-            sink.write(data[:allowed])
-            await sink.drain()
-        if allowed < len(data):
-            attempt.cut = True
-            attempt.error = f"cut at the egress_bytes limit of {format_size(self.limits.bytes)}"
-            return False
-        return True
-
-
-async def _until_done(*pumps: _Pump) -> None:
-    """Run the pumps together until all finish, or one is cut (which stops the others)."""
-    tasks = [asyncio.ensure_future(pump) for pump in pumps]
-    try:
-        for finished in asyncio.as_completed(tasks):
-            if not await finished:
-                return
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _parse(head: bytes | http.RequestError) -> http.ProxyRequest | http.RequestError:
@@ -422,11 +256,3 @@ async def _read_head(reader: asyncio.StreamReader) -> bytes | http.RequestError 
         return http.RequestError("the request head ended early")
     except asyncio.LimitOverrunError:
         return http.RequestError(f"request head larger than {http.MAX_HEAD_BYTES} bytes")
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, socket.gaierror):
-        return exc.strerror or "name resolution failed"
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return errno.errorcode.get(exc.errno, str(exc.errno))
-    return type(exc).__name__

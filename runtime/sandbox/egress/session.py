@@ -1,10 +1,11 @@
 """One sandbox's egress, from start to cleanup: the proxy, its socket and the bridge.
 
-``EgressSession.open`` starts the invocation's proxy on a Unix socket in a fresh directory that
-only the sandbox user can enter, and gives the spec to run instead: the directory bound
-read-only into the sandbox, the tool started behind the bridge, the proxy variables set.
-``close`` stops the proxy, cutting whatever is still open, removes the directory and reports
-every attempt. The launcher opens a session for every sandbox in network mode allowlist.
+``EgressSession.open`` starts an invocation's proxy on a Unix socket in a fresh directory that
+only the given owner (the sandbox user) can enter. Its ``attachment`` is what the sandbox must
+add to use it: the directory bound read-only at ``SANDBOX_SOCKET_DIR``, the tool started behind
+the bridge, the proxy variables set; the sandbox applies it to its own spec, so that this
+package knows nothing of specs. ``close`` stops the proxy, cutting whatever is still open,
+removes the directory and reports every attempt.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import shutil
 import socket
 import sys
 import tempfile
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -24,15 +26,24 @@ import structlog
 
 from runtime.errors import IsolationUnavailable, SandboxError
 from runtime.sandbox.egress import BRIDGE_INTERPRETER, BRIDGE_PORT
-from runtime.sandbox.egress.policy import EgressSettings, IPAddress, settings_from_env
+from runtime.sandbox.egress.policy import EgressRule, EgressSettings, IPAddress, settings_from_env
 from runtime.sandbox.egress.proxy import AttemptCallback, EgressLimits, EgressProxy, EgressReport
-from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID, SandboxSpec
-from runtime.sandbox.profiles import Bind
+
+__all__ = [
+    "SANDBOX_SOCKET_DIR",
+    "SOCKET_NAME",
+    "Attachment",
+    "EgressSession",
+    "host_addresses",
+    "load_settings",
+    "proxy_env",
+    "remove_stale_sessions",
+]
 
 SANDBOX_SOCKET_DIR = "/run/skillrt-egress"
 SOCKET_NAME = "proxy.sock"
-PROXY_URL = f"http://127.0.0.1:{BRIDGE_PORT}"
-PROXY_VARIABLES = (
+_PROXY_URL = f"http://127.0.0.1:{BRIDGE_PORT}"
+_PROXY_VARIABLES = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
@@ -42,7 +53,27 @@ PROXY_VARIABLES = (
 )
 # Passed with -c rather than bound as a file: the package may live where the sandbox user
 # cannot reach (/root is 0700), and an argument needs no mount.
-BRIDGE_SOURCE = Path(__file__).with_name("bridge.py").read_text(encoding="utf-8")
+_BRIDGE_SOURCE = Path(__file__).with_name("bridge.py").read_text(encoding="utf-8")
+_BRIDGE_ARGV = (
+    BRIDGE_INTERPRETER,
+    "-I",
+    "-S",
+    "-c",
+    _BRIDGE_SOURCE,
+    f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}",
+    str(BRIDGE_PORT),
+    "--",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attachment:
+    """What a sandbox adds to reach its session's proxy."""
+
+    argv_prefix: tuple[str, ...]  # the bridge, which runs the argv that follows it
+    env: tuple[tuple[str, str], ...]  # the proxy variables
+    socket_dir: str  # the session's directory on the host, bound read-only at mount_point
+    mount_point: str
 
 
 def load_settings() -> EgressSettings:
@@ -58,27 +89,7 @@ def load_settings() -> EgressSettings:
 
 
 def proxy_env() -> tuple[tuple[str, str], ...]:
-    return tuple((name, PROXY_URL) for name in PROXY_VARIABLES)
-
-
-def bridged(spec: SandboxSpec, socket_dir: str) -> SandboxSpec:
-    """``spec`` behind the bridge: socket directory bound, proxy variables set (pure)."""
-    bridge = (
-        BRIDGE_INTERPRETER,
-        "-I",
-        "-S",
-        "-c",
-        BRIDGE_SOURCE,
-        f"{SANDBOX_SOCKET_DIR}/{SOCKET_NAME}",
-        str(BRIDGE_PORT),
-        "--",
-    )
-    return replace(
-        spec,
-        argv=(*bridge, *spec.argv),
-        env=(*spec.env, *proxy_env()),
-        binds=(*spec.binds, Bind(source=socket_dir, target=SANDBOX_SOCKET_DIR)),
-    )
+    return tuple((name, _PROXY_URL) for name in _PROXY_VARIABLES)
 
 
 def host_addresses() -> frozenset[IPAddress]:
@@ -92,27 +103,25 @@ def host_addresses() -> frozenset[IPAddress]:
 
 
 class EgressSession:
-    def __init__(self, *, proxy: EgressProxy, directory: str, spec: SandboxSpec) -> None:
+    def __init__(self, *, proxy: EgressProxy, directory: str) -> None:
         self.proxy = proxy
         self.directory = directory
-        self.spec = spec  # what the launcher runs instead of the spec it was given
 
     @classmethod
     async def open(
         cls,
-        spec: SandboxSpec,
         *,
+        rules: Sequence[EgressRule],
+        limits: EgressLimits,
         settings: EgressSettings,
+        owner_uid: int,
+        owner_gid: int,
         on_attempt: AttemptCallback | None = None,
     ) -> EgressSession:
-        limits = spec.limits
-        if limits.egress_bytes is None or limits.egress_connections is None:
-            raise IsolationUnavailable(
-                f"profile {spec.profile.name}: network mode allowlist without egress limits"
-            )
+        """A listening proxy whose socket only ``owner_uid``/``owner_gid`` can reach."""
         proxy = EgressProxy(
-            rules=spec.egress,
-            limits=EgressLimits(bytes=limits.egress_bytes, connections=limits.egress_connections),
+            rules=rules,
+            limits=limits,
             settings=settings,
             host_addresses=host_addresses(),
             on_attempt=on_attempt,
@@ -121,13 +130,13 @@ class EgressSession:
             directory = tempfile.mkdtemp(prefix="s-", dir=_sessions_dir())
         except OSError as exc:
             raise SandboxError(f"cannot create the egress socket directory: {exc}") from exc
-        session = cls(proxy=proxy, directory=directory, spec=bridged(spec, directory))
+        session = cls(proxy=proxy, directory=directory)
         try:
             # Owned by the sandbox user, mode 0700: no other unprivileged user can connect.
-            os.chown(directory, SANDBOX_UID, SANDBOX_GID)
+            os.chown(directory, owner_uid, owner_gid)
             path = os.path.join(directory, SOCKET_NAME)
             await proxy.start(path)
-            os.chown(path, SANDBOX_UID, SANDBOX_GID)
+            os.chown(path, owner_uid, owner_gid)
             os.chmod(path, 0o600)
         except OSError as exc:
             await session.close()
@@ -136,6 +145,15 @@ class EgressSession:
             await session.close()
             raise
         return session
+
+    @property
+    def attachment(self) -> Attachment:
+        return Attachment(
+            argv_prefix=_BRIDGE_ARGV,
+            env=proxy_env(),
+            socket_dir=self.directory,
+            mount_point=SANDBOX_SOCKET_DIR,
+        )
 
     async def close(self) -> EgressReport:
         """Stop the proxy and remove its directory; safe to call again."""

@@ -1,0 +1,34 @@
+"""The daemon's state directory, as the operator verbs reach it from the command line.
+
+Each verb takes ``--state-dir``, works on the files directly and records every change it makes
+in the audit log under the name of the user who ran it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+from pathlib import Path
+from typing import Any
+
+from runtime.api import config as daemon_config
+from runtime.audit.writer import AuditLog
+
+__all__ = ["actor", "add_state_flag", "load_state", "record"]
+
+
+def add_state_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="the daemon's state")
+
+
+def load_state(args: argparse.Namespace) -> daemon_config.DaemonConfig:
+    return daemon_config.load(None, state_dir=args.state_dir)
+
+
+def actor() -> str:
+    return f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+
+
+def record(state: daemon_config.DaemonConfig, event: str, **fields: Any) -> None:
+    AuditLog(state.audit_log).append(event, actor=actor(), **fields)
