@@ -11,10 +11,8 @@ Values never appear in exceptions, reprs or logs: messages name secrets, never t
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from runtime.errors import BadRequest, IntegrityError, NoSuchEntity, NotAllowed
 from runtime.secrets.keys import Key, KeySource
 from runtime.secrets.names import check_secret_name
+from runtime.state.schema import open_secrets
 from runtime.util.clock import SYSTEM_CLOCK
 
 __all__ = ["NONCE_BYTES", "Kind", "SecretInfo", "SecretStore"]
@@ -33,19 +32,6 @@ NONCE_BYTES = 12
 # The kernel refuses an execve whose single environment string ("NAME=value\0") exceeds this
 # (MAX_ARG_STRLEN), and every value must be able to reach a sandbox's environment.
 _MAX_ENV_STRING = 131072
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS secrets (
-    name TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    nonce BLOB NOT NULL,
-    ciphertext BLOB NOT NULL,
-    created_ms INTEGER NOT NULL,
-    rotated_ms INTEGER NOT NULL,
-    revoked_ms INTEGER
-);
-"""
 
 
 class Kind(StrEnum):
@@ -82,9 +68,7 @@ class SecretStore:
         os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_secrets(path)
         self._finish_interrupted_rotation()
 
     def __repr__(self) -> str:
@@ -98,7 +82,7 @@ class SecretStore:
         _check_name(name)
         _check_value(name, value)
         now = self._clock_ms()
-        with self._lock, self._transaction():
+        with self._lock, self._db.transaction():
             key = self._key_for_writing()
             nonce, ciphertext = _encrypt(key, name, kind, value)
             self._db.execute(
@@ -117,7 +101,7 @@ class SecretStore:
         """
         _check_value(name, value)
         now = self._clock_ms()
-        with self._lock, self._transaction():
+        with self._lock, self._db.transaction():
             kind, _, _, _, revoked_ms = self._row(name)
             _refuse_revoked(name, revoked_ms)
             key = self._key_for_writing()
@@ -147,7 +131,7 @@ class SecretStore:
             rows = self._db.execute(
                 "SELECT name, kind, key_id, created_ms, rotated_ms, revoked_ms FROM secrets"
                 " ORDER BY name"
-            ).fetchall()
+            ).rows
         return [
             SecretInfo(
                 name=name,
@@ -187,7 +171,7 @@ class SecretStore:
         # The new key is staged inside the write transaction, so that a store opening in
         # another process (which finishes or undoes interrupted rotations under the same lock)
         # never sees a rotation half-way.
-        with self._lock, self._transaction():
+        with self._lock, self._db.transaction():
             current = self._reload_key()
             fresh = self._keys.stage(new_key)
             try:
@@ -202,8 +186,8 @@ class SecretStore:
         return fresh
 
     def _reencrypt(self, current: Key, fresh: Key) -> None:
-        rows = self._db.execute("SELECT name, kind, key_id, nonce, ciphertext FROM secrets")
-        for name, kind, key_id, nonce, ciphertext in rows.fetchall():
+        rows = self._db.execute("SELECT name, kind, key_id, nonce, ciphertext FROM secrets").rows
+        for name, kind, key_id, nonce, ciphertext in rows:
             if key_id != current.id:
                 raise _wrong_key(name, key_id, current, self._keys)
             value = _decrypt(current, name, Kind(kind), nonce, ciphertext)
@@ -217,7 +201,7 @@ class SecretStore:
         row = self._db.execute(
             "SELECT kind, key_id, nonce, ciphertext, revoked_ms FROM secrets WHERE name = ?",
             (name,),
-        ).fetchone()
+        ).one()
         if row is None:
             raise NoSuchEntity(f"secret {name} is not set (skillrt secrets set {name})")
         kind, key_id, nonce, ciphertext, revoked_ms = row
@@ -259,28 +243,18 @@ class SecretStore:
 
     def _uses(self, key: Key) -> bool:
         found = self._db.execute("SELECT 1 FROM secrets WHERE key_id = ? LIMIT 1", (key.id,))
-        return found.fetchone() is not None
+        return found.one() is not None
 
     def _finish_interrupted_rotation(self) -> None:
         """Rows already under a staged key: rename it into place; else the rotation failed."""
         if self._keys.staged() is None:
             return
-        with self._transaction():
+        with self._db.transaction():
             staged = self._keys.staged()
             if staged is not None and self._uses(staged):
                 self._keys.commit(staged)
             elif staged is not None:
                 self._keys.abort()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
 
 def _check_name(name: str) -> None:
