@@ -17,7 +17,7 @@ from runtime.core.store import Store
 from runtime.sandbox.result import Status, failed_result
 from runtime.state.schema import open_main
 from tests.audit.conftest import DAY, START, lines, rewrite
-from tests.test_cli import assert_one_line_error, skillrt
+from tests.cli.test_cli import assert_one_line_error, skillrt
 
 WriteDays = Callable[[int], AuditLog]
 

@@ -12,9 +12,9 @@ from runtime.audit.query import entries
 from runtime.errors import NotAllowed
 from runtime.secrets.keys import KeyFile
 from runtime.secrets.store import SecretStore
+from tests.cli.test_cli import assert_one_line_error, skillrt
 from tests.secrets.conftest import VALUE, secret_skill_toml
 from tests.skill_fixture import make_skill
-from tests.test_cli import assert_one_line_error, skillrt
 
 
 def _open(state: Path) -> SecretStore:
