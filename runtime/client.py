@@ -26,6 +26,8 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.profiles import LimitOverrides
 
+__all__ = ["AsyncClient", "Client", "Tls", "default_target", "default_token", "invoke_request"]
+
 
 def default_target() -> str:
     return f"unix:{os.environ.get('SKILLRT_SOCKET') or DEFAULT_SOCKET}"

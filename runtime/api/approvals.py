@@ -20,6 +20,8 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.util.clock import SYSTEM_CLOCK
 
+__all__ = ["ApprovalsServicer", "Context"]
+
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 

@@ -33,6 +33,8 @@ from runtime.util import paths
 from runtime.util.tomlfields import Table
 from runtime.util.units import parse_duration_ms
 
+__all__ = ["DEFAULT_SOCKET", "DEFAULT_STATE_DIR", "DaemonConfig", "defaults", "load"]
+
 DEFAULT_SOCKET = Path("/run/skillrt/skillrt.sock")
 DEFAULT_STATE_DIR = Path("/var/lib/skillrt")
 

@@ -17,6 +17,19 @@ from runtime.sandbox.egress.attempt import EgressAttempt
 from runtime.sandbox.profiles import LimitOverrides, Limits, ProfileStore
 from runtime.sandbox.result import SandboxResult, Status, Usage, result_dict
 
+__all__ = [
+    "approval_state_from_proto",
+    "approval_to_proto",
+    "invocation_to_proto",
+    "limits_to_proto",
+    "overrides_from_proto",
+    "result_from_proto",
+    "result_proto_dict",
+    "result_to_proto",
+    "rule_to_proto",
+    "skill_to_proto",
+]
+
 _STATUS: dict[Status, Any] = {status: pb.Status.Value(f"STATUS_{status.name}") for status in Status}
 _STATUS_BACK = {number: status for status, number in _STATUS.items()}
 _STATE: dict[State, Any] = {

@@ -22,6 +22,8 @@ from runtime.auth.roles import ANONYMOUS, Principal, allowed_roles, current_prin
 from runtime.errors import NotAllowed, OverLimit, SkillRuntimeError
 from runtime.state.db import Database
 
+__all__ = ["CallHook", "Context", "Continuation", "Handler", "ServerInterceptor"]
+
 log = structlog.get_logger("skillrt.rpc")
 
 # The stubs make these generic; at run time they are plain classes, hence the strings.

@@ -54,6 +54,15 @@ from runtime.secrets.store import SecretStore
 from runtime.state.schema import open_main
 from runtime.util.clock import SYSTEM_CLOCK
 
+__all__ = [
+    "ADMIN_SERVICE_NAME",
+    "APPROVALS_SERVICE_NAME",
+    "SERVICE_NAME",
+    "Reloader",
+    "configure_logging",
+    "serve",
+]
+
 log = structlog.get_logger("skillrt.server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name

@@ -28,6 +28,8 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.profiles import ProfileStore
 
+__all__ = ["Context", "SkillRuntimeServicer"]
+
 _STREAMS = {
     "stdout": pb.InvocationEvent.Output.STREAM_STDOUT,
     "stderr": pb.InvocationEvent.Output.STREAM_STDERR,

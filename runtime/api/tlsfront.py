@@ -19,6 +19,8 @@ import structlog
 from runtime.auth.authenticate import Transport
 from runtime.auth.roles import Principal, Role
 
+__all__ = ["TlsFront", "TlsSettings", "server_context"]
+
 log = structlog.get_logger("skillrt.tls")
 _CHUNK = 65536
 

@@ -21,6 +21,15 @@ from runtime.approvals.rules import Effect, Rule
 from runtime.errors import BadRequest, NoSuchEntity, NotAllowed, WrongState
 from runtime.state.db import Database
 
+__all__ = [
+    "ApprovalRecord",
+    "ApprovalState",
+    "ApprovalStore",
+    "Binding",
+    "new_approval_id",
+    "transition",
+]
+
 _COLUMNS = (
     "id, invocation_id, state, mode, skill, version, content_hash, tool, input_json, input_hash,"
     " requested_by, created_ms, expires_ms, details_json, decided_by, decided_ms, reason, used"

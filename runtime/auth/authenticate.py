@@ -11,6 +11,8 @@ from runtime.auth.roles import Principal
 from runtime.auth.tokens import TokenStore, token_id
 from runtime.errors import BadCredentials
 
+__all__ = ["Authenticator", "FailureHook", "Metadata", "Transport", "TransportInfo", "plain_peer"]
+
 Metadata = Iterable[tuple[str, Any]]
 
 

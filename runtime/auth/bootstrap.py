@@ -13,6 +13,14 @@ import structlog
 from runtime.auth.roles import Role
 from runtime.auth.tokens import TokenStore, token_id
 
+__all__ = [
+    "ADMIN_NAME",
+    "OWNER_NAME",
+    "AdminTokenKeeper",
+    "create_owner_if_none",
+    "write_secret_file",
+]
+
 log = structlog.get_logger("skillrt.auth")
 OWNER_NAME = "owner"
 ADMIN_NAME = "daemon-admin"

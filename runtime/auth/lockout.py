@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+__all__ = ["Lockout", "LockoutPolicy"]
+
 
 @dataclass(frozen=True, kw_only=True)
 class LockoutPolicy:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from runtime.auth.roles import Principal
 from runtime.errors import OverLimit
 
+__all__ = ["Permit", "RateLimiter", "RateLimits"]
+
 _MINUTE_MS = 60_000
 _HOUR_MS = 3_600_000
 

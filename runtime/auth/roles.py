@@ -10,6 +10,16 @@ import contextvars
 from dataclasses import dataclass
 from enum import StrEnum
 
+__all__ = [
+    "ANONYMOUS",
+    "RPC_ROLES",
+    "Principal",
+    "Role",
+    "allowed_roles",
+    "current_principal",
+    "principal",
+]
+
 
 class Role(StrEnum):
     OWNER = "owner"  # everything, including tokens and data deletion

@@ -20,6 +20,8 @@ from runtime.auth.roles import Role
 from runtime.errors import BadRequest, NoSuchEntity, WrongState
 from runtime.state.db import Database
 
+__all__ = ["PREFIX", "TokenRecord", "TokenStore", "load_server_key", "token_id"]
+
 PREFIX = "skrt_"
 _TOKEN = re.compile(r"^skrt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")

@@ -1,0 +1,3 @@
+"""Checks of the host and of profiles: ``skillrt doctor`` and ``skillrt profile check``."""
+
+__all__: list[str] = []

@@ -1,1 +1,3 @@
 """The ``skillrt`` command line."""
+
+__all__: list[str] = []

@@ -18,6 +18,8 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.state.schema import open_main
 from runtime.util.clock import SYSTEM_CLOCK
 
+__all__ = ["cmd_certs", "cmd_init", "cmd_token", "register"]
+
 
 def register(verbs: Any) -> None:
     init = verbs.add_parser("init", help="create the owner token of a new state directory")

@@ -20,6 +20,17 @@ if TYPE_CHECKING:
     from runtime.core.execute import ToolRun
 from runtime.util.units import format_size, parse_duration_ms, parse_size
 
+__all__ = [
+    "EXIT_SANDBOX_ERROR",
+    "cmd_exec",
+    "cmd_run",
+    "duration_flag",
+    "limit_flags",
+    "overrides",
+    "read_arg",
+    "register",
+]
+
 EXIT_SANDBOX_ERROR = 125
 
 

@@ -18,6 +18,17 @@ from runtime.core.invocation import parse_input
 from runtime.errors import BadRequest, SandboxError, SkillRuntimeError
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
+__all__ = [
+    "RemoteError",
+    "call",
+    "cmd_invoke",
+    "cmd_serve",
+    "cmd_skills",
+    "cmd_status",
+    "register",
+    "target_flags",
+]
+
 
 def register(verbs: Any) -> None:
     serve = verbs.add_parser("serve", help="run the daemon")

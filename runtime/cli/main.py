@@ -10,6 +10,8 @@ from typing import NoReturn
 
 from runtime.errors import BadRequest, SkillRuntimeError
 
+__all__ = ["EXIT_USAGE", "VERB_MODULES", "build_parser", "main"]
+
 EXIT_USAGE = 2
 
 

@@ -9,6 +9,8 @@ import asyncio
 
 from runtime.errors import OverLimit
 
+__all__ = ["Admission", "Ticket"]
+
 
 class Admission:
     def __init__(self, *, max_running: int, max_queued: int) -> None:

@@ -37,6 +37,19 @@ from runtime.util.filecache import FileCache
 from runtime.util.tomlfields import Table
 from runtime.util.units import parse_duration_ms
 
+__all__ = [
+    "APPROVAL_MODES",
+    "SKILL_MOUNT",
+    "Catalog",
+    "Permissions",
+    "SkillSpec",
+    "ToolSpec",
+    "content_hash",
+    "load_skill",
+    "secret_users",
+    "validate_input",
+]
+
 SKILL_MOUNT = "/skill"
 APPROVAL_MODES = ("never", "before_run", "before_return")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

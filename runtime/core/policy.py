@@ -14,6 +14,8 @@ from typing import Any
 from runtime.approvals.rules import Effect, Rule
 from runtime.core.catalog import SkillSpec, ToolSpec
 
+__all__ = ["Decision", "Verdict", "decide"]
+
 
 class Verdict(StrEnum):
     RUN = "run"

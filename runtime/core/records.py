@@ -11,6 +11,8 @@ from typing import Any
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
 from runtime.sandbox.result import SandboxResult, Status, Usage
 
+__all__ = ["InvocationRecord", "State", "result_from_json", "result_to_json"]
+
 
 class State(StrEnum):
     QUEUED = "queued"

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = ["Redactor", "StreamRedactor", "marker"]
+
 # Shorter encoded forms (of very short values) would mask unrelated text.
 _MIN_ENCODED = 8
 

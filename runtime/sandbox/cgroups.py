@@ -18,6 +18,18 @@ from pathlib import Path
 
 from runtime.errors import IsolationUnavailable, SandboxError
 
+__all__ = [
+    "V1_CONTROLLERS",
+    "V2_CONTROLLERS",
+    "CgroupLayout",
+    "CgroupLimits",
+    "CgroupUsage",
+    "Cgroups",
+    "InvocationCgroup",
+    "detect_layout",
+    "parse_mountinfo",
+]
+
 V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 V2_CONTROLLERS = ("memory", "pids", "cpu")
 _CFS_PERIOD_US = 100_000

@@ -13,6 +13,8 @@ from runtime.sandbox import seccomp
 from runtime.sandbox.egress.policy import EgressRule
 from runtime.sandbox.profiles import Bind, Limits, SandboxProfile
 
+__all__ = ["SANDBOX_GID", "SANDBOX_UID", "SandboxSpec", "find_nsjail", "render_argv"]
+
 # The jailed processes run as nobody, mapped one-to-one: without a mapping the process would
 # still be host root for file permission checks.
 SANDBOX_UID = 65534

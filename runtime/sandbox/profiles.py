@@ -19,6 +19,24 @@ from runtime.util.filecache import FileCache
 from runtime.util.tomlfields import Table
 from runtime.util.units import format_duration, format_size, parse_duration_ms, parse_size
 
+__all__ = [
+    "ALLOWED_DEVICES",
+    "EGRESS_LIMIT_KEYS",
+    "LIMIT_KEYS",
+    "NETWORK_MODES",
+    "Bind",
+    "FilesystemPolicy",
+    "LimitOverrides",
+    "Limits",
+    "NetworkPolicy",
+    "ProfileStore",
+    "SandboxProfile",
+    "Tmpfs",
+    "check_limits",
+    "load_profile",
+    "parse_overrides",
+]
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _MIB = 1024 * 1024
 # none: a network namespace of its own with only lo; allowlist: the same, plus the invocation's

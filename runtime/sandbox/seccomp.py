@@ -12,6 +12,15 @@ from dataclasses import dataclass
 
 import pyseccomp
 
+__all__ = [
+    "CLONE_FLAGS",
+    "SOCKET_FAMILIES",
+    "SeccompPolicy",
+    "render_kafel",
+    "syscall_number",
+    "validate",
+]
+
 _ENOSYS = 38
 
 # Linux ABI constants (include/linux/socket.h); Python's socket module lacks some of them.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["SECRET_NAME", "check_secret_name"]
+
 SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _RESERVED = frozenset(
     {

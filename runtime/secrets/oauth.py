@@ -27,6 +27,8 @@ from typing import Any
 from runtime.errors import BadRequest, NotAllowed, UpstreamError
 from runtime.secrets.store import Kind, SecretStore
 
+__all__ = ["AUTH_METHODS", "OAuthBroker", "OAuthCredential", "credential_json", "parse_credential"]
+
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 # A token response is a few hundred bytes; anything much larger is not one.
 _MAX_RESPONSE_BYTES = 1 << 20

@@ -1,0 +1,3 @@
+"""The one SQLite access layer: connections, schema migrations, work off the event loop."""
+
+__all__: list[str] = []

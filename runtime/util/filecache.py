@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+__all__ = ["FileCache", "Fingerprint", "fingerprint"]
+
 T = TypeVar("T")
 Fingerprint = tuple[tuple[str, int, int, int, int], ...]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = ["PROJECT_ROOT", "catalog_dir", "profiles_dir"]
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from runtime.errors import ConfigError
 
+__all__ = ["Table"]
+
 T = TypeVar("T")
 
 

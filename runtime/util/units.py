@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["format_duration", "format_size", "parse_duration_ms", "parse_size"]
+
 _SIZE_UNITS = {
     "": 1,
     "b": 1,

@@ -16,6 +16,8 @@ import socket
 import sys
 import time
 
+__all__ = ["serve"]
+
 _CHUNK = 65536
 _BACKLOG = 128
 _EXEC_FAILED = 127

@@ -14,6 +14,18 @@ from dataclasses import dataclass
 
 from runtime.sandbox.egress.policy import split_authority
 
+__all__ = [
+    "HEAD_END",
+    "MAX_HEAD_BYTES",
+    "TUNNEL_ESTABLISHED",
+    "ProxyRequest",
+    "RequestError",
+    "chunk_size",
+    "forward_head",
+    "parse_request",
+    "response",
+]
+
 # Request heads larger than this are refused; real clients send well under a kilobyte.
 MAX_HEAD_BYTES = 16384
 HEAD_END = b"\r\n\r\n"

@@ -19,6 +19,27 @@ from dataclasses import dataclass
 
 from runtime.errors import ConfigError
 
+__all__ = [
+    "METADATA_ADDRESSES",
+    "REFUSED_ADDRESSES",
+    "TEST_ALLOW_ENV",
+    "TEST_HOSTS_ENV",
+    "AddressCheck",
+    "EgressRule",
+    "EgressSettings",
+    "IPAddress",
+    "address_refusal",
+    "authority",
+    "check_addresses",
+    "is_ip_literal",
+    "match_rule",
+    "normalize_host",
+    "parse_rule",
+    "parse_rules",
+    "settings_from_env",
+    "split_authority",
+]
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 TEST_ALLOW_ENV = "SKILLRT_EGRESS_TEST_ALLOW"
