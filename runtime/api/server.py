@@ -253,7 +253,6 @@ async def _serve(
     authenticator = Authenticator(
         tokens=tokens,
         lockout=lockout,
-        clock_ms=SYSTEM_CLOCK.now_ms,
         transport=lambda peer: front.transport(peer) if front is not None else plain_peer(peer),
         allow_plain_tcp=config.insecure_tcp,
         on_failure=lambda peer, token_id: _auth_failed(audit_log, peer, token_id),

@@ -10,6 +10,7 @@ from runtime.auth.lockout import Lockout
 from runtime.auth.roles import Principal
 from runtime.auth.tokens import TokenStore, token_id
 from runtime.errors import BadCredentials
+from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["Authenticator", "FailureHook", "Metadata", "Transport", "TransportInfo", "plain_peer"]
 
@@ -35,20 +36,20 @@ class Authenticator:
         *,
         tokens: TokenStore,
         lockout: Lockout,
-        clock_ms: Callable[[], int],
         transport: TransportInfo,
         allow_plain_tcp: bool,
         on_failure: FailureHook | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._tokens = tokens
         self._lockout = lockout
-        self._clock_ms = clock_ms
+        self._clock = clock
         self._transport = transport
         self._allow_plain_tcp = allow_plain_tcp
         self._on_failure = on_failure
 
     def authenticate(self, metadata: Metadata, peer: str) -> Principal:
-        now = self._clock_ms()
+        now = self._clock.now_ms()
         token = _bearer(metadata)
         presented_id = token_id(token) if token else None
         transport = self._transport(peer)
