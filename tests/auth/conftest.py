@@ -8,12 +8,18 @@ import pytest
 
 from tests.daemon.conftest import Daemon, cleanup, make_daemon
 
-CONFIG = """
+__all__ = ["CONFIG", "LOCKOUT_MS", "MAX_FAILURES", "daemon"]
+
+MAX_FAILURES = 3
+# Short, so that lockout tests wait little, yet far longer than one call takes.
+LOCKOUT_MS = 500
+
+CONFIG = f"""
 [auth]
-max_failures = 3
+max_failures = {MAX_FAILURES}
 failure_window = "10s"
-lockout = "1s"
-max_lockout = "4s"
+lockout = "{LOCKOUT_MS}ms"
+max_lockout = "{4 * LOCKOUT_MS}ms"
 admin_token_rotation = "1h"
 
 [rate_limits.roles.agent]

@@ -9,7 +9,11 @@ import pytest
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from tests.auth.conftest import LOCKOUT_MS, MAX_FAILURES
 from tests.daemon.conftest import Daemon
+
+LOCKOUT = LOCKOUT_MS / 1000
+_POLL_SECONDS = 0.02
 
 
 def whoami(daemon: Daemon, token: str | None) -> pb.Principal:
@@ -24,6 +28,45 @@ def refused(daemon: Daemon, token: str | None) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as info:
         whoami(daemon, token)
     return info.value
+
+
+def refused_within(daemon: Daemon, token: str, seconds: float) -> grpc.RpcError:
+    """Poll with a working ``token`` until it is refused, failing after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            whoami(daemon, token)
+        except grpc.RpcError as error:
+            return error
+        time.sleep(_POLL_SECONDS)
+    raise AssertionError(f"token still accepted after {seconds} s")
+
+
+def lock_out(daemon: Daemon, token: str) -> tuple[float | None, float]:
+    """Lock ``token`` out with wrong secrets, then poll with it until it is let in again.
+
+    Returns bounds on the lock's length as seen from here: it lasted more than the first
+    (None: no call was refused), and less than the second. Calls refused during a lock do not
+    count as failures, so polling does not extend it.
+    """
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for _ in range(MAX_FAILURES - 1):
+        refused(daemon, forged)
+    before = time.monotonic()
+    refused(daemon, forged)
+    locked = time.monotonic()  # the lock began between ``before`` and now
+    at_least: float | None = None
+    while time.monotonic() - before < 10:
+        sent = time.monotonic()
+        try:
+            whoami(daemon, token)
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+            at_least = sent - locked
+            time.sleep(_POLL_SECONDS)
+        else:
+            return at_least, time.monotonic() - before
+    raise AssertionError("the token was still locked out after 10 s")
 
 
 ISSUED: list[str] = []  # every secret this module saw, for the log check at the end
@@ -86,8 +129,7 @@ def test_expired_token_is_unauthenticated(daemon: Daemon) -> None:
     """A token past its expiry stops working."""
     created = new_token(daemon, "viewer", "short-lived", ttl_seconds=1)
     assert whoami(daemon, created.token).name == "short-lived"
-    time.sleep(1.2)
-    assert refused(daemon, created.token).code() == grpc.StatusCode.UNAUTHENTICATED
+    assert refused_within(daemon, created.token, 1.2).code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_revoked_token_is_unauthenticated(daemon: Daemon) -> None:
@@ -101,26 +143,19 @@ def test_revoked_token_is_unauthenticated(daemon: Daemon) -> None:
 def test_lockout_after_failures_then_recovery(daemon: Daemon) -> None:
     """Repeated failures on a token id lock it out, even with the right secret; it recovers."""
     created = new_token(daemon, "viewer", "locked")
-    forged = created.token[:-1] + ("A" if created.token[-1] != "A" else "B")
-    for _ in range(3):
-        refused(daemon, forged)
-    assert refused(daemon, created.token).code() == grpc.StatusCode.UNAUTHENTICATED
-    time.sleep(1.3)
+    at_least, at_most = lock_out(daemon, created.token)
+    assert at_least is not None, "the right secret was let in at once"
+    assert at_most < 2 * LOCKOUT
     assert whoami(daemon, created.token).name == "locked"
 
 
 def test_lockout_grows(daemon: Daemon) -> None:
     """A second lockout of the same key lasts longer than the first."""
     created = new_token(daemon, "viewer", "twice-locked")
-    forged = created.token[:-1] + ("A" if created.token[-1] != "A" else "B")
-    for _ in range(3):
-        refused(daemon, forged)
-    time.sleep(1.3)
-    for _ in range(3):
-        refused(daemon, forged)
-    time.sleep(1.3)  # past the first lockout's length, within the doubled one
-    assert refused(daemon, created.token).code() == grpc.StatusCode.UNAUTHENTICATED
-    time.sleep(1.0)
+    _, first_at_most = lock_out(daemon, created.token)
+    second_at_least, second_at_most = lock_out(daemon, created.token)
+    assert second_at_least is not None and second_at_least > max(first_at_most, LOCKOUT)
+    assert second_at_most < 3 * LOCKOUT  # doubled, not more
     assert whoami(daemon, created.token).name == "twice-locked"
 
 
@@ -133,8 +168,7 @@ def test_rotation_overlap_then_end(daemon: Daemon) -> None:
     ISSUED.append(new.token)
     assert whoami(daemon, new.token).name == "rotating"
     assert whoami(daemon, old.token).name == "rotating"
-    time.sleep(1.3)
-    assert refused(daemon, old.token).code() == grpc.StatusCode.UNAUTHENTICATED
+    assert refused_within(daemon, old.token, 1.3).code() == grpc.StatusCode.UNAUTHENTICATED
     assert whoami(daemon, new.token).name == "rotating"
 
 
