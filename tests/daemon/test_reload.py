@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import signal
 import time
 
@@ -12,7 +14,24 @@ from runtime.audit import events
 from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.approvals.conftest import create_token
-from tests.daemon.conftest import cleanup, make_daemon
+from tests.daemon.conftest import Daemon, cleanup, make_daemon
+
+
+def logged_events(daemon: Daemon) -> list[str]:
+    events = []
+    for line in daemon.logs().splitlines():
+        with contextlib.suppress(ValueError):
+            events.append(json.loads(line).get("event"))
+    return events
+
+
+def wait_for_event(daemon: Daemon, event: str) -> None:
+    """Wait until the running daemon logs ``event``, as it does once SIGHUP has been handled."""
+    deadline = time.monotonic() + 10
+    while event not in logged_events(daemon):
+        assert daemon.process is not None and daemon.process.poll() is None, daemon.logs()
+        assert time.monotonic() < deadline, f"no {event!r} logged:\n{daemon.logs()}"
+        time.sleep(0.02)
 
 
 def test_sighup_applies_new_rate_limits_and_refuses_bad_files() -> None:
@@ -26,7 +45,7 @@ def test_sighup_applies_new_rate_limits_and_refuses_bad_files() -> None:
         config.write_text("[rate_limits.tokens.reloaded]\ninvocations_per_minute = 1\n")
         assert daemon.process is not None
         daemon.process.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        wait_for_event(daemon, "configuration reloaded")
         request = pb.InvokeRequest(skill="probe", tool="echo", input_json="{}")
         with daemon.channel(agent) as channel:
             daemon.stub(channel).Invoke(request, timeout=30)
@@ -35,7 +54,7 @@ def test_sighup_applies_new_rate_limits_and_refuses_bad_files() -> None:
         assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         config.write_text("[rate_limits.tokens.reloaded\n")
         daemon.process.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        wait_for_event(daemon, "configuration reload refused")
         assert daemon.process.poll() is None, "a bad configuration must not stop the daemon"
         daemon.stop()
         reloads = [
