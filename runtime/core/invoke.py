@@ -43,6 +43,7 @@ from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongSta
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import Status, failed_result
+from runtime.util.aio import to_the_end
 from runtime.util.canonical import strict_json
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
@@ -158,15 +159,15 @@ class Invocations:
         }
 
     async def _refuse(self, call: Invocation, sink: EventSink) -> InvocationRecord:
-        record = await self._accept(call)
         assert call.decision is not None and call.decision.rule is not None
         rule = call.decision.rule.id
         result = replace(
             failed_result(Status.DENIED, f"denied by standing rule {rule}"),
             violations=(f"policy: standing rule {rule} denies this call",),
         )
+        record = await self._accept(call)
         await sink(Accepted(record.id))
-        return await self.runner.finish(record.id, result, None, sink)
+        return await to_the_end(self.runner.finish(record.id, result, None, sink))
 
     @contextlib.contextmanager
     def _rate_limited(self, principal: Principal) -> Iterator[_Budget]:
@@ -185,16 +186,21 @@ class Invocations:
         self, call: Invocation, sink: EventSink, budget: _Budget
     ) -> InvocationRecord:
         record = await self._accept(call)
+        # Filed whole even if the caller leaves meanwhile: the request is durable.
+        approval = await to_the_end(self._file_request(call, record))
+        await sink(Accepted(record.id))
+        await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
+        budget.close()  # nothing ran yet; the approved run is charged when it ends
+        return await self._answer(record.id, call.request, sink)
+
+    async def _file_request(self, call: Invocation, record: InvocationRecord) -> ApprovalRecord:
         approval = await self.gate.request(
             self._subject(call, record.id, "before_run"),
             requester=call.request.principal.name,
             role=call.request.principal.role.value,
         )
         await self._sql(self.store.await_approval, record.id, approval.id)
-        await sink(Accepted(record.id))
-        await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
-        budget.close()  # nothing ran yet; the approved run is charged when it ends
-        return await self._answer(record.id, call.request, sink)
+        return approval
 
     async def _admitted(self, call: Invocation, ticket: Ticket) -> InvocationRecord:
         try:
@@ -240,12 +246,20 @@ class Invocations:
             state=State.QUEUED,
             created_ms=self._clock.now_ms(),
         )
-        await self._sql(
-            self.store.create,
-            record,
-            request_hash=call.request_hash,
-            idempotency_key=call.request.idempotency_key,
-        )
+        try:
+            await self._sql(
+                self.store.create,
+                record,
+                request_hash=call.request_hash,
+                idempotency_key=call.request.idempotency_key,
+            )
+        except asyncio.CancelledError:
+            # The caller left while the row was being written. The database's one worker runs
+            # work in order, so this lands after the row: no invocation is left queued.
+            cancelled = failed_result(Status.CANCELLED, "cancelled before it started")
+            now = self._clock.now_ms()
+            await to_the_end(self._sql(self.store.finish, record.id, cancelled, None, now))
+            raise
         log.info(
             "invocation accepted", invocation_id=record.id, skill=record.skill, tool=record.tool
         )

@@ -36,6 +36,7 @@ from runtime.errors import SkillRuntimeError, WrongState
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.result import SandboxResult, Status, failed_result
+from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["Hold", "Runner", "SecretResolver", "cpu_ms"]
@@ -168,12 +169,24 @@ class Runner:
             )
         finally:
             ticket.release()
+        # However the run ended, that is recorded even if this task is cancelled meanwhile
+        # (a caller leaving, shutdown): an unrecorded end would read as a crash on restart.
         if hold is not None and result.status is not Status.CANCELLED:
-            approval = await hold(record)
-            await self._sql(self.store.hold, record.id, result, output_json, approval.id)
-            await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
-            return await self._sql(self.store.get, record.id)
-        return await self.finish(record.id, result, output_json, sink)
+            return await to_the_end(self._hold(record, result, output_json, sink, hold))
+        return await to_the_end(self.finish(record.id, result, output_json, sink))
+
+    async def _hold(
+        self,
+        record: InvocationRecord,
+        result: SandboxResult,
+        output_json: str | None,
+        sink: EventSink,
+        hold: Hold,
+    ) -> InvocationRecord:
+        approval = await hold(record)
+        await self._sql(self.store.hold, record.id, result, output_json, approval.id)
+        await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
+        return await self._sql(self.store.get, record.id)
 
     async def _with_secrets(self, record: InvocationRecord, prepared: Prepared) -> Prepared:
         """Resolve the skill's declared secrets at the last moment, after any approval."""
