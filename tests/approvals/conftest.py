@@ -13,7 +13,7 @@ import pytest
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from tests.daemon.conftest import Daemon, cleanup, make_daemon
+from tests.api.conftest import Daemon, cleanup, make_daemon
 
 SKILL_MD = """---
 name: gated

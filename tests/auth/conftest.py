@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.daemon.conftest import Daemon, cleanup, make_daemon
+from tests.api.conftest import Daemon, cleanup, make_daemon
 
 __all__ = ["CONFIG", "LOCKOUT_MS", "MAX_FAILURES", "daemon"]
 

@@ -8,7 +8,7 @@ import grpc
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from tests.daemon.conftest import cleanup, make_daemon
+from tests.api.conftest import cleanup, make_daemon
 
 
 def test_admin_token_rotates_on_schedule() -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from tests.api.conftest import Daemon
 from tests.auth.conftest import LOCKOUT_MS, MAX_FAILURES
-from tests.daemon.conftest import Daemon
 
 LOCKOUT = LOCKOUT_MS / 1000
 _POLL_SECONDS = 0.02

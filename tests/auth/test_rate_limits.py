@@ -12,7 +12,7 @@ from runtime.auth.ratelimit import RateLimits
 from runtime.auth.roles import Role
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from tests.daemon.conftest import Daemon
+from tests.api.conftest import Daemon
 
 
 def token_for(daemon: Daemon, name: str, role: str = "agent") -> str:

@@ -10,7 +10,7 @@ import pytest
 from runtime.auth.roles import RPC_ROLES, Role
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from tests.daemon.conftest import Daemon
+from tests.api.conftest import Daemon
 
 ROLES = [r.value for r in Role]
 METHODS = [

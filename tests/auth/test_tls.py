@@ -17,7 +17,7 @@ from runtime.client import Tls
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.util import paths
-from tests.daemon.conftest import BearerToken, Daemon, cleanup, make_daemon
+from tests.api.conftest import BearerToken, Daemon, cleanup, make_daemon
 
 
 def free_port() -> int:

@@ -13,8 +13,8 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import ProfileStore
 from runtime.util import paths
+from tests.api.conftest import cleanup, make_daemon
 from tests.approvals.conftest import approvals_stub, create_token
-from tests.daemon.conftest import cleanup, make_daemon
 
 
 def test_manifest_marks_it_elevated(catalog: Catalog) -> None:

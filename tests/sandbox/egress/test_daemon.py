@@ -11,7 +11,7 @@ import pytest
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util import paths
-from tests.daemon.conftest import Daemon, cleanup, make_daemon
+from tests.api.conftest import Daemon, cleanup, make_daemon
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.cgroups import Cgroups, detect_layout
 from runtime.util import paths
-from tests.daemon.probe_skill import make_probe_skill
+from tests.api.probe_skill import make_probe_skill
 
 
 class BearerToken(  # type: ignore[misc]

@@ -16,7 +16,7 @@ import pytest
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util import paths
-from tests.daemon.conftest import Daemon
+from tests.api.conftest import Daemon
 
 
 def sleep_request(seconds: float) -> pb.InvokeRequest:

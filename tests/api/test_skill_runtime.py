@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
-from tests.daemon.conftest import Daemon
+from tests.api.conftest import Daemon
 
 MiB = 1024 * 1024
 

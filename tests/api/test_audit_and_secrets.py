@@ -25,8 +25,8 @@ from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.util import paths
+from tests.api.conftest import BearerToken, Daemon, cleanup, make_daemon
 from tests.approvals.conftest import create_token
-from tests.daemon.conftest import BearerToken, Daemon, cleanup, make_daemon
 
 SECRET = "s3cr3t-value-that-must-not-leak-8f2a"
 OTHER_SECRET = "other-secret-nobody-declared-77c1"

@@ -15,7 +15,7 @@ from runtime.client import AsyncClient, Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.profiles import LimitOverrides
 from runtime.util import paths
-from tests.daemon.conftest import Daemon
+from tests.api.conftest import Daemon
 
 
 def test_sync_client_invoke(daemon: Daemon) -> None:

@@ -13,8 +13,8 @@ import pytest
 from runtime.audit import events
 from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from tests.api.conftest import Daemon, cleanup, make_daemon
 from tests.approvals.conftest import create_token
-from tests.daemon.conftest import Daemon, cleanup, make_daemon
 
 
 def logged_events(daemon: Daemon) -> list[str]:
