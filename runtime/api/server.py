@@ -245,7 +245,6 @@ async def _serve(
         path=config.admin_token_file,
         interval_ms=config.admin_token_rotation_ms,
         overlap_ms=config.token_overlap_ms,
-        clock_ms=SYSTEM_CLOCK.now_ms,
     )
     keeper.refresh()
     front: TlsFront | None = None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import structlog
 
 from runtime.auth.roles import Role
 from runtime.auth.tokens import TokenStore, token_id
+from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = [
     "ADMIN_NAME",
@@ -64,17 +64,17 @@ class AdminTokenKeeper:
         path: Path,
         interval_ms: int,
         overlap_ms: int,
-        clock_ms: Callable[[], int],
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.tokens = tokens
         self.path = path
         self.interval_ms = interval_ms
         self.overlap_ms = overlap_ms
-        self.clock_ms = clock_ms
+        self.clock = clock
 
     def refresh(self) -> None:
         """Rotate now if the token in the file is missing, invalid or due."""
-        now = self.clock_ms()
+        now = self.clock.now_ms()
         current = self._read()
         record = self.tokens.verify(current, now) if current else None
         if record is not None and now - record.created_ms < self.interval_ms:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -24,7 +24,7 @@ from runtime.errors import BadRequest, IntegrityError, NoSuchEntity, NotAllowed
 from runtime.secrets.keys import Key, KeySource
 from runtime.secrets.names import check_secret_name
 from runtime.state.schema import open_secrets
-from runtime.util.clock import SYSTEM_CLOCK
+from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["NONCE_BYTES", "Kind", "SecretInfo", "SecretStore"]
 
@@ -55,12 +55,10 @@ class SecretInfo:
 class SecretStore:
     """Encrypted secrets in their own SQLite database; safe to share between threads."""
 
-    def __init__(
-        self, path: Path, keys: KeySource, *, clock_ms: Callable[[], int] = SYSTEM_CLOCK.now_ms
-    ) -> None:
+    def __init__(self, path: Path, keys: KeySource, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.path = path
         self._keys = keys
-        self._clock_ms = clock_ms
+        self._clock = clock
         self._lock = threading.RLock()
         self._key: Key | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +79,7 @@ class SecretStore:
         """Store ``value`` under ``name``, replacing (and un-revoking) any earlier value."""
         _check_name(name)
         _check_value(name, value)
-        now = self._clock_ms()
+        now = self._clock.now_ms()
         with self._lock, self._db.transaction():
             key = self._key_for_writing()
             nonce, ciphertext = _encrypt(key, name, kind, value)
@@ -100,7 +98,7 @@ class SecretStore:
         Unlike ``set`` this never un-revokes: a revocation made meanwhile wins.
         """
         _check_value(name, value)
-        now = self._clock_ms()
+        now = self._clock.now_ms()
         with self._lock, self._db.transaction():
             kind, _, _, _, revoked_ms = self._row(name)
             _refuse_revoked(name, revoked_ms)
@@ -157,7 +155,7 @@ class SecretStore:
         with self._lock:
             updated = self._db.execute(
                 "UPDATE secrets SET revoked_ms = COALESCE(revoked_ms, ?) WHERE name = ?",
-                (self._clock_ms(), name),
+                (self._clock.now_ms(), name),
             ).rowcount
         if updated == 0:
             raise NoSuchEntity(f"secret {name} is not set")
