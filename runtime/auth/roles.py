@@ -47,6 +47,9 @@ class Principal:
 _SKILLRT = "/skillrt.v1.SkillRuntime/"
 _ADMIN = "/skillrt.v1.Admin/"
 _APPROVALS = "/skillrt.v1.Approvals/"
+_SESSIONS = "/skillrt.v1.Sessions/"
+_WORKSPACE = "/skillrt.v1.Workspace/"
+_AGENTS = frozenset({Role.OWNER, Role.AGENT})
 _DECIDERS = frozenset({Role.OWNER, Role.ADMIN, Role.APPROVER})
 _EVERYONE = frozenset(Role)
 _READERS = frozenset({Role.OWNER, Role.ADMIN, Role.AGENT, Role.VIEWER})
@@ -70,6 +73,20 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     _APPROVALS + "CreateRule": frozenset({Role.OWNER, Role.ADMIN}),
     _APPROVALS + "ListRules": _DECIDERS,
     _APPROVALS + "DeleteRule": frozenset({Role.OWNER, Role.ADMIN}),
+    # An agent owns its sessions; admins may see and end them, never read their files or run
+    # commands in them.
+    _SESSIONS + "CreateSession": _AGENTS,
+    _SESSIONS + "GetSession": _READERS,
+    _SESSIONS + "ListSessions": _READERS,
+    _SESSIONS + "DestroySession": frozenset({Role.OWNER, Role.ADMIN, Role.AGENT}),
+    _SESSIONS + "Exec": _AGENTS,
+    _WORKSPACE + "ReadFile": _AGENTS,
+    _WORKSPACE + "WriteFile": _AGENTS,
+    _WORKSPACE + "Stat": _AGENTS,
+    _WORKSPACE + "ListDir": _AGENTS,
+    _WORKSPACE + "MakeDir": _AGENTS,
+    _WORKSPACE + "Remove": _AGENTS,
+    _WORKSPACE + "Rename": _AGENTS,
     # Load balancers and supervisors probe health without credentials; it reveals nothing.
     "/grpc.health.v1.Health/Check": ANONYMOUS,
     "/grpc.health.v1.Health/Watch": ANONYMOUS,
