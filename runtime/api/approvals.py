@@ -14,6 +14,7 @@ from runtime.api.convert import approval_state_from_proto, approval_to_proto, ru
 from runtime.approvals.rules import Effect, Rule
 from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.auth.roles import principal
+from runtime.core.catalog import Catalog
 from runtime.core.invoke import Invocations
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -26,8 +27,9 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 
 class ApprovalsServicer(pb_grpc.ApprovalsServicer):
-    def __init__(self, *, invocations: Invocations) -> None:
+    def __init__(self, *, invocations: Invocations, catalog: Catalog) -> None:
         self.invocations = invocations
+        self.catalog = catalog
         self.approvals = invocations.gate.store
         self._sql = self.approvals.db.call  # SQLite work runs off the event loop
 
@@ -65,7 +67,7 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
             effect = Effect(request.effect)
         except ValueError as exc:
             raise BadRequest("effect: must be allow or deny") from exc
-        skill = self.invocations.catalog.get(request.skill or "-")
+        skill = self.catalog.get(request.skill or "-")
         tool = skill.tool(request.tool)
         if request.input_schema_json:
             try:

@@ -11,6 +11,8 @@
     [approvals]   timeout (per tool: approval_timeout in the skill manifest)
     [audit]       retention (default 30 days)
     [secrets]     key_command (a command that prints the secrets key, for a KMS)
+    [sessions]    root, default_profile, max_sessions, max_per_principal
+    [sessions.commands.<profile>] deny, approve: shell-style patterns of command lines
 
 Relative paths in the file are relative to the file.
 """
@@ -28,6 +30,8 @@ from runtime.api.tlsfront import TlsSettings
 from runtime.auth.lockout import LockoutPolicy
 from runtime.auth.ratelimit import RateLimits
 from runtime.auth.roles import Role
+from runtime.core.commands import CommandPolicy
+from runtime.core.sessions import SessionSettings
 from runtime.errors import ConfigError
 from runtime.util import paths
 from runtime.util.tomlfields import Table
@@ -37,6 +41,8 @@ __all__ = ["DEFAULT_SOCKET", "DEFAULT_STATE_DIR", "DaemonConfig", "defaults", "l
 
 DEFAULT_SOCKET = Path("/run/skillrt/skillrt.sock")
 DEFAULT_STATE_DIR = Path("/var/lib/skillrt")
+# Session workspaces are mounted here, one folder per daemon (named like its cgroup root).
+_SESSIONS_ROOT = Path("/run/skillrt-sessions")
 
 
 def _default_rate_limits() -> dict[Role, RateLimits]:
@@ -67,6 +73,11 @@ class DaemonConfig:
     approval_timeout_ms: int = 900_000  # unanswered requests fail closed after this
     audit_retention_ms: int = 30 * 86_400_000
     secrets_key_command: tuple[str, ...] | None = None  # a KMS helper that prints the key
+    sessions_root: Path | None = None  # None: /run/skillrt-sessions/<cgroup_root>
+    session_default_profile: str = "workspace"
+    max_sessions: int = 64
+    max_sessions_per_principal: int = 8
+    session_commands: dict[str, CommandPolicy] = field(default_factory=dict)
 
     @property
     def database(self) -> Path:
@@ -91,6 +102,15 @@ class DaemonConfig:
     @property
     def secrets_key(self) -> Path:
         return self.state_dir / "secrets.key"
+
+    @property
+    def sessions(self) -> SessionSettings:
+        return SessionSettings(
+            root=self.sessions_root or _SESSIONS_ROOT / self.cgroup_root,
+            default_profile=self.session_default_profile,
+            max_sessions=self.max_sessions,
+            max_per_principal=self.max_sessions_per_principal,
+        )
 
     def rate_limits(self, role: Role, token_name: str) -> RateLimits:
         """A token's own limits win over its role's."""
@@ -169,8 +189,39 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
     if secrets_table.has("key_command"):
         changes["secrets_key_command"] = tuple(shlex.split(secrets_table.string("key_command")))
     secrets_table.finish()
+    changes.update(_sessions(doc.table("sessions"), base))
     doc.finish()
     return replace(config, **changes)
+
+
+def _sessions(table: Table, base: Path) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if table.has("root"):
+        changes["sessions_root"] = base / table.string("root")
+    if table.has("default_profile"):
+        changes["session_default_profile"] = table.string("default_profile")
+    for key, attr in (
+        ("max_sessions", "max_sessions"),
+        ("max_per_principal", "max_sessions_per_principal"),
+    ):
+        if table.has(key):
+            value = table.integer(key)
+            if value < 1:
+                raise table.error(key, "must be at least 1")
+            changes[attr] = value
+    commands = table.table("commands")
+    policies = {}
+    for profile in commands.names():
+        entry = commands.table(profile)
+        policies[profile] = CommandPolicy(
+            deny=entry.str_list("deny"), approve=entry.str_list("approve")
+        )
+        entry.finish()
+    commands.finish()
+    table.finish()
+    if policies:
+        changes["session_commands"] = policies
+    return changes
 
 
 def _tls(table: Table, base: Path) -> TlsSettings:

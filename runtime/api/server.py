@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -21,14 +20,21 @@ from grpc_reflection.v1alpha import reflection
 from runtime.api.admin import AdminServicer
 from runtime.api.approvals import ApprovalsServicer
 from runtime.api.config import DaemonConfig
+from runtime.api.housekeeping import (
+    Reloader,
+    audit_auth_failure,
+    prune_audit_daily,
+    reload_config,
+    sweep_expired,
+)
 from runtime.api.interceptors import ServerInterceptor
+from runtime.api.sessions import SessionsServicer
 from runtime.api.skill_runtime import SkillRuntimeServicer
 from runtime.api.tlsfront import TlsFront
-from runtime.approvals.gate import SYSTEM_ACTOR, ApprovalGate
+from runtime.approvals.gate import ApprovalGate
 from runtime.approvals.store import ApprovalStore
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
-from runtime.audit.retention import prune
 from runtime.audit.writer import AuditLog
 from runtime.auth.authenticate import Authenticator, plain_peer
 from runtime.auth.bootstrap import AdminTokenKeeper, create_owner_if_none
@@ -37,10 +43,15 @@ from runtime.auth.ratelimit import RateLimiter
 from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.core.admission import Admission
 from runtime.core.catalog import Catalog
+from runtime.core.commands import SessionCommands
 from runtime.core.invoke import Invocations
 from runtime.core.recovery import recover
+from runtime.core.sessions import Sessions
 from runtime.core.store import Store
-from runtime.errors import ConfigError, SkillRuntimeError
+from runtime.core.tools import ToolCalls
+from runtime.errors import ConfigError
+from runtime.proto.skillrt.v1 import sessions_pb2 as spb
+from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.cgroups import Cgroups, detect_layout
@@ -67,8 +78,6 @@ log = structlog.get_logger("skillrt.server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
 APPROVALS_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Approvals"].full_name
-_EXPIRY_SWEEP_SECONDS = 0.5
-_PRUNE_INTERVAL_SECONDS = 86_400
 
 
 def configure_logging() -> None:
@@ -114,66 +123,6 @@ def _prepare_socket(path: Path) -> None:
         raise ConfigError(f"{path}: another daemon is already listening on this socket")
     finally:
         probe.close()
-
-
-async def _sweep_expired(invocations: Invocations) -> None:
-    """Requests nobody answered in time fail closed, even with no caller waiting on them."""
-    while True:
-        await invocations.gate.expire_due()
-        await asyncio.sleep(_EXPIRY_SWEEP_SECONDS)
-
-
-def _reload(
-    reload: Reloader,
-    current: list[DaemonConfig],
-    invocations: Invocations,
-    lockout: Lockout,
-    audit_log: BackgroundAudit,
-) -> None:
-    """SIGHUP: re-read the configuration; rate limits, approval timeout and lockout policy take
-    effect at once. A bad file changes nothing: the daemon keeps running as it was."""
-    try:
-        new = reload()
-    except SkillRuntimeError as exc:
-        log.error("configuration reload refused", error=str(exc))
-        audit_log.emit(events.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=False, error=str(exc))
-        return
-    changed = sorted(
-        name
-        for name in (
-            "rate_limits_by_role",
-            "rate_limits_by_token",
-            "approval_timeout_ms",
-            "lockout",
-        )
-        if getattr(new, name) != getattr(current[0], name)
-    )
-    current[0] = new
-    invocations.approval_timeout_ms = new.approval_timeout_ms
-    lockout.policy = new.lockout
-    log.info("configuration reloaded", changed=changed)
-    audit_log.emit(events.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=True, changed=changed)
-
-
-def _auth_failed(audit_log: BackgroundAudit, peer: str, token_id: str) -> None:
-    log.warning("authentication failed", peer=peer, token_id=token_id or None)
-    audit_log.emit(events.AUTH_FAILED, actor="anonymous", peer=peer, token_id=token_id or None)
-
-
-async def _prune_audit(config: DaemonConfig) -> None:
-    """Retention: once a day, drop audit entries older than the configured age."""
-    while True:
-        if config.audit_log.exists():
-            try:
-                await asyncio.to_thread(
-                    prune, config.audit_log, older_than_ms=config.audit_retention_ms
-                )
-            except SkillRuntimeError as exc:
-                log.error("audit prune failed", error=str(exc))
-        await asyncio.sleep(_PRUNE_INTERVAL_SECONDS)
-
-
-Reloader = Callable[[], DaemonConfig]
 
 
 async def serve(
@@ -229,8 +178,7 @@ async def _serve(
         )
     )
     invocations = Invocations(
-        catalog=catalog,
-        profiles=profiles,
+        tools=ToolCalls(catalog=catalog, profiles=profiles),
         launcher=launcher,
         store=store,
         admission=Admission(max_running=config.max_running, max_queued=config.max_queued),
@@ -239,6 +187,13 @@ async def _serve(
         rate_limiter=RateLimiter(lambda who: current[0].rate_limits(who.role, who.name)),
         audit_log=audit_log,
         resolve_secrets=lambda names: asyncio.to_thread(broker.resolve, names),
+    )
+    sessions = Sessions(
+        settings=config.sessions, profiles=profiles, catalog=catalog, audit_log=audit_log
+    )
+    sessions.recover()
+    invocations.add_strategy(
+        "command", SessionCommands(sessions=sessions, policies=config.session_commands)
     )
     keeper = AdminTokenKeeper(
         tokens=tokens,
@@ -254,7 +209,7 @@ async def _serve(
         lockout=lockout,
         transport=lambda peer: front.transport(peer) if front is not None else plain_peer(peer),
         allow_plain_tcp=config.insecure_tcp,
-        on_failure=lambda peer, token_id: _auth_failed(audit_log, peer, token_id),
+        on_failure=lambda peer, token_id: audit_auth_failure(audit_log, peer, token_id),
     )
     server = grpc.aio.server(
         interceptors=[
@@ -280,8 +235,11 @@ async def _serve(
         ),
         server,
     )
+    spb_grpc.add_SessionsServicer_to_server(  # type: ignore[no-untyped-call]
+        SessionsServicer(sessions=sessions, invocations=invocations), server
+    )
     pb_grpc.add_ApprovalsServicer_to_server(  # type: ignore[no-untyped-call]
-        ApprovalsServicer(invocations=invocations), server
+        ApprovalsServicer(invocations=invocations, catalog=catalog), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -290,6 +248,7 @@ async def _serve(
             SERVICE_NAME,
             ADMIN_SERVICE_NAME,
             APPROVALS_SERVICE_NAME,
+            *(s.full_name for s in spb.DESCRIPTOR.services_by_name.values()),
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ),
@@ -314,8 +273,8 @@ async def _serve(
     if front is not None:
         await front.start()
     keeper_task = asyncio.create_task(keeper.run())
-    pruner_task = asyncio.create_task(_prune_audit(config))
-    sweeper_task = asyncio.create_task(_sweep_expired(invocations))
+    pruner_task = asyncio.create_task(prune_audit_daily(config))
+    sweeper_task = asyncio.create_task(sweep_expired(invocations, sessions))
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info(
@@ -334,7 +293,7 @@ async def _serve(
     if reload is not None:
 
         def on_hangup() -> None:
-            _reload(reload, current, invocations, lockout, audit_log)
+            reload_config(reload, current, invocations, lockout, audit_log)
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
     if ready is not None:
@@ -350,6 +309,7 @@ async def _serve(
     if front is not None:
         await front.stop()
     await asyncio.gather(server.stop(grace), invocations.drain(grace))
+    await sessions.close()
     await audit_log.close()
     with contextlib.suppress(FileNotFoundError):
         config.socket_path.unlink()

@@ -28,6 +28,8 @@ __all__ = [
     "SECRET_REMOVED",
     "SECRET_REVOKED",
     "SECRET_SET",
+    "SESSION_CREATED",
+    "SESSION_ENDED",
     "TOKEN_CREATED",
     "TOKEN_REVOKED",
     "TOKEN_ROTATED",
@@ -54,11 +56,15 @@ CONFIG_RELOADED = "config.reloaded"
 DATA_EXPORTED = "data.exported"
 DATA_DELETED = "data.deleted"
 EGRESS_DECIDED = "egress.decided"  # one network connection a sandbox asked for, and the answer
+SESSION_CREATED = "session.created"
+SESSION_ENDED = "session.ended"  # destroyed, expired, or ended by a daemon stop or restart
 # Written by retention only, so it is not in EVENTS: no caller may append one.
 CHECKPOINT = "audit.checkpoint"
 EVENTS = frozenset(
     {
         EGRESS_DECIDED,
+        SESSION_CREATED,
+        SESSION_ENDED,
         AUTH_FAILED,
         RPC_CALLED,
         INVOCATION_REQUESTED,

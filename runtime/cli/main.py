@@ -39,6 +39,7 @@ VERB_MODULES = {
     "approvals": "approvals",
     "rules": "approvals",
     "secrets": "secrets",
+    "session": "session",
     "audit": "operator",
     "data": "operator",
 }

@@ -69,13 +69,13 @@ async def execute(
         raise
     if streamed is not None:
         await streamed.flush()
-    result, output = _parse_output(result)
+    result, output = _parse_output(result) if prepared.json_output else (result, None)
     if redactor:
         result, output = _redact(result, output, redactor)
     return ToolRun(
-        skill=prepared.skill.name,
-        tool=prepared.tool.name,
-        version=prepared.skill.version,
+        skill=prepared.label.skill,
+        tool=prepared.label.tool,
+        version=prepared.label.version,
         profile=prepared.profile.name,
         result=result,
         output=output,

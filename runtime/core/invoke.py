@@ -14,7 +14,7 @@ import contextlib
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import structlog
 
@@ -25,26 +25,26 @@ from runtime.audit.background import BackgroundAudit
 from runtime.auth.ratelimit import Permit, RateLimiter
 from runtime.auth.roles import Principal, Role
 from runtime.core.admission import Admission, Ticket
-from runtime.core.catalog import Catalog
 from runtime.core.invocation import (
     Accepted,
+    CallRequest,
+    CommandRequest,
     EventSink,
     Invocation,
-    InvocationRequest,
     PendingApproval,
+    Strategy,
     discard,
 )
-from runtime.core.policy import Decision, Verdict, decide
+from runtime.core.policy import Decision, Verdict
 from runtime.core.records import InvocationRecord, State
 from runtime.core.runner import Hold, Runner, SecretResolver, cpu_ms
-from runtime.core.spec import Prepared, prepare
+from runtime.core.spec import Prepared
 from runtime.core.store import Store
-from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongState
+from runtime.core.tools import ToolCalls
+from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError
 from runtime.sandbox.launcher import Launcher
-from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import Status, failed_result
 from runtime.util.aio import to_the_end
-from runtime.util.canonical import strict_json
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["Invocations"]
@@ -56,8 +56,7 @@ class Invocations:
     def __init__(
         self,
         *,
-        catalog: Catalog,
-        profiles: ProfileStore,
+        tools: ToolCalls,
         launcher: Launcher,
         store: Store,
         admission: Admission,
@@ -68,8 +67,7 @@ class Invocations:
         resolve_secrets: SecretResolver | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.catalog = catalog
-        self.profiles = profiles
+        self.strategies: dict[str, Strategy] = {"tool": tools}
         self.store = store
         self._sql = store.db.call  # SQLite work runs off the event loop
         self.admission = admission
@@ -85,25 +83,32 @@ class Invocations:
             resolve_secrets=resolve_secrets,
             clock=clock,
         )
+        self._waiting: dict[str, Prepared] = {}  # calls whose caller waits for a person
         gate.on_settled = self._settle
 
-    async def run(self, request: InvocationRequest, sink: EventSink = discard) -> InvocationRecord:
+    def add_strategy(self, kind: str, strategy: Strategy) -> None:
+        """Another kind of call through the same pipeline (``CommandRequest``: "command")."""
+        self.strategies[kind] = strategy
+
+    async def run(self, request: CallRequest, sink: EventSink = discard) -> InvocationRecord:
         """The life of one invocation, from the caller's request to its answer."""
-        call = Invocation.parse(request)  # strict JSON input; what an idempotency key means
+        kind = _kind(request)
+        call = self.strategies[kind].parse(request)  # strict input; what an idempotency key means
         if (earlier := await self._replay(call)) is not None:  # the same call, answered again
             return earlier
-        call = self._resolve(call)  # skill, tool, input schema, profile + limits -> sandbox spec
-        call = await self._decide(call)  # standing rules, approval mode, or a claimed approval
+        call = await self.strategies[kind].resolve(call)  # what it names -> the sandbox spec
+        call = await self._decide(kind, call)  # standing rules, its policy, or a claimed approval
         self._emit(events.INVOCATION_REQUESTED, request.principal.name, **self._requested(call))
         if call.verdict is Verdict.DENY:
-            return await self._refuse(call, sink)  # 1. a standing rule denies it
+            return await self._refuse(call, sink)  # 1. a rule denies it
         with self._rate_limited(request.principal) as permit:  # calls, concurrency, CPU budget
             if call.verdict is Verdict.APPROVE_BEFORE_RUN:
-                return await self._await_approval(call, sink, permit)  # 2. approve, then run
+                return await self._await_approval(kind, call, sink, permit)  # 2. approve, run
             ticket = self.admission.enter()  # a sandbox slot, or RESOURCE_EXHAUSTED at once
             record = await self._admitted(call, ticket)  # the invocation exists from here on
-            hold = self._hold(call) if call.verdict is Verdict.APPROVE_BEFORE_RETURN else None
-            task = self.runner.start(record, call.ready, ticket, sink, hold=hold)  # launch
+            verdict = call.verdict
+            hold = self._hold(kind, call) if verdict is Verdict.APPROVE_BEFORE_RETURN else None
+            task = self._launch(kind, record, call.ready, ticket, sink, hold)  # slot..result
             permit.hand_to(task)
         if hold is not None:
             return await self._answer(record.id, request, sink, task=task)  # 3. run; approve
@@ -128,21 +133,9 @@ class Invocations:
             await self.runner.follow(task)
         return await self.get(record.id, request.principal)
 
-    def _resolve(self, call: Invocation) -> Invocation:
-        request = call.request
-        prepared = prepare(
-            skill=self.catalog.get(request.skill),
-            tool_name=request.tool,
-            input_value=call.input_value,
-            profiles=self.profiles,
-            overrides=request.overrides,
-        )
-        return call.with_(prepared=prepared)
-
-    async def _decide(self, call: Invocation) -> Invocation:
-        prepared = call.ready
+    async def _decide(self, kind: str, call: Invocation) -> Invocation:
         rules = await self._sql(self.gate.store.rules)
-        decision = decide(prepared.skill, prepared.tool, call.input_value, rules)
+        decision = self.strategies[kind].decide(call, rules)
         if decision.verdict is not Verdict.DENY and call.request.approval_id:
             # A deny rule wins even over an earlier approval; otherwise a claimed one runs.
             await self.gate.claim(call.request.approval_id, call.binding())
@@ -159,11 +152,15 @@ class Invocations:
         }
 
     async def _refuse(self, call: Invocation, sink: EventSink) -> InvocationRecord:
-        assert call.decision is not None and call.decision.rule is not None
-        rule = call.decision.rule.id
+        assert call.decision is not None
+        if call.decision.rule is not None:
+            rule = call.decision.rule.id
+            note, violation = f"denied by standing rule {rule}", f"standing rule {rule}"
+        else:
+            note = violation = call.decision.reason
         result = replace(
-            failed_result(Status.DENIED, f"denied by standing rule {rule}"),
-            violations=(f"policy: standing rule {rule} denies this call",),
+            failed_result(Status.DENIED, note),
+            violations=(f"policy: {violation} denies this call",),
         )
         record = await self._accept(call)
         await sink(Accepted(record.id))
@@ -183,19 +180,25 @@ class Invocations:
             budget.close()
 
     async def _await_approval(
-        self, call: Invocation, sink: EventSink, budget: _Budget
+        self, kind: str, call: Invocation, sink: EventSink, budget: _Budget
     ) -> InvocationRecord:
         record = await self._accept(call)
         # Filed whole even if the caller leaves meanwhile: the request is durable.
-        approval = await to_the_end(self._file_request(call, record))
+        approval = await to_the_end(self._file_request(kind, call, record))
         await sink(Accepted(record.id))
         await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
         budget.close()  # nothing ran yet; the approved run is charged when it ends
-        return await self._answer(record.id, call.request, sink)
+        self._waiting[record.id] = call.ready  # its stdin, should the caller still be there
+        try:
+            return await self._answer(record.id, call.request, sink)
+        finally:
+            self._waiting.pop(record.id, None)
 
-    async def _file_request(self, call: Invocation, record: InvocationRecord) -> ApprovalRecord:
+    async def _file_request(
+        self, kind: str, call: Invocation, record: InvocationRecord
+    ) -> ApprovalRecord:
         approval = await self.gate.request(
-            self._subject(call, record.id, "before_run"),
+            self._subject(kind, call, record.id, "before_run"),
             requester=call.request.principal.name,
             role=call.request.principal.role.value,
         )
@@ -209,10 +212,23 @@ class Invocations:
             ticket.release()
             raise
 
-    def _hold(self, call: Invocation) -> Hold:
+    def _launch(
+        self,
+        kind: str,
+        record: InvocationRecord,
+        prepared: Prepared,
+        ticket: Ticket,
+        sink: EventSink,
+        hold: Hold | None = None,
+    ) -> asyncio.Task[InvocationRecord]:
+        task = self.runner.start(record, prepared, ticket, sink, hold=hold)
+        self.strategies[kind].track(record, task)
+        return task
+
+    def _hold(self, kind: str, call: Invocation) -> Hold:
         async def hold(record: InvocationRecord) -> ApprovalRecord:
             return await self.gate.request(
-                self._subject(call, record.id, "before_return"),
+                self._subject(kind, call, record.id, "before_return"),
                 requester=call.request.principal.name,
                 role=call.request.principal.role.value,
             )
@@ -222,7 +238,7 @@ class Invocations:
     async def _answer(
         self,
         invocation_id: str,
-        request: InvocationRequest,
+        request: CallRequest,
         sink: EventSink,
         task: asyncio.Task[InvocationRecord] | None = None,
     ) -> InvocationRecord:
@@ -238,9 +254,9 @@ class Invocations:
         prepared = call.ready
         record = InvocationRecord(
             id=f"inv_{secrets.token_hex(12)}",
-            skill=prepared.skill.name,
-            tool=prepared.tool.name,
-            version=prepared.skill.version,
+            skill=prepared.label.skill,
+            tool=prepared.label.tool,
+            version=prepared.label.version,
             profile=prepared.profile.name,
             principal=call.request.principal.name,
             state=State.QUEUED,
@@ -265,22 +281,17 @@ class Invocations:
         )
         return record
 
-    def _subject(self, call: Invocation, invocation_id: str, mode: str) -> Subject:
-        prepared = call.ready
+    def _subject(self, kind: str, call: Invocation, invocation_id: str, mode: str) -> Subject:
+        details, timeout_ms = self.strategies[kind].approval_details(call)
         return Subject(
             invocation_id=invocation_id,
             mode=mode,
-            version=prepared.skill.version,
+            version=call.ready.label.version,
             binding=call.binding(),
             input_json=json.dumps(call.input_value),
-            details={
-                "permissions": asdict(prepared.skill.permissions),
-                "limits": asdict(prepared.spec.limits),
-                "overrides": asdict(call.request.overrides),
-                "profile": prepared.profile.name,
-            },
+            details={**details, "kind": kind},
             audit_fields=call.audit_fields(),
-            timeout_ms=prepared.tool.approval_timeout_ms or self.approval_timeout_ms,
+            timeout_ms=timeout_ms or self.approval_timeout_ms,
         )
 
     def _emit(self, event: str, actor: str, **fields: object) -> None:
@@ -305,33 +316,24 @@ class Invocations:
         if not approved:
             await self.runner.finish(record.id, refusal(approval), None, sink)
             return
+        kind = str(approval.details.get("kind", "tool"))
         try:
-            prepared = self._reprepare(approval)
+            prepared = await self.strategies[kind].reprepare(approval)
         except SkillRuntimeError as exc:
             result = failed_result(Status.DENIED, str(exc))
             await self.runner.finish(record.id, result, None, sink)
             return
+        waiting = self._waiting.pop(record.id, None)
+        if waiting is not None:  # the caller is still there: its stdin goes to the run
+            prepared = replace(prepared, stdin=waiting.stdin)
         await self._sql(self.gate.store.mark_used, approval.id)
         ticket = self.admission.enter(bypass_queue_limit=True)
-        task = self.runner.start(record, prepared, ticket, sink)
+        task = self._launch(kind, record, prepared, ticket, sink)
         if self.rate_limiter is not None:
             limiter, clock = self.rate_limiter, self._clock
             task.add_done_callback(
                 lambda t: limiter.charge(record.principal, cpu_ms(t), clock.now_ms())
             )
-
-    def _reprepare(self, approval: ApprovalRecord) -> Prepared:
-        """The approved request, rebuilt from what was stored; refused if the skill changed."""
-        skill = self.catalog.get(approval.skill)
-        if skill.content_hash != approval.binding.content_hash:
-            raise WrongState("the skill changed after approval was requested")
-        return prepare(
-            skill=skill,
-            tool_name=approval.binding.tool,
-            input_value=strict_json(approval.input_json),
-            profiles=self.profiles,
-            overrides=LimitOverrides(**approval.details.get("overrides", {})),
-        )
 
     # The agent's other calls.
 
@@ -388,3 +390,7 @@ def _status_only(record: InvocationRecord) -> InvocationRecord:
         return record
     result = replace(record.result, stdout=b"", stderr=b"", egress=())
     return replace(record, result=result, output_json=None)
+
+
+def _kind(request: CallRequest) -> str:
+    return "command" if isinstance(request, CommandRequest) else "tool"

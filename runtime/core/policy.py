@@ -27,7 +27,8 @@ class Verdict(StrEnum):
 @dataclass(frozen=True, kw_only=True)
 class Decision:
     verdict: Verdict
-    rule: Rule | None = None  # the rule that decided, if one did
+    rule: Rule | None = None  # the standing rule that decided, if one did
+    reason: str = ""  # why, when no standing rule decided (an operator's command policy)
 
 
 def decide(skill: SkillSpec, tool: ToolSpec, input_value: Any, rules: list[Rule]) -> Decision:

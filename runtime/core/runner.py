@@ -190,7 +190,7 @@ class Runner:
 
     async def _with_secrets(self, record: InvocationRecord, prepared: Prepared) -> Prepared:
         """Resolve the skill's declared secrets at the last moment, after any approval."""
-        names = prepared.skill.permissions.secrets
+        names = prepared.secrets.names
         if not names:
             return prepared
         if self.resolve_secrets is None:
@@ -200,7 +200,7 @@ class Runner:
             events.SECRET_ACCESSED,
             record.principal,
             invocation_id=record.id,
-            skill=prepared.skill.name,
+            skill=prepared.label.skill,
             names=list(names),
         )
         return with_secrets(prepared, values)

@@ -1,15 +1,16 @@
-"""From a resolved skill and tool to the sandbox that will run it (pure).
+"""What one run is, before a sandbox exists: ``Prepared``, and building it for a tool (pure).
 
 ``prepare`` does everything that can fail on bad input before a sandbox exists: resolve the tool,
 validate the input against its schema, and build the sandbox spec from profile + manifest +
-request, in that order of tightening; ``with_secrets`` adds the skill's declared secrets at the
-last moment, after any approval.
+request, in that order of tightening; ``with_secrets`` adds the declared secrets at the last
+moment, after any approval. A session command is prepared elsewhere (``runtime.core.commands``)
+into the same ``Prepared``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,18 +20,38 @@ from runtime.sandbox.egress.policy import EgressRule, parse_rules
 from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
 
-__all__ = ["Prepared", "build_spec", "prepare", "with_secrets"]
+__all__ = ["Label", "Prepared", "SecretGrant", "build_spec", "prepare", "with_secrets"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Label:
+    """What records, audit entries and results call a run."""
+
+    skill: str
+    tool: str
+    version: str
+    content_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretGrant:
+    """The secrets a run may receive, and who asked for them (for messages)."""
+
+    names: tuple[str, ...] = ()
+    owner: str = ""  # "skill 'x'": who declares them
+    source: str = ""  # the file and key that declare them
 
 
 @dataclass(frozen=True, kw_only=True)
 class Prepared:
     """A validated invocation, ready to start."""
 
-    skill: SkillSpec
-    tool: ToolSpec
+    label: Label
     profile: SandboxProfile
     spec: SandboxSpec
-    stdin: bytes
+    stdin: bytes | AsyncIterable[bytes]
+    secrets: SecretGrant = SecretGrant()  # resolved at the last moment, after any approval
+    json_output: bool = True  # a tool prints one JSON value; a command prints what it likes
 
 
 def build_spec(
@@ -60,7 +81,7 @@ def build_spec(
         limits=limits,
         binds=binds,
         # Unresolved (None): the spec is for validation; with_secrets adds them before a run.
-        secret_env=_secret_env(skill, profile, secrets) if secrets is not None else (),
+        secret_env=_secret_env(_grant(skill), profile, secrets) if secrets is not None else (),
         egress=_egress_rules(skill, tool, profile),
         elevated=tool.elevated,
     )
@@ -88,19 +109,27 @@ def _egress_rules(
     return parse_rules(entries)
 
 
+def _grant(skill: SkillSpec) -> SecretGrant:
+    return SecretGrant(
+        names=skill.permissions.secrets,
+        owner=f"skill {skill.name!r}",
+        source=f"{skill.directory / 'skill.toml'}: permissions.secrets",
+    )
+
+
 def _secret_env(
-    skill: SkillSpec, profile: SandboxProfile, values: Mapping[str, bytes]
+    grant: SecretGrant, profile: SandboxProfile, values: Mapping[str, bytes]
 ) -> tuple[tuple[str, str], ...]:
     taken = {key for key, _ in profile.env}
     env = []
-    for name in skill.permissions.secrets:
+    for name in grant.names:
         if name in taken:
             raise ConfigError(
-                f"{skill.directory / 'skill.toml'}: permissions.secrets: {name} is already an "
-                f"environment variable of profile {profile.name!r}"
+                f"{grant.source}: {name} is already an environment variable of profile "
+                f"{profile.name!r}"
             )
         if name not in values:
-            raise NoSuchEntity(f"skill {skill.name!r} declares secret {name}, which was not given")
+            raise NoSuchEntity(f"{grant.owner} declares secret {name}, which was not given")
         try:
             text = values[name].decode("utf-8")
         except UnicodeDecodeError:
@@ -125,11 +154,21 @@ def prepare(
     validate_input(tool, input_value)
     profile = profiles.get(skill.profile)
     spec = build_spec(skill, tool, profile, overrides, secrets)
-    stdin = json.dumps(input_value).encode()
-    return Prepared(skill=skill, tool=tool, profile=profile, spec=spec, stdin=stdin)
+    return Prepared(
+        label=Label(
+            skill=skill.name,
+            tool=tool.name,
+            version=skill.version,
+            content_hash=skill.content_hash,
+        ),
+        profile=profile,
+        spec=spec,
+        stdin=json.dumps(input_value).encode(),
+        secrets=_grant(skill),
+    )
 
 
 def with_secrets(prepared: Prepared, secrets: Mapping[str, bytes]) -> Prepared:
-    """The same invocation with the skill's declared secrets resolved into its sandbox."""
-    env = _secret_env(prepared.skill, prepared.profile, secrets)
+    """The same invocation with its granted secrets resolved into its sandbox."""
+    env = _secret_env(prepared.secrets, prepared.profile, secrets)
     return replace(prepared, spec=replace(prepared.spec, secret_env=env))

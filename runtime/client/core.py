@@ -1,11 +1,4 @@
-"""Python clients of the skillrt daemon, synchronous and asyncio.
-
-    with Client() as client:
-        invocation = client.invoke("text-stats", "analyze", {"text": "hello"})
-        print(invocation.result.output_json)
-
-The target defaults to the daemon's Unix socket ($SKILLRT_SOCKET or the built-in path).
-"""
+"""The clients' connection, and the skill, token and approval calls (see ``runtime.client``)."""
 
 from __future__ import annotations
 
@@ -22,6 +15,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from runtime.api.config import DEFAULT_SOCKET, DEFAULT_STATE_DIR
 from runtime.api.convert import limits_to_proto
+from runtime.client.sessions import SessionCalls
+from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.profiles import LimitOverrides
@@ -89,7 +84,7 @@ def invoke_request(
     )
 
 
-class Client:
+class Client(SessionCalls):
     def __init__(
         self, target: str | None = None, *, token: str | None = None, tls: Tls | None = None
     ) -> None:
@@ -104,6 +99,8 @@ class Client:
         self._admin = pb_grpc.AdminStub(self._channel)  # type: ignore[no-untyped-call]
         self._approvals = pb_grpc.ApprovalsStub(self._channel)  # type: ignore[no-untyped-call]
         self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._sessions = spb_grpc.SessionsStub(self._channel)  # type: ignore[no-untyped-call]
+        self._workspace = spb_grpc.WorkspaceStub(self._channel)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> Client:
         return self

@@ -1,0 +1,85 @@
+"""The daemon's background duties: expiry sweeps, daily audit retention, SIGHUP reloads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+
+from runtime.api.config import DaemonConfig
+from runtime.approvals.gate import SYSTEM_ACTOR
+from runtime.audit import events
+from runtime.audit.background import BackgroundAudit
+from runtime.audit.retention import prune
+from runtime.auth.lockout import Lockout
+from runtime.core.invoke import Invocations
+from runtime.core.sessions import Sessions
+from runtime.errors import SkillRuntimeError
+
+__all__ = ["Reloader", "audit_auth_failure", "prune_audit_daily", "reload_config", "sweep_expired"]
+
+log = structlog.get_logger("skillrt.server")
+
+_EXPIRY_SWEEP_SECONDS = 0.5
+_PRUNE_INTERVAL_SECONDS = 86_400
+Reloader = Callable[[], DaemonConfig]
+
+
+async def sweep_expired(invocations: Invocations, sessions: Sessions) -> None:
+    """Requests nobody answered in time fail closed, even with no caller waiting on them; idle
+    sessions end."""
+    while True:
+        await invocations.gate.expire_due()
+        await sessions.expire_due()
+        await asyncio.sleep(_EXPIRY_SWEEP_SECONDS)
+
+
+def reload_config(
+    reload: Reloader,
+    current: list[DaemonConfig],
+    invocations: Invocations,
+    lockout: Lockout,
+    audit_log: BackgroundAudit,
+) -> None:
+    """SIGHUP: re-read the configuration; rate limits, approval timeout and lockout policy take
+    effect at once. A bad file changes nothing: the daemon keeps running as it was."""
+    try:
+        new = reload()
+    except SkillRuntimeError as exc:
+        log.error("configuration reload refused", error=str(exc))
+        audit_log.emit(events.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=False, error=str(exc))
+        return
+    changed = sorted(
+        name
+        for name in (
+            "rate_limits_by_role",
+            "rate_limits_by_token",
+            "approval_timeout_ms",
+            "lockout",
+        )
+        if getattr(new, name) != getattr(current[0], name)
+    )
+    current[0] = new
+    invocations.approval_timeout_ms = new.approval_timeout_ms
+    lockout.policy = new.lockout
+    log.info("configuration reloaded", changed=changed)
+    audit_log.emit(events.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=True, changed=changed)
+
+
+def audit_auth_failure(audit_log: BackgroundAudit, peer: str, token_id: str) -> None:
+    log.warning("authentication failed", peer=peer, token_id=token_id or None)
+    audit_log.emit(events.AUTH_FAILED, actor="anonymous", peer=peer, token_id=token_id or None)
+
+
+async def prune_audit_daily(config: DaemonConfig) -> None:
+    """Retention: once a day, drop audit entries older than the configured age."""
+    while True:
+        if config.audit_log.exists():
+            try:
+                await asyncio.to_thread(
+                    prune, config.audit_log, older_than_ms=config.audit_retention_ms
+                )
+            except SkillRuntimeError as exc:
+                log.error("audit prune failed", error=str(exc))
+        await asyncio.sleep(_PRUNE_INTERVAL_SECONDS)
