@@ -18,6 +18,7 @@ from runtime.auth.tokens import TokenRecord, TokenStore
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK
 
 __all__ = ["AdminServicer", "Context", "token_info"]
@@ -61,23 +62,28 @@ class AdminServicer(pb_grpc.AdminServicer):
             role = Role(request.role)
         except ValueError as exc:
             raise BadRequest(f"role: must be one of {', '.join(Role)}") from exc
-        record, token = await self._sql(
-            self.tokens.create,
-            name=request.name,
-            role=role,
-            now_ms=SYSTEM_CLOCK.now_ms(),
-            ttl_ms=request.ttl_seconds * 1000 or None,
-        )
-        log.info("token created", token_id=record.id, name=record.name, role=role.value)
-        await self.audit_log.append_async(
-            events.TOKEN_CREATED,
-            actor=principal().name,
-            token_id=record.id,
-            name=record.name,
-            role=role.value,
-            expires_ms=record.expires_ms,
-        )
-        return pb.CreatedToken(info=token_info(record), token=token)
+
+        async def create() -> pb.CreatedToken:
+            record, token = await self._sql(
+                self.tokens.create,
+                name=request.name,
+                role=role,
+                now_ms=SYSTEM_CLOCK.now_ms(),
+                ttl_ms=request.ttl_seconds * 1000 or None,
+            )
+            log.info("token created", token_id=record.id, name=record.name, role=role.value)
+            await self.audit_log.append_async(
+                events.TOKEN_CREATED,
+                actor=principal().name,
+                token_id=record.id,
+                name=record.name,
+                role=role.value,
+                expires_ms=record.expires_ms,
+            )
+            return pb.CreatedToken(info=token_info(record), token=token)
+
+        # A token that exists is audited, even if the caller leaves half-way.
+        return await to_the_end(create())
 
     async def ListTokens(
         self, request: pb.ListTokensRequest, context: Context
@@ -89,12 +95,16 @@ class AdminServicer(pb_grpc.AdminServicer):
     async def RevokeToken(self, request: pb.RevokeTokenRequest, context: Context) -> pb.TokenInfo:
         if not request.id:
             raise BadRequest("id: required")
-        record = await self._sql(self.tokens.revoke, request.id, SYSTEM_CLOCK.now_ms())
-        log.info("token revoked", token_id=record.id, name=record.name)
-        await self.audit_log.append_async(
-            events.TOKEN_REVOKED, actor=principal().name, token_id=record.id, name=record.name
-        )
-        return token_info(record)
+
+        async def revoke() -> pb.TokenInfo:
+            record = await self._sql(self.tokens.revoke, request.id, SYSTEM_CLOCK.now_ms())
+            log.info("token revoked", token_id=record.id, name=record.name)
+            await self.audit_log.append_async(
+                events.TOKEN_REVOKED, actor=principal().name, token_id=record.id, name=record.name
+            )
+            return token_info(record)
+
+        return await to_the_end(revoke())
 
     async def RotateToken(
         self, request: pb.RotateTokenRequest, context: Context
@@ -102,18 +112,24 @@ class AdminServicer(pb_grpc.AdminServicer):
         if not request.id:
             raise BadRequest("id: required")
         overlap = request.overlap_seconds * 1000 or self.default_overlap_ms
-        record, token = await self._sql(
-            self.tokens.rotate, request.id, overlap_ms=overlap, now_ms=SYSTEM_CLOCK.now_ms()
-        )
-        log.info("token rotated", token_id=request.id, new_token_id=record.id, overlap_ms=overlap)
-        await self.audit_log.append_async(
-            events.TOKEN_ROTATED,
-            actor=principal().name,
-            token_id=request.id,
-            new_token_id=record.id,
-            overlap_ms=overlap,
-        )
-        return pb.CreatedToken(info=token_info(record), token=token)
+
+        async def rotate() -> pb.CreatedToken:
+            record, token = await self._sql(
+                self.tokens.rotate, request.id, overlap_ms=overlap, now_ms=SYSTEM_CLOCK.now_ms()
+            )
+            log.info(
+                "token rotated", token_id=request.id, new_token_id=record.id, overlap_ms=overlap
+            )
+            await self.audit_log.append_async(
+                events.TOKEN_ROTATED,
+                actor=principal().name,
+                token_id=request.id,
+                new_token_id=record.id,
+                overlap_ms=overlap,
+            )
+            return pb.CreatedToken(info=token_info(record), token=token)
+
+        return await to_the_end(rotate())
 
     async def QueryAudit(
         self, request: pb.QueryAuditRequest, context: Context

@@ -172,6 +172,7 @@ async def _serve(
     catalog = Catalog(config.catalog_dir)
     profiles = ProfileStore(config.profiles_dir)
     audit_log = BackgroundAudit(AuditLog(config.audit_log))
+    audit_log.bind(asyncio.get_running_loop())
     broker = OAuthBroker(
         SecretStore(
             config.secrets_db, key_source(config.secrets_key, command=config.secrets_key_command)

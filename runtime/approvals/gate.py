@@ -26,6 +26,7 @@ from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.errors import NoSuchEntity, NotAllowed, WrongState
 from runtime.sandbox.result import SandboxResult, Status, failed_result
+from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["SYSTEM_ACTOR", "ApprovalGate", "ApprovalListener", "Subject", "refusal"]
@@ -108,19 +109,20 @@ class ApprovalGate:
             listener(approval)
         return approval
 
-    async def claim(self, approval_id: str, binding: Binding) -> None:
+    async def claim(self, approval_id: str, bindings: tuple[Binding, ...]) -> None:
         """Accept a call that names an earlier approval only if it is that very call, once."""
         try:
             approval = await self._sql(self.store.get, approval_id)
         except NoSuchEntity as exc:
             raise NotAllowed("approval_id: no such approval") from exc
-        if approval.binding != binding:
+        if approval.binding not in bindings:
             raise NotAllowed(
                 "approval_id: the approval was granted for a different skill, tool, input or caller"
             )
         if approval.state is not ApprovalState.APPROVED:
             raise WrongState(f"approval_id: the approval is {approval.state.value}")
-        if not await self._sql(self.store.mark_used, approval.id):
+        # Used whole: a caller leaving meanwhile must not half-use it.
+        if not await to_the_end(self._sql(self.store.mark_used, approval.id)):
             raise WrongState("approval_id: the approval was already used")
 
     async def decide(
@@ -134,6 +136,17 @@ class ApprovalGate:
             reason=reason,
             now_ms=self._clock.now_ms(),
         )
+        # A decision and what it does to its call happen whole, even if the decider leaves.
+        return await to_the_end(self._record(approval, decided))
+
+    async def _record(self, approval: ApprovalRecord, decided: ApprovalRecord) -> ApprovalRecord:
+        approval_id, approve, reason, decided_by = (
+            approval.id,
+            decided.state is ApprovalState.APPROVED,
+            decided.reason,
+            decided.decided_by,
+        )
+        assert decided_by is not None
         if not await self._sql(self.store.record_decision, decided):
             current = await self._sql(self.store.get, approval_id)
             raise WrongState(f"approval {approval_id} is already {current.state.value}")
@@ -156,6 +169,9 @@ class ApprovalGate:
         return await self._sql(self.store.get, approval_id)
 
     async def cancel(self, approval_id: str, *, by: str) -> None:
+        await to_the_end(self._cancel(approval_id, by))
+
+    async def _cancel(self, approval_id: str, by: str) -> None:
         approval = await self._sql(self.store.get, approval_id)
         await self._sql(self.store.cancel, approval_id, self._clock.now_ms(), f"cancelled by {by}")
         self._emit(
@@ -169,6 +185,9 @@ class ApprovalGate:
 
     async def expire_due(self) -> int:
         """Fail closed every request nobody decided in time; returns how many."""
+        return await to_the_end(self._expire_due())
+
+    async def _expire_due(self) -> int:
         expired = await self._sql(self.store.expire_due, self._clock.now_ms())
         for approval in expired:
             self._emit(

@@ -28,12 +28,30 @@ class BackgroundAudit:
         self.log = log
         self._queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def emit(self, event: str, *, actor: str, **fields: Any) -> None:
+        """Queue an entry; callable from the event loop and from its worker threads alike."""
         check_entry(event, actor, fields)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread (SQLite work): hand over to the loop
+            running = None
+        if running is None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._enqueue, event, actor, fields)
+            return
+        self._loop = self._loop or running
+        self._enqueue(event, actor, fields)
+
+    def _enqueue(self, event: str, actor: str, fields: dict[str, Any]) -> None:
         self._queue.put_nowait((event, actor, fields))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop that owns the queue, for entries emitted from other threads before any
+        from the loop itself."""
+        self._loop = loop
 
     async def _write(self) -> None:
         while True:

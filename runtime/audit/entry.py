@@ -27,7 +27,10 @@ __all__ = [
     "Problem",
     "check_entry",
     "entry_hash",
+    "entry_hashes",
     "format_ts",
+    "legacy_bytes",
+    "legacy_digests",
     "parse_line",
     "parse_ts",
     "render_line",
@@ -129,6 +132,28 @@ def entry_hash(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(
         canonical_bytes({k: v for k, v in body.items() if k != "hash"})
     ).hexdigest()
+
+
+def entry_hashes(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every hash a genuine entry may carry: RFC 8785 (what skillrt writes now) and the form of
+    logs written before it, so that an upgraded daemon still verifies and prunes its old log."""
+    unsigned = {k: v for k, v in body.items() if k != "hash"}
+    return (entry_hash(body), *legacy_digests(unsigned))
+
+
+def legacy_bytes(value: Any) -> bytes | None:
+    """The canonical form skillrt used before RFC 8785: sorted keys, compact, UTF-8."""
+    try:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
+    except ValueError:  # a lone surrogate, NaN: nothing the old writer could have written
+        return None
+
+
+def legacy_digests(value: Any) -> tuple[str, ...]:
+    data = legacy_bytes(value)
+    return (hashlib.sha256(data).hexdigest(),) if data is not None else ()
 
 
 def render_line(body: Mapping[str, Any]) -> str:

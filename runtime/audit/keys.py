@@ -13,11 +13,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runtime.audit.entry import legacy_bytes
 from runtime.errors import IntegrityError
 from runtime.util.canonical import canonical_bytes
 from runtime.util.fsio import fsync_dir
 
-__all__ = ["checkpoint_mac", "default_key_path", "key_for_writing", "read_key"]
+__all__ = [
+    "checkpoint_mac",
+    "checkpoint_macs",
+    "default_key_path",
+    "key_for_writing",
+    "read_key",
+]
 
 _KEY_BYTES = 32
 
@@ -29,6 +36,14 @@ def default_key_path(log: Path) -> Path:
 def checkpoint_mac(key: bytes, body: Mapping[str, Any]) -> str:
     unsigned = {k: v for k, v in body.items() if k not in ("hash", "mac")}
     return hmac.new(key, canonical_bytes(unsigned), hashlib.sha256).hexdigest()
+
+
+def checkpoint_macs(key: bytes, body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The MAC over RFC 8785, and over the canonical form of logs written before it."""
+    unsigned = {k: v for k, v in body.items() if k not in ("hash", "mac")}
+    legacy = legacy_bytes(unsigned)
+    old = (hmac.new(key, legacy, hashlib.sha256).hexdigest(),) if legacy is not None else ()
+    return (checkpoint_mac(key, body), *old)
 
 
 def read_key(path: Path) -> bytes | None:

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from runtime.audit.entry import GENESIS, Break, Problem, entry_hash, parse_line
+from runtime.audit.entry import GENESIS, Break, Problem, entry_hashes, parse_line
 from runtime.audit.events import CHECKPOINT
-from runtime.audit.keys import checkpoint_mac, default_key_path, read_key
+from runtime.audit.keys import checkpoint_macs, default_key_path, read_key
 from runtime.errors import NoSuchEntity
 
 __all__ = ["verify"]
@@ -39,12 +39,12 @@ def _verify(lines: Iterator[tuple[int, bytes]], key: Callable[[], bytes | None])
         assert body is not None
         seq = body["seq"]
         try:
-            digest = entry_hash(body)
-        except ValueError:  # a lone surrogate: nothing skillrt writes
+            digests = entry_hashes(body)
+        except ValueError:  # nested too deeply: nothing skillrt writes
             return Break(
                 line=number, seq=seq, problem=Problem.BAD_JSON, detail="not canonical JSON"
             )
-        if digest != body["hash"]:
+        if body["hash"] not in digests:
             return Break(
                 line=number,
                 seq=seq,
@@ -84,7 +84,8 @@ def _check_checkpoint(
     secret = key()
     if secret is None:
         return forged("no key file to authenticate the checkpoint with")
-    if not hmac.compare_digest(checkpoint_mac(secret, body).encode(), body["mac"].encode()):
+    given = body["mac"].encode()
+    if not any(hmac.compare_digest(m.encode(), given) for m in checkpoint_macs(secret, body)):
         return forged("its HMAC does not match: skillrt did not write it")
     return None
 

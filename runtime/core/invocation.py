@@ -22,7 +22,7 @@ from runtime.core.records import InvocationRecord
 from runtime.core.spec import Prepared
 from runtime.errors import BadRequest
 from runtime.sandbox.profiles import LimitOverrides
-from runtime.util.canonical import canonical_hash, strict_json
+from runtime.util.canonical import canonical_hash, legacy_hash, strict_json
 
 __all__ = [
     "Accepted",
@@ -87,6 +87,7 @@ class Invocation:
     request: CallRequest
     input_value: Any  # what identifies the call's input: hashed for approvals and the audit log
     request_hash: str  # what an idempotency key stands for
+    legacy_request_hash: str = ""  # the same, as skillrt hashed it before RFC 8785
     prepared: Prepared | None = None  # profile, sandbox spec and stdin, once resolved
     resolved: Any = None  # what the strategy resolved the call to (a skill and tool, a session)
     decision: Decision | None = None
@@ -114,6 +115,11 @@ class Invocation:
             input_hash=canonical_hash(self.input_value),
             requested_by=self.request.principal.name,
         )
+
+    def bindings(self) -> tuple[Binding, ...]:
+        """The binding, and the same as an approval requested before RFC 8785 stored it."""
+        binding = self.binding()
+        return binding, replace(binding, input_hash=legacy_hash(self.input_value))
 
     def audit_fields(self) -> dict[str, Any]:
         """What an audit entry says about the call: never the input itself, only its hash."""

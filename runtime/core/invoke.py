@@ -84,6 +84,7 @@ class Invocations:
             clock=clock,
         )
         self._waiting: dict[str, Prepared] = {}  # calls whose caller waits for a person
+        self._settling = asyncio.Lock()
         gate.on_settled = self._settle
 
     def add_strategy(self, kind: str, strategy: Strategy) -> None:
@@ -126,11 +127,12 @@ class Invocations:
         if found is None:
             return None
         record, recorded_hash = found
-        if recorded_hash != call.request_hash:
+        if recorded_hash not in (call.request_hash, call.legacy_request_hash):
             raise BadRequest("idempotency_key: already used for a different request")
         task = self.runner.running(record.id)
         if task is not None:
-            await self.runner.follow(task)
+            # Shielded: a retry that gives up must not cancel the first caller's run.
+            await asyncio.shield(task)
         return await self.get(record.id, request.principal)
 
     async def _decide(self, kind: str, call: Invocation) -> Invocation:
@@ -138,7 +140,7 @@ class Invocations:
         decision = self.strategies[kind].decide(call, rules)
         if decision.verdict is not Verdict.DENY and call.request.approval_id:
             # A deny rule wins even over an earlier approval; otherwise a claimed one runs.
-            await self.gate.claim(call.request.approval_id, call.binding())
+            await self.gate.claim(call.request.approval_id, call.bindings())
             decision = Decision(verdict=Verdict.RUN)
         return call.with_(decision=decision)
 
@@ -273,8 +275,7 @@ class Invocations:
             # The caller left while the row was being written. The database's one worker runs
             # work in order, so this lands after the row: no invocation is left queued.
             cancelled = failed_result(Status.CANCELLED, "cancelled before it started")
-            now = self._clock.now_ms()
-            await to_the_end(self._sql(self.store.finish, record.id, cancelled, None, now))
+            await to_the_end(self.runner.finish(record.id, cancelled, None, discard))
             raise
         log.info(
             "invocation accepted", invocation_id=record.id, skill=record.skill, tool=record.tool
@@ -301,17 +302,22 @@ class Invocations:
     # What a settled approval does to its invocation (the gate calls this).
 
     async def _settle(self, approval: ApprovalRecord) -> None:
+        # One at a time: a decision and a cancellation of the same call may race.
+        async with self._settling:
+            await self._settle_one(approval)
+
+    async def _settle_one(self, approval: ApprovalRecord) -> None:
         record = await self._sql(self.store.get, approval.invocation_id)
-        if record.state is not State.AWAITING_APPROVAL:
+        if record.state is not State.AWAITING_APPROVAL or self.runner.running(record.id):
             return
         sink = self.runner.sink_of(record.id)
         approved = approval.state is ApprovalState.APPROVED
         if approval.mode == "before_return":
-            if approved and await self._sql(self.gate.store.mark_used, approval.id):
+            if not approved:
+                await self.runner.finish(record.id, refusal(approval), None, sink)
+            elif await self._sql(self.gate.store.mark_used, approval.id):
                 await self._sql(self.store.release, record.id, self._clock.now_ms())
                 await self.runner.announce(record.id, sink)
-            else:
-                await self.runner.finish(record.id, refusal(approval), None, sink)
             return
         if not approved:
             await self.runner.finish(record.id, refusal(approval), None, sink)
@@ -326,7 +332,8 @@ class Invocations:
         waiting = self._waiting.pop(record.id, None)
         if waiting is not None:  # the caller is still there: its stdin goes to the run
             prepared = replace(prepared, stdin=waiting.stdin)
-        await self._sql(self.gate.store.mark_used, approval.id)
+        if not await self._sql(self.gate.store.mark_used, approval.id):
+            return  # settled already (a cancellation raced the approval): never run twice
         ticket = self.admission.enter(bypass_queue_limit=True)
         task = self._launch(kind, record, prepared, ticket, sink)
         if self.rate_limiter is not None:
@@ -355,10 +362,11 @@ class Invocations:
 
     async def cancel(self, invocation_id: str, principal: Principal) -> InvocationRecord:
         record = await self.get(invocation_id, principal)
-        if record.state is State.AWAITING_APPROVAL and record.approval_id:
-            await self.gate.cancel(record.approval_id, by=principal.name)
-        else:
+        if self.runner.running(invocation_id) is not None:
+            # Running, or approved and waiting for a slot (still marked awaiting approval).
             await self.runner.cancel(invocation_id)
+        elif record.state is State.AWAITING_APPROVAL and record.approval_id:
+            await self.gate.cancel(record.approval_id, by=principal.name)
         return await self.get(invocation_id, principal)
 
     async def drain(self, grace_seconds: float) -> None:

@@ -172,8 +172,10 @@ class Runner:
         # However the run ended, that is recorded even if this task is cancelled meanwhile
         # (a caller leaving, shutdown): an unrecorded end would read as a crash on restart.
         if hold is not None and result.status is not Status.CANCELLED:
-            return await to_the_end(self._hold(record, result, output_json, sink, hold))
-        return await to_the_end(self.finish(record.id, result, output_json, sink))
+            work = self._hold(record, result, output_json, sink, hold)
+        else:
+            work = self.finish(record.id, result, output_json, sink)
+        return await to_the_end(work, then_cancel=False)
 
     async def _hold(
         self,

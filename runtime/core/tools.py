@@ -15,7 +15,7 @@ from runtime.core.records import InvocationRecord
 from runtime.core.spec import Prepared, prepare
 from runtime.errors import WrongState
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
-from runtime.util.canonical import canonical_hash, strict_json
+from runtime.util.canonical import canonical_hash, legacy_hash, strict_json
 
 __all__ = ["ToolCalls"]
 
@@ -27,18 +27,18 @@ class ToolCalls:
 
     def parse(self, request: InvocationRequest) -> Invocation:
         input_value = parse_input(request.input_json or "{}")
+        what = {
+            "principal": request.principal.name,
+            "skill": request.skill,
+            "tool": request.tool,
+            "input": input_value,
+            "limits": asdict(request.overrides),
+        }
         return Invocation(
             request=request,
             input_value=input_value,
-            request_hash=canonical_hash(
-                {
-                    "principal": request.principal.name,
-                    "skill": request.skill,
-                    "tool": request.tool,
-                    "input": input_value,
-                    "limits": asdict(request.overrides),
-                }
-            ),
+            request_hash=canonical_hash(what),
+            legacy_request_hash=legacy_hash(what),
         )
 
     async def resolve(self, call: Invocation) -> Invocation:

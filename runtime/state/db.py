@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import sqlite3
 import threading
@@ -109,7 +110,10 @@ class Database:
             # One thread: SQLite has one writer anyway, and work keeps its order.
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skillrt-sqlite")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, functools.partial(fn, *args, **kwargs))
+        # The caller's context (request id, principal) goes along, for the logs it writes.
+        context = contextvars.copy_context()
+        work = functools.partial(context.run, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._worker, work)
 
     def __enter__(self) -> Database:
         return self

@@ -17,7 +17,7 @@ from typing import Any
 
 import rfc8785
 
-__all__ = ["canonical_bytes", "canonical_hash", "strict_json"]
+__all__ = ["canonical_bytes", "canonical_hash", "legacy_hash", "strict_json"]
 
 _FALLBACK_PREFIX = b"non-i-json:"
 
@@ -51,6 +51,19 @@ def canonical_bytes(value: Any) -> bytes:
 def canonical_hash(value: Any) -> str:
     """Hex SHA-256 of ``canonical_bytes(value)``: equal values, equal hashes."""
     return hashlib.sha256(canonical_bytes(value)).hexdigest()
+
+
+def legacy_hash(value: Any) -> str:
+    """The hash skillrt wrote before it used RFC 8785 (sorted keys, compact, ASCII escapes).
+
+    Only for recognising what was stored then (idempotency keys, approval bindings); never
+    written anew.
+    """
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _reject_constant(name: str) -> Any:
