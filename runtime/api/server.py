@@ -31,6 +31,7 @@ from runtime.api.interceptors import ServerInterceptor
 from runtime.api.sessions import SessionsServicer
 from runtime.api.skill_runtime import SkillRuntimeServicer
 from runtime.api.tlsfront import TlsFront
+from runtime.api.workspace import WorkspaceServicer
 from runtime.approvals.gate import ApprovalGate
 from runtime.approvals.store import ApprovalStore
 from runtime.audit import events
@@ -238,6 +239,9 @@ async def _serve(
     )
     spb_grpc.add_SessionsServicer_to_server(  # type: ignore[no-untyped-call]
         SessionsServicer(sessions=sessions, invocations=invocations), server
+    )
+    spb_grpc.add_WorkspaceServicer_to_server(  # type: ignore[no-untyped-call]
+        WorkspaceServicer(sessions.files), server
     )
     pb_grpc.add_ApprovalsServicer_to_server(  # type: ignore[no-untyped-call]
         ApprovalsServicer(invocations=invocations, catalog=catalog), server

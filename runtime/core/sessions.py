@@ -26,6 +26,7 @@ from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.auth.roles import Principal
 from runtime.core.catalog import Catalog
+from runtime.core.workspace_files import WorkspaceFiles
 from runtime.errors import BadRequest, NoSuchEntity, NotAllowed, OverLimit
 from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
 from runtime.sandbox.profiles import LimitOverrides, Limits, ProfileStore, SandboxProfile
@@ -37,6 +38,8 @@ __all__ = ["SESSION_ACTOR", "Live", "SessionInfo", "SessionSettings", "SessionSt
 log = structlog.get_logger("skillrt.sessions")
 
 SESSION_ACTOR = "skillrt"
+# What one file message may carry: under gRPC's 4 MiB message size, with room for the envelope.
+_MAX_FILE_MESSAGE = 3 * 1024 * 1024
 _ID_PREFIX = "ses_"
 
 
@@ -198,6 +201,17 @@ class Sessions:
             raise NotAllowed(f"session {session_id} belongs to another principal")
         live.touch(self._clock.now_ms())
         return live
+
+    async def files(self, session_id: str, principal: Principal) -> WorkspaceFiles:
+        """The owner's way to the session's workspace files, without a sandbox."""
+        live = self.owned(session_id, principal)
+        return WorkspaceFiles(
+            live.workspace.workspace_dir,
+            uid=SANDBOX_UID,
+            gid=SANDBOX_GID,
+            max_read_bytes=_MAX_FILE_MESSAGE,
+            max_write_bytes=_MAX_FILE_MESSAGE,
+        )
 
     def track(self, session_id: str, finished: Awaitable[object]) -> None:
         """Count a command as running until it ends; destroying the session cancels it."""

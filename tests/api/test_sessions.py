@@ -1,4 +1,4 @@
-"""Agent sessions over the real daemon: a workspace that persists, each command in a fresh sandbox."""
+"""Agent sessions over the real daemon: a workspace that persists, each command a new sandbox."""
 
 from __future__ import annotations
 
