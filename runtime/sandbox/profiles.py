@@ -127,11 +127,13 @@ def _show(field_name: str, value: float) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Bind:
-    """A host path mounted read-only at ``target`` (the same path unless given)."""
+    """A host path mounted at ``target`` (the same path unless given), read-only unless
+    ``writable`` (a session's workspace; profiles only ever bind read-only)."""
 
     source: str
     target: str
     optional: bool = False
+    writable: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
