@@ -1,4 +1,4 @@
-"""Writable and read-only binds, and the reachability rule behind them."""
+"""Writable and read-only binds, the reachability rule behind them, and the working directory."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from runtime.errors import IsolationUnavailable
 from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
 from runtime.sandbox.profiles import Bind
 from runtime.sandbox.reach import check_reachable
+from runtime.sandbox.result import Status
 
 from .probes import Jail, explain, out, run_spec, script
 
@@ -61,6 +62,26 @@ def test_read_only_bind_refuses_writes(jail: Jail, sandbox_owned_dir: Path) -> N
     result = run_spec(jail.launcher, spec)
     assert out(result) == "EROFS", explain(result)
     assert list(sandbox_owned_dir.iterdir()) == []
+
+
+def test_cwd_is_the_process_directory(jail: Jail, sandbox_owned_dir: Path) -> None:
+    """A spec's cwd, here inside a writable bind, is where the command starts."""
+    bind = Bind(source=str(sandbox_owned_dir), target="/data", writable=True)
+    spec = replace(jail.spec(["/bin/sh", "-c", "pwd; echo x > here"]), binds=(bind,), cwd="/data")
+    result = run_spec(jail.launcher, spec)
+    assert out(result) == "/data", explain(result)
+    assert (sandbox_owned_dir / "here").read_text() == "x\n"
+
+
+def test_missing_cwd_is_a_clear_sandbox_error(jail: Jail) -> None:
+    """A cwd that does not exist inside the sandbox fails at once with a one-line reason."""
+    spec = replace(jail.spec(["/usr/bin/true"]), cwd="/no/such/dir")
+    result = run_spec(jail.launcher, spec)
+    assert result.status is Status.SANDBOX_ERROR, explain(result)
+    assert result.error == (
+        "cannot enter the working directory /no/such/dir in the sandbox: No such file or directory"
+    )
+    assert result.usage.wall_ms < 5000
 
 
 def test_directory_owned_by_the_sandbox_user_is_reachable(sandbox_owned_dir: Path) -> None:

@@ -82,3 +82,14 @@ def test_writable_binds_are_read_write() -> None:
     pairs = _pairs(render_argv(spec, nsjail="n", binds=binds))
     assert ("--bindmount", "/w/ws:/workspace") in pairs
     assert ("--bindmount_ro", "/w/etc/passwd:/etc/passwd") in pairs
+
+
+def test_cwd_is_rendered() -> None:
+    """A spec's cwd is nsjail's --cwd; without one, the profile's work dir."""
+    profile = ProfileStore(paths.PROJECT_ROOT / "sandbox_profiles").get("default")
+    spec = SandboxSpec(argv=("/usr/bin/true",), profile=profile, limits=profile.limits)
+    assert ("--cwd", "/tmp") in _pairs(render_argv(spec, nsjail="n", binds=()))
+    elsewhere = SandboxSpec(
+        argv=("/usr/bin/true",), profile=profile, limits=profile.limits, cwd="/usr/bin"
+    )
+    assert ("--cwd", "/usr/bin") in _pairs(render_argv(elsewhere, nsjail="n", binds=()))
