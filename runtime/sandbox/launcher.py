@@ -25,6 +25,7 @@ from runtime.sandbox.egress.session import EgressSession, load_settings
 from runtime.sandbox.log_pipe import LogPipe
 from runtime.sandbox.nsjail import SandboxSpec, find_nsjail, render_argv
 from runtime.sandbox.profiles import Bind
+from runtime.sandbox.reach import check_reachable
 from runtime.sandbox.started import OutputCallback, Sandbox
 
 # Sandbox and OutputCallback belong to the launcher's interface: callers start and run
@@ -158,26 +159,13 @@ async def _abandon(
 def _present_binds(binds: tuple[Bind, ...]) -> tuple[Bind, ...]:
     present = []
     for bind in binds:
+        what = "writable bind" if bind.writable else "read-only bind"
         if os.path.exists(bind.source):
-            _check_reachable(bind.source)
+            check_reachable(bind.source, what=what)
             present.append(bind)
         elif not bind.optional:
-            raise IsolationUnavailable(f"read-only bind {bind.source} does not exist on this host")
+            raise IsolationUnavailable(f"{what} {bind.source} does not exist on this host")
     return tuple(present)
-
-
-def _check_reachable(path: str) -> None:
-    """nsjail mounts as the mapped sandbox user, so every parent must be searchable by others."""
-    parent = os.path.dirname(os.path.abspath(path))
-    while True:
-        if not os.stat(parent).st_mode & 0o001:
-            raise IsolationUnavailable(
-                f"read-only bind {path} is not reachable by the sandbox user: "
-                f"{parent} is not searchable by others (needs o+x)"
-            )
-        if parent == "/":
-            return
-        parent = os.path.dirname(parent)
 
 
 async def _closed(egress: EgressSession) -> None:

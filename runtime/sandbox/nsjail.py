@@ -38,7 +38,7 @@ class SandboxSpec:
     # Rendered as a bare ``--env NAME``: nsjail copies the value from its own environment (see
     # Launcher.start), so a secret never shows in the host-visible command line.
     secret_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    binds: tuple[Bind, ...] = ()  # extra read-only binds, e.g. the skill folder
+    binds: tuple[Bind, ...] = ()  # extra binds: the skill folder, a session's workspace
     cwd: str | None = None
     egress: tuple[EgressRule, ...] = ()  # the allowlist, in network mode allowlist
     elevated: bool = False  # an elevated tool's sandbox: the only one network mode host may run
@@ -65,7 +65,7 @@ def find_nsjail() -> str:
 
 
 def render_argv(spec: SandboxSpec, *, nsjail: str, binds: tuple[Bind, ...]) -> list[str]:
-    """nsjail's argv for ``spec``; ``binds`` are the read-only binds present on this host."""
+    """nsjail's argv for ``spec``; ``binds`` are the binds present on this host."""
     profile, limits = spec.profile, spec.limits
     argv = [
         nsjail,
@@ -128,7 +128,7 @@ def _rlimits(limits: Limits) -> list[str]:
 def _mounts(profile: SandboxProfile, binds: tuple[Bind, ...]) -> list[str]:
     fs = profile.filesystem
     mounts: list[tuple[str, list[str]]] = [
-        *((b.target, ["--bindmount_ro", f"{b.source}:{b.target}"]) for b in binds),
+        *((b.target, [_bind_flag(b), f"{b.source}:{b.target}"]) for b in binds),
         *((d, ["--bindmount_ro", f"{d}:{d}"]) for d in fs.devices),
         *(
             (t.path, ["--mount", f"none:{t.path}:tmpfs:size={t.size_bytes},mode=1777"])
@@ -142,6 +142,10 @@ def _mounts(profile: SandboxProfile, binds: tuple[Bind, ...]) -> list[str]:
     for link, target in fs.symlinks:
         argv += ["--symlink", f"{target}:{link}"]
     return argv
+
+
+def _bind_flag(bind: Bind) -> str:
+    return "--bindmount" if bind.writable else "--bindmount_ro"
 
 
 def _network(spec: SandboxSpec) -> list[str]:

@@ -2,7 +2,8 @@
 
 A profile is the whole isolation policy of a sandbox: what it sees of the filesystem, whether it
 has a network, its limits and its seccomp rules. Skills and callers may tighten a profile's limits
-(``Limits.tighten``) but never loosen them.
+(``Limits.tighten``) but never loosen them. A profile with a ``[session]`` table can also serve
+agent sessions (``session_policy``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,21 @@ from typing import Any
 from runtime.errors import BadRequest, ConfigError, NoSuchEntity
 from runtime.sandbox import seccomp
 from runtime.sandbox.egress import BRIDGE_INTERPRETER
+from runtime.sandbox.filesystem import (
+    Bind,
+    FilesystemPolicy,
+    Tmpfs,
+    is_within,
+    parse_filesystem,
+)
+from runtime.sandbox.session_policy import SESSION_MOUNTS, SessionPolicy, parse_session
 from runtime.util.filecache import FileCache
 from runtime.util.tomlfields import Table
 from runtime.util.units import format_duration, format_size, parse_duration_ms, parse_size
 
+# Bind, FilesystemPolicy, Tmpfs and SessionPolicy are parts of a profile: callers import them
+# from here, with the profile.
 __all__ = [
-    "ALLOWED_DEVICES",
     "EGRESS_LIMIT_KEYS",
     "LIMIT_KEYS",
     "NETWORK_MODES",
@@ -31,6 +41,7 @@ __all__ = [
     "NetworkPolicy",
     "ProfileStore",
     "SandboxProfile",
+    "SessionPolicy",
     "Tmpfs",
     "check_limits",
     "load_profile",
@@ -126,30 +137,6 @@ def _show(field_name: str, value: float) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Bind:
-    """A host path mounted read-only at ``target`` (the same path unless given)."""
-
-    source: str
-    target: str
-    optional: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class Tmpfs:
-    path: str
-    size_bytes: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class FilesystemPolicy:
-    readonly_binds: tuple[Bind, ...]
-    devices: tuple[str, ...]
-    symlinks: tuple[tuple[str, str], ...]  # (link path, target)
-    tmpfs: tuple[Tmpfs, ...]
-    work_dir: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class NetworkPolicy:
     mode: str
 
@@ -165,6 +152,7 @@ class SandboxProfile:
     seccomp: seccomp.SeccompPolicy
     env: tuple[tuple[str, str], ...]
     nice: int
+    session: SessionPolicy | None = None  # None: the profile cannot be used for sessions
 
 
 def load_profile(file: Path) -> SandboxProfile:
@@ -174,16 +162,22 @@ def load_profile(file: Path) -> SandboxProfile:
         raise ConfigError(f"{file}: profile name {name!r} must match {_NAME.pattern}")
     doc = Table.load(file)
     network = _network(doc.table("network"))
+    for_sessions = doc.has("session")
+    filesystem = parse_filesystem(
+        doc.table("filesystem", required=True),
+        session_mounts=SESSION_MOUNTS if for_sessions else (),
+    )
     profile = SandboxProfile(
         name=name,
         description=doc.string("description", ""),
         source=str(file),
-        filesystem=_filesystem(doc.table("filesystem", required=True)),
+        filesystem=filesystem,
         network=network,
         limits=_limits(doc.table("limits", required=True), network.mode),
         seccomp=_seccomp(doc.table("seccomp", required=True)),
         env=tuple(sorted(doc.str_map("env").items())),
         nice=doc.integer("nice", 0),
+        session=parse_session(doc.table("session"), filesystem) if for_sessions else None,
     )
     if not -20 <= profile.nice <= 19:
         raise doc.error("nice", "must be between -20 and 19")
@@ -209,10 +203,7 @@ def _check_bridge_fits(doc: Table, profile: SandboxProfile) -> None:
     if "/dev/null" not in profile.filesystem.devices:
         raise doc.error("filesystem.devices", "network mode allowlist needs /dev/null")
     targets = [b.target for b in profile.filesystem.readonly_binds if not b.optional]
-    if not any(
-        t == BRIDGE_INTERPRETER or BRIDGE_INTERPRETER.startswith(t.rstrip("/") + "/")
-        for t in targets
-    ):
+    if not any(is_within(BRIDGE_INTERPRETER, t) for t in targets):
         raise doc.error(
             "filesystem.readonly_binds",
             f"network mode allowlist needs {BRIDGE_INTERPRETER} (the egress bridge runs on it)",
@@ -237,59 +228,6 @@ class ProfileStore:
             known = ", ".join(self.names()) or "none"
             raise NoSuchEntity(f"unknown profile {name!r} (known: {known})")
         return self._cache.get(file, (file,), lambda: load_profile(file))
-
-
-def _absolute(table: Table, key: str, value: str) -> str:
-    if not value.startswith("/") or "/../" in f"{value}/" or "\x00" in value:
-        raise table.error(key, f"{value!r} must be an absolute path without '..'")
-    return value
-
-
-def _filesystem(table: Table) -> FilesystemPolicy:
-    binds = []
-    entries = table.raw("readonly_binds") if table.has("readonly_binds") else []
-    for index, entry in enumerate(entries):
-        key = f"readonly_binds[{index}]"
-        if isinstance(entry, str):
-            path = _absolute(table, key, entry)
-            binds.append(Bind(source=path, target=path))
-        elif isinstance(entry, dict):
-            sub = table.child(key, entry)
-            source = _absolute(sub, "source", sub.string("source"))
-            target = _absolute(sub, "target", sub.string("target", source))
-            optional = sub.boolean("optional", False)
-            binds.append(Bind(source=source, target=target, optional=optional))
-            sub.finish()
-        else:
-            raise table.error(key, "expected a path or a table with source/target/optional")
-    tmpfs = []
-    for sub in table.tables("tmpfs"):
-        path = _absolute(sub, "path", sub.string("path"))
-        size = sub.parsed("size", parse_size)
-        if size < 4096:
-            raise sub.error("size", "must be at least 4KiB")
-        tmpfs.append(Tmpfs(path=path, size_bytes=size))
-        sub.finish()
-    links = table.str_map("symlinks")
-    policy = FilesystemPolicy(
-        readonly_binds=tuple(binds),
-        devices=tuple(_absolute(table, "devices", d) for d in table.str_list("devices")),
-        symlinks=tuple(sorted((_absolute(table, "symlinks", k), v) for k, v in links.items())),
-        tmpfs=tuple(tmpfs),
-        work_dir=_absolute(table, "work_dir", table.string("work_dir", "/tmp")),
-    )
-    for device in policy.devices:
-        if device not in ALLOWED_DEVICES:
-            allowed = ", ".join(ALLOWED_DEVICES)
-            raise table.error("devices", f"{device} is not an allowed device ({allowed})")
-    if not any(t.path == policy.work_dir for t in policy.tmpfs):
-        raise table.error("work_dir", f"{policy.work_dir} must be one of the tmpfs mounts")
-    table.finish()
-    return policy
-
-
-# Devices harmless to share with untrusted code; anything else (a disk, /dev/mem, a tty) is not.
-ALLOWED_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
 def _network(table: Table) -> NetworkPolicy:

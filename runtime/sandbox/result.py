@@ -84,6 +84,8 @@ class JailLog:
 
 _EXITED = re.compile(r"exited with status: (\d+)")
 _SIGNALED = re.compile(r"terminated with signal: .*?\((\d+)\)")
+# nsjail's error when the jail's working directory is missing (or not a directory) inside it.
+_CHDIR = re.compile(r"chdir\('(.*)'\): (.*)$")
 _LEVEL = re.compile(r"^\[([A-Z])\]\[[^]]*\](?:\[\d+\])? ?(.*)$")
 
 
@@ -148,7 +150,7 @@ def classify(outcome: Outcome) -> Classified:
 
     unreported = exit_code is None and signal is None
     if outcome.kill_reason is None and (log.failed or unreported):
-        error = "; ".join(log.errors) or f"nsjail exited with {outcome.returncode} and no report"
+        error = _jail_error(log) or f"nsjail exited with {outcome.returncode} and no report"
         return Status.SANDBOX_ERROR, None, None, tuple(violations), error
 
     if outcome.kill_reason is not None and exit_code is None and signal is None:
@@ -161,6 +163,14 @@ def classify(outcome: Outcome) -> Classified:
     elif status is Status.OUTPUT_LIMIT:
         violations.append("output limit reached")
     return status, exit_code, signal, tuple(violations), None
+
+
+def _jail_error(log: JailLog) -> str:
+    """What nsjail said went wrong; a cause the caller can fix is said plainly, in one line."""
+    for line in log.errors:
+        if match := _CHDIR.search(line):
+            return f"cannot enter the working directory {match[1]} in the sandbox: {match[2]}"
+    return "; ".join(log.errors)
 
 
 def _status(outcome: Outcome, signal: int | None) -> Status:

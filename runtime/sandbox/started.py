@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
 from runtime.errors import SandboxError
 from runtime.sandbox.cgroups import CgroupUsage, InvocationCgroup
@@ -58,6 +58,7 @@ class Sandbox:
         self._egress = egress
         self._egress_report = EgressReport(attempts=(), violations=())
         self._used = False
+        self._input_error: Exception | None = None
         self._kill_reason: KillReason | None = None
         self._usage = CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
 
@@ -70,7 +71,12 @@ class Sandbox:
     def pid(self) -> int:
         return self._process.pid
 
-    async def run(self, stdin: bytes, *, on_output: OutputCallback | None = None) -> SandboxResult:
+    async def run(
+        self, stdin: bytes | AsyncIterable[bytes], *, on_output: OutputCallback | None = None
+    ) -> SandboxResult:
+        """Run the jail to its end. ``stdin`` is its whole input, or chunks written as they
+        arrive (its end closes the jail's stdin); an error from those chunks kills the jail and
+        is raised once everything is gone."""
         if self._used:
             raise SandboxError("a sandbox runs exactly once")
         self._used = True
@@ -102,6 +108,8 @@ class Sandbox:
             for stream in streams:
                 stream.cancel()
             log_task.cancel()
+        if self._input_error is not None:
+            raise self._input_error
         wall_ms = int((time.monotonic() - started) * 1000)
         usage = self._usage
         cpu_ms = usage.cpu_ns // 1_000_000
@@ -148,13 +156,22 @@ class Sandbox:
         """
         await asyncio.wait_for(self._log.read_until(_READY), timeout=_READY_TIMEOUT_SECONDS)
 
-    async def _feed(self, data: bytes) -> None:
+    async def _feed(self, data: bytes | AsyncIterable[bytes]) -> None:
         stdin = self._process.stdin
         assert stdin is not None
-        # The jail may exit without reading its input; that is its business, not an error.
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            stdin.write(data)
-            await stdin.drain()
+        chunks = _once(data) if isinstance(data, bytes) else data
+        try:
+            # The jail may exit without reading its input; that is its business, not an error.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                async for chunk in chunks:
+                    if stdin.is_closing():
+                        break
+                    stdin.write(chunk)
+                    await stdin.drain()
+        except Exception as exc:
+            # The caller's input failed: the run cannot be what was asked, so it ends here.
+            self._input_error = exc
+            self._kill(KillReason.CANCELLED)
         stdin.close()
 
     async def _collect(
@@ -223,3 +240,7 @@ class Sandbox:
             return self.group.usage()
         except OSError:
             return CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data

@@ -69,3 +69,27 @@ def test_extra_binds_are_read_only() -> None:
     spec = SandboxSpec(argv=("/usr/bin/true",), profile=profile, limits=profile.limits)
     argv = render_argv(spec, nsjail="n", binds=(Bind(source="/opt/s", target="/skill"),))
     assert ("--bindmount_ro", "/opt/s:/skill") in _pairs(argv)
+
+
+def test_writable_binds_are_read_write() -> None:
+    """A writable bind (a session's workspace) is rendered read-write; the others stay read-only."""
+    profile = ProfileStore(paths.PROJECT_ROOT / "sandbox_profiles").get("default")
+    spec = SandboxSpec(argv=("/usr/bin/true",), profile=profile, limits=profile.limits)
+    binds = (
+        Bind(source="/w/ws", target="/workspace", writable=True),
+        Bind(source="/w/etc/passwd", target="/etc/passwd"),
+    )
+    pairs = _pairs(render_argv(spec, nsjail="n", binds=binds))
+    assert ("--bindmount", "/w/ws:/workspace") in pairs
+    assert ("--bindmount_ro", "/w/etc/passwd:/etc/passwd") in pairs
+
+
+def test_cwd_is_rendered() -> None:
+    """A spec's cwd is nsjail's --cwd; without one, the profile's work dir."""
+    profile = ProfileStore(paths.PROJECT_ROOT / "sandbox_profiles").get("default")
+    spec = SandboxSpec(argv=("/usr/bin/true",), profile=profile, limits=profile.limits)
+    assert ("--cwd", "/tmp") in _pairs(render_argv(spec, nsjail="n", binds=()))
+    elsewhere = SandboxSpec(
+        argv=("/usr/bin/true",), profile=profile, limits=profile.limits, cwd="/usr/bin"
+    )
+    assert ("--cwd", "/usr/bin") in _pairs(render_argv(elsewhere, nsjail="n", binds=()))
