@@ -127,8 +127,7 @@ class SessionCommands:
         env = _env(request.env, policy.env_allowed)
         grants = [self.sessions.catalog.instruction(name) for name in info.skills]
         binds = (
-            Bind(source=str(live.workspace.workspace_dir), target=WORKDIR, writable=True),
-            Bind(source=str(live.workspace.tmp_dir), target=TMPDIR, writable=True),
+            *live.workspace.binds(),
             *(
                 Bind(source=str(skill.directory), target=f"{SKILLS_DIR}/{skill.name}")
                 for skill in grants

@@ -138,7 +138,7 @@ class Sessions:
             "workspace_bytes", workspace_bytes, policy.workspace_size, policy.max_workspace_size
         )
         idle = _within(
-            "idle_timeout_ms", idle_timeout_ms, policy.idle_timeout_ms, policy.max_idle_timeout_ms
+            "idle_timeout_ms", idle_timeout_ms, policy.idle_timeout, policy.max_idle_timeout
         )
         limits = chosen.limits.tighten(overrides or LimitOverrides(), source="requested limits")
         for name in skills:

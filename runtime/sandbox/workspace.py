@@ -126,7 +126,10 @@ class Workspace:
 def prepare_root(root: Path) -> None:
     """Make ``root`` the directory workspaces are mounted in: owned by root, mode 0711, and
     reachable by the sandbox user all the way down, as the launcher checks for every bind."""
-    root.mkdir(mode=_ROOT_MODE, parents=True, exist_ok=True)
+    missing = [p for p in (root, *root.parents) if not p.exists()]
+    for directory in reversed(missing):  # made here: traversable, not listable, whatever the umask
+        directory.mkdir(mode=_ROOT_MODE, exist_ok=True)
+        directory.chmod(_ROOT_MODE)
     info = root.stat()
     if info.st_uid != 0:
         raise IsolationUnavailable(

@@ -19,8 +19,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from runtime.api import config
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.cgroups import Cgroups, detect_layout
+from runtime.sandbox.workspace import remove_stale
 from runtime.util import paths
 from tests.api.probe_skill import make_probe_skill
 
@@ -181,6 +183,10 @@ def cleanup(daemon: Daemon) -> None:
         root = mount / daemon.cgroup_root
         if root.exists():
             os.rmdir(root)
+    sessions = config.defaults().sessions.root.parent / daemon.cgroup_root
+    if sessions.exists():  # a killed daemon leaves its session workspaces mounted
+        remove_stale(sessions)
+        sessions.rmdir()
     shutil.rmtree(daemon.root, ignore_errors=True)
 
 

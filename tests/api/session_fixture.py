@@ -16,6 +16,9 @@ from tests.api.conftest import Daemon, cleanup, make_daemon
 __all__ = ["SessionDaemon", "mounts_under", "session_daemon"]
 
 CONFIG = """
+[sessions]
+max_per_principal = 100
+
 [sessions.commands.workspace]
 deny = ["*rm -rf /workspace*"]
 approve = ["*git push*"]
