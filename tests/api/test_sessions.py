@@ -245,3 +245,36 @@ def test_exec_is_audited_with_its_session(session_daemon: SessionDaemon) -> None
         if e.fields.get("skill") == session.id or e.fields.get("invocation_id") == outcome.exec_id
     ]
     assert "invocation.requested" in logged and "invocation.finished" in logged
+
+
+def test_files_written_over_the_api_are_seen_by_commands(session_daemon: SessionDaemon) -> None:
+    """A file written through the Workspace service is read by a command, and the reverse."""
+    with session_daemon.client() as client:
+        session = client.create_session()
+        client.write_file(session.id, "notes/in.txt", b"from the api\n")
+        outcome = client.exec(session.id, [SH, "-c", "cat notes/in.txt > out.txt; id -u"])
+        assert outcome.stdout == b"65534\n"
+        assert client.read_file(session.id, "/workspace/out.txt") == b"from the api\n"
+
+
+def test_symlink_made_by_a_command_cannot_leave_the_workspace(
+    session_daemon: SessionDaemon,
+) -> None:
+    """A link a command plants to a host file is refused by the file service, not followed."""
+    with session_daemon.client() as client:
+        session = client.create_session()
+        client.exec(session.id, [SH, "-c", "ln -s /etc/shadow leak; ln -s ../../.. up"])
+        for path in ("leak", "up/etc/shadow", "../x", "/etc/passwd"):
+            with pytest.raises(grpc.RpcError) as raised:
+                client.read_file(session.id, path)
+            assert _code(raised.value) == grpc.StatusCode.PERMISSION_DENIED, path
+
+
+def test_file_quota_is_resource_exhausted(session_daemon: SessionDaemon) -> None:
+    """Writing past the workspace's size through the file service is RESOURCE_EXHAUSTED."""
+    with session_daemon.client() as client:
+        session = client.create_session(workspace_bytes=2 * 1024 * 1024)
+        client.write_file(session.id, "a", b"x" * 1_500_000)
+        with pytest.raises(grpc.RpcError) as raised:
+            client.write_file(session.id, "b", b"x" * 1_500_000)
+    assert _code(raised.value) == grpc.StatusCode.RESOURCE_EXHAUSTED
