@@ -8,7 +8,7 @@ from typing import Any
 
 from runtime.approvals.rules import Rule
 from runtime.approvals.store import ApprovalRecord, ApprovalState
-from runtime.core.catalog import SkillSpec
+from runtime.core.manifest import SkillSpec
 from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import build_spec
 from runtime.errors import BadRequest
