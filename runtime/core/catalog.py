@@ -1,56 +1,252 @@
-"""The catalog folder: the skills in it, each loaded from disk when asked for."""
+"""The catalog folder: every skill in it, of either kind, and whether this host can use it.
+
+A folder with ``skill.toml`` is a tool skill (runtime/core/manifest.py): tools skillrt runs. A
+folder with SKILL.md alone is an instruction skill (runtime/core/instructions.py), an OpenClaw
+skill as it is published, mounted into sessions. Each folder is judged on its own: one that is
+broken or unavailable is listed with the reason and never hides or breaks the others.
+
+Availability is decided on this host (runtime/core/availability.py): SKILL.md's ``os`` and
+programs; the secrets it needs, which an instruction skill gets only from the operator's grants
+(runtime/core/skill_policy.py) and a tool skill only through its manifest; and, when the catalog
+is given the profiles, a sandbox for each tool of a tool skill.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
+from runtime.core.availability import Host, missing_secret, unmet_requirement, unrunnable
+from runtime.core.instructions import InstructionSkill, load_instruction_skill
 from runtime.core.manifest import SkillSpec, load_skill
+from runtime.core.permissions import NO_PERMISSIONS
 from runtime.core.skill_files import skill_files
-from runtime.core.skillmd import SKILL_NAME
-from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError
+from runtime.core.skill_policy import SkillPolicy, default_policy_file, load_policy
+from runtime.core.skillmd import SKILL_NAME, Requirements, read_skill_md
+from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongState
+from runtime.sandbox.profiles import ProfileStore
 from runtime.util.filecache import FileCache
 
-__all__ = ["Catalog", "secret_users"]
+__all__ = ["Catalog", "Notice", "SkillEntry", "SkillKind", "secret_users"]
+
+Notice = Callable[[str, str], None]  # (folder, reason) for a folder skipped or unavailable
+
+
+class SkillKind(StrEnum):
+    TOOL = "tool"  # skill.toml: tools skillrt runs
+    INSTRUCTION = "instruction"  # SKILL.md alone: mounted into sessions
+
+
+@dataclass(frozen=True, kw_only=True)
+class SkillEntry:
+    """One folder of the catalog, in whatever state it is."""
+
+    name: str
+    kind: SkillKind
+    directory: Path
+    description: str  # empty when SKILL.md cannot be read
+    requires: Requirements = field(default_factory=Requirements)
+    skill: SkillSpec | InstructionSkill | None = None  # None: the folder is broken
+    unavailable_reason: str | None = None  # one line; None: available
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason is None
 
 
 class Catalog:
     """The skills of one catalog folder, each loaded from disk when asked for."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        policy_file: Path | None = None,
+        host: Host | None = None,
+        profiles: ProfileStore | None = None,
+        notice: Notice | None = None,
+    ) -> None:
         self.directory = directory
-        self._cache: FileCache[SkillSpec] = FileCache()
+        self.policy_file = policy_file or default_policy_file(directory)
+        self.host = host or Host()
+        self.profiles = profiles
+        self._notice = notice
+        self._noticed: set[tuple[str, str]] = set()
+        self._tools: FileCache[SkillSpec] = FileCache()
+        self._instructions: FileCache[InstructionSkill] = FileCache()
+        self._policy: FileCache[SkillPolicy] = FileCache()
 
     def names(self) -> list[str]:
-        if not self.directory.is_dir():
-            return []
-        return sorted(p.name for p in self.directory.iterdir() if (p / "skill.toml").is_file())
+        """Every skill folder's name, sorted."""
+        return [folder.name for folder in self._folders() if SKILL_NAME.match(folder.name)]
 
-    def get(self, name: str) -> SkillSpec:
+    def listing(self) -> list[SkillEntry]:
+        """Every skill folder, sorted by name, each available or not with the reason."""
+        entries = []
+        for folder in self._folders():
+            if SKILL_NAME.match(folder.name):
+                entries.append(self._entry(folder))
+            else:
+                reason = f"skipped: the name is not a skill name ({SKILL_NAME.pattern})"
+                self._tell(folder.name, reason)
+        return entries
+
+    def entry(self, name: str) -> SkillEntry:
+        """One skill folder, available or not."""
         if not SKILL_NAME.match(name):
             raise BadRequest(f"skill name {name!r} is not valid")
         folder = self.directory / name
-        if not (folder / "skill.toml").is_file():
+        if not folder.is_dir():
             raise NoSuchEntity(f"unknown skill {name!r}")
-        return self._cache.get(folder, skill_files(folder), lambda: load_skill(folder))
+        return self._entry(folder)
+
+    def get(self, name: str) -> SkillSpec:
+        """A tool skill this host can run; WrongState with the reason when it cannot."""
+        entry = self.entry(name)
+        if entry.kind is not SkillKind.TOOL:
+            raise NoSuchEntity(
+                f"skill {name!r} has no tools: it is an instruction skill (SKILL.md without "
+                "skill.toml), which sessions mount"
+            )
+        _check_available(entry)
+        assert isinstance(entry.skill, SkillSpec)  # an available tool skill was loaded
+        return entry.skill
+
+    def instruction(self, name: str) -> InstructionSkill:
+        """An instruction skill this host can mount; WrongState with the reason when it cannot."""
+        entry = self.entry(name)
+        if entry.kind is not SkillKind.INSTRUCTION:
+            raise NoSuchEntity(
+                f"skill {name!r} is a tool skill (it has skill.toml): invoke its tools instead"
+            )
+        _check_available(entry)
+        assert isinstance(entry.skill, InstructionSkill)  # an available one was loaded
+        return entry.skill
 
     def resolve(self, name_or_path: str) -> SkillSpec:
         """A skill folder given as a path (it holds skill.toml), else a catalog name."""
         path = Path(name_or_path)
         if "/" in name_or_path or name_or_path.startswith("."):
-            if not (path / "skill.toml").is_file():
-                raise NoSuchEntity(f"{name_or_path}: not a skill folder (no skill.toml)")
-            return load_skill(path)
+            if (path / "skill.toml").is_file():
+                return load_skill(path)
+            if (path / "SKILL.md").is_file():
+                raise NoSuchEntity(
+                    f"{name_or_path}: an instruction skill (SKILL.md without skill.toml) has no "
+                    "tools to run; sessions mount it"
+                )
+            raise NoSuchEntity(f"{name_or_path}: not a skill folder (no skill.toml)")
         return self.get(name_or_path)
+
+    def policy(self) -> SkillPolicy:
+        """The operator's grants, read again whenever the file changes."""
+        file = self.policy_file
+        return self._policy.get(file, [file] if file.exists() else [], lambda: load_policy(file))
+
+    def _folders(self) -> Iterator[Path]:
+        if self.directory.is_dir():
+            # Files beside the skills (a README, say) are not skills.
+            yield from (p for p in sorted(self.directory.iterdir()) if p.is_dir())
+
+    def _entry(self, folder: Path) -> SkillEntry:
+        if (folder / "skill.toml").is_file():
+            entry = self._tool_entry(folder)
+        else:
+            entry = self._instruction_entry(folder)
+        if entry.unavailable_reason is not None:
+            self._tell(entry.name, entry.unavailable_reason)
+        return entry
+
+    def _tool_entry(self, folder: Path) -> SkillEntry:
+        try:
+            skill = self._tools.get(folder, skill_files(folder), lambda: load_skill(folder))
+        except (SkillRuntimeError, OSError) as exc:  # OSError: a file unreadable or just gone
+            return _broken(folder, SkillKind.TOOL, exc)
+        reason = unmet_requirement(skill.requires, self.host)
+        secret = missing_secret(skill.requires, skill.permissions.secrets)
+        if reason is None and secret is not None:
+            reason = f"needs secret {secret}, which its skill.toml does not declare"
+        if reason is None and self.profiles is not None:
+            reason = unrunnable(skill, self.profiles)
+        return SkillEntry(
+            name=skill.name,
+            kind=SkillKind.TOOL,
+            directory=skill.directory,
+            description=skill.description,
+            requires=skill.requires,
+            skill=skill,
+            unavailable_reason=reason,
+        )
+
+    def _instruction_entry(self, folder: Path) -> SkillEntry:
+        try:
+            # Cached without grants: the policy file changes on its own.
+            loaded = self._instructions.get(
+                folder, skill_files(folder), lambda: load_instruction_skill(folder, NO_PERMISSIONS)
+            )
+            skill = replace(loaded, grants=self.policy().granted(loaded.name))
+        except (SkillRuntimeError, OSError) as exc:
+            return _broken(folder, SkillKind.INSTRUCTION, exc)
+        reason = unmet_requirement(skill.requires, self.host)
+        secret = missing_secret(skill.requires, skill.grants.secrets)
+        if reason is None and secret is not None:
+            reason = f"needs secret {secret}, which the operator has not granted"
+        return SkillEntry(
+            name=skill.name,
+            kind=SkillKind.INSTRUCTION,
+            directory=skill.directory,
+            description=skill.description,
+            requires=skill.requires,
+            skill=skill,
+            unavailable_reason=reason,
+        )
+
+    def _tell(self, folder: str, reason: str) -> None:
+        """Tell of a folder that cannot be used, once for each reason."""
+        if self._notice is not None and (folder, reason) not in self._noticed:
+            self._noticed.add((folder, reason))
+            self._notice(folder, reason)
+
+
+def _broken(folder: Path, kind: SkillKind, error: SkillRuntimeError | OSError) -> SkillEntry:
+    """A folder that did not load, with what its SKILL.md says if that much can be read."""
+    try:
+        front = read_skill_md(folder.resolve())
+    except SkillRuntimeError:
+        return SkillEntry(
+            name=folder.name,
+            kind=kind,
+            directory=folder,
+            description="",
+            unavailable_reason=str(error),
+        )
+    return SkillEntry(
+        name=folder.name,
+        kind=kind,
+        directory=folder,
+        description=front.description,
+        requires=front.requires,
+        unavailable_reason=str(error),
+    )
+
+
+def _check_available(entry: SkillEntry) -> None:
+    if entry.unavailable_reason is not None:
+        raise WrongState(f"skill {entry.name!r} is unavailable: {entry.unavailable_reason}")
 
 
 def secret_users(catalog: Catalog) -> dict[str, tuple[str, ...]]:
-    """Secret name -> the skills whose manifest declares it."""
+    """Secret name -> the skills that may receive it: tool skills whose manifest declares it,
+    instruction skills the operator granted it to."""
     users: dict[str, list[str]] = {}
-    for skill_name in catalog.names():
-        try:
-            skill = catalog.get(skill_name)
-        except SkillRuntimeError:
-            continue  # a broken manifest is reported where it is used; list the rest
-        for secret in skill.permissions.secrets:
-            users.setdefault(secret, []).append(skill.name)
+    for entry in catalog.listing():
+        if isinstance(entry.skill, SkillSpec):
+            secrets = entry.skill.permissions.secrets
+        elif isinstance(entry.skill, InstructionSkill):
+            secrets = entry.skill.grants.secrets
+        else:
+            continue  # a broken folder is reported where it is used; list the rest
+        for secret in secrets:
+            users.setdefault(secret, []).append(entry.name)
     return {name: tuple(skills) for name, skills in users.items()}
