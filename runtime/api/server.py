@@ -220,8 +220,15 @@ async def _serve(
     reload: Reloader | None,
 ) -> None:
     current = [config]  # what SIGHUP swaps: the settings that apply without a restart
-    catalog = Catalog(config.catalog_dir)
     profiles = ProfileStore(config.profiles_dir)
+    catalog = Catalog(
+        config.catalog_dir,
+        policy_file=config.catalog_policy,
+        profiles=profiles,
+        notice=lambda folder, reason: log.warning("skill unusable", folder=folder, reason=reason),
+    )
+    catalog.policy()  # a malformed policy file stops the start, naming file and key
+    catalog.listing()  # the operator hears at once of every folder that cannot be used
     audit_log = BackgroundAudit(AuditLog(config.audit_log))
     broker = OAuthBroker(
         SecretStore(
