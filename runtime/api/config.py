@@ -2,7 +2,8 @@
 
     [server]      socket, tcp ("host:port"), insecure_tcp, state_dir, shutdown_grace
     [tls]         cert, key, client_ca, require_client_cert; [tls.client_roles] CN = "role"
-    [catalog]     skills, profiles
+    [catalog]     skills, profiles, policy (the operator's grants to instruction skills;
+                  default: skills-policy.toml beside the skills folder)
     [sandboxes]   max_running, max_queued, cgroup_root
     [auth]        max_failures, failure_window, lockout, max_lockout, token_overlap,
                   admin_token_rotation
@@ -78,6 +79,7 @@ class DaemonConfig:
     max_sessions: int = 64
     max_sessions_per_principal: int = 8
     session_commands: dict[str, CommandPolicy] = field(default_factory=dict)
+    catalog_policy: Path | None = None  # None: skills-policy.toml beside the catalog folder
 
     @property
     def database(self) -> Path:
@@ -165,6 +167,8 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
         changes["catalog_dir"] = base / catalog.string("skills")
     if catalog.has("profiles"):
         changes["profiles_dir"] = base / catalog.string("profiles")
+    if catalog.has("policy"):
+        changes["catalog_policy"] = base / catalog.string("policy")
     catalog.finish()
     sandboxes = doc.table("sandboxes")
     for key in ("max_running", "max_queued"):

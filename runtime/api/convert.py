@@ -8,7 +8,10 @@ from typing import Any
 
 from runtime.approvals.rules import Rule
 from runtime.approvals.store import ApprovalRecord, ApprovalState
-from runtime.core.catalog import SkillSpec
+from runtime.core.catalog import SkillEntry, SkillKind
+from runtime.core.instructions import InstructionSkill
+from runtime.core.manifest import SkillSpec
+from runtime.core.permissions import Permissions
 from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import build_spec
 from runtime.errors import BadRequest
@@ -73,33 +76,63 @@ def limits_to_proto(limits: Limits | LimitOverrides) -> pb.Limits:
     return message
 
 
-def skill_to_proto(skill: SkillSpec, profiles: ProfileStore) -> pb.Skill:
-    profile = profiles.get(skill.profile)
+_KIND: dict[SkillKind, Any] = {
+    kind: pb.SkillKind.Value(f"SKILL_KIND_{kind.name}") for kind in SkillKind
+}
+
+
+def skill_to_proto(entry: SkillEntry, profiles: ProfileStore) -> pb.Skill:
+    """One catalog folder; tools show their effective limits when the skill is available."""
+    skill = entry.skill
+    loaded: dict[str, Any] = {}  # what only a folder that loaded can tell
+    if isinstance(skill, SkillSpec):
+        loaded = {
+            "version": skill.version,
+            "profile": skill.profile,
+            "content_hash": skill.content_hash,
+            "tools": _tools(skill, profiles if entry.available else None),
+            "permissions": _permissions(skill.permissions),
+        }
+    elif isinstance(skill, InstructionSkill):
+        loaded = {"content_hash": skill.content_hash, "permissions": _permissions(skill.grants)}
+    return pb.Skill(
+        name=entry.name,
+        description=entry.description,
+        kind=_KIND[entry.kind],
+        available=entry.available,
+        unavailable_reason=entry.unavailable_reason or "",
+        requires_bins=entry.requires.bins,
+        requires_any_bins=entry.requires.any_bins,
+        requires_env=entry.requires.env,
+        os=entry.requires.os,
+        **loaded,
+    )
+
+
+def _tools(skill: SkillSpec, profiles: ProfileStore | None) -> list[pb.Tool]:
+    """The tools, with effective limits only where a sandbox can be built (``profiles``)."""
+    profile = profiles.get(skill.profile) if profiles is not None else None
     tools = []
     for tool in skill.tools:
-        spec = build_spec(skill, tool, profile, LimitOverrides())
-        tools.append(
-            pb.Tool(
-                name=tool.name,
-                description=tool.description,
-                input_schema_json=json.dumps(tool.input_schema),
-                elevated=tool.elevated,
-                approval=tool.approval,
-                effective_limits=limits_to_proto(spec.limits),
-            )
+        message = pb.Tool(
+            name=tool.name,
+            description=tool.description,
+            input_schema_json=json.dumps(tool.input_schema),
+            elevated=tool.elevated,
+            approval=tool.approval,
         )
-    return pb.Skill(
-        name=skill.name,
-        description=skill.description,
-        version=skill.version,
-        profile=skill.profile,
-        content_hash=skill.content_hash,
-        tools=tools,
-        permissions=pb.Permissions(
-            network=skill.permissions.network,
-            secrets=skill.permissions.secrets,
-            readonly_paths=skill.permissions.readonly_paths,
-        ),
+        if profile is not None:
+            spec = build_spec(skill, tool, profile, LimitOverrides())
+            message.effective_limits.CopyFrom(limits_to_proto(spec.limits))
+        tools.append(message)
+    return tools
+
+
+def _permissions(permissions: Permissions) -> pb.Permissions:
+    return pb.Permissions(
+        network=permissions.network,
+        secrets=permissions.secrets,
+        readonly_paths=permissions.readonly_paths,
     )
 
 

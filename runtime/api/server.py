@@ -43,6 +43,7 @@ from runtime.auth.lockout import Lockout
 from runtime.auth.ratelimit import RateLimiter
 from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.core.admission import Admission
+from runtime.core.availability import Host
 from runtime.core.catalog import Catalog
 from runtime.core.commands import SessionCommands
 from runtime.core.invoke import Invocations
@@ -126,6 +127,15 @@ def _prepare_socket(path: Path) -> None:
         probe.close()
 
 
+def _session_host(profiles: ProfileStore, profile: str) -> Host:
+    """Programs an instruction skill needs are looked for where session commands find them."""
+    try:
+        env = dict(profiles.get(profile).env)
+    except SkillRuntimeError:
+        return Host()  # no session profile: sessions will refuse, skills still list
+    return Host(search_path=env.get("PATH", Host().search_path))
+
+
 async def serve(
     config: DaemonConfig,
     *,
@@ -170,8 +180,16 @@ async def _serve(
     reload: Reloader | None,
 ) -> None:
     current = [config]  # what SIGHUP swaps: the settings that apply without a restart
-    catalog = Catalog(config.catalog_dir)
     profiles = ProfileStore(config.profiles_dir)
+    catalog = Catalog(
+        config.catalog_dir,
+        policy_file=config.catalog_policy,
+        profiles=profiles,
+        host=_session_host(profiles, config.session_default_profile),
+        notice=lambda folder, reason: log.warning("skill unusable", folder=folder, reason=reason),
+    )
+    catalog.policy()  # a malformed policy file stops the start, naming file and key
+    catalog.listing()  # the operator hears at once of every folder that cannot be used
     audit_log = BackgroundAudit(AuditLog(config.audit_log))
     audit_log.bind(asyncio.get_running_loop())
     broker = OAuthBroker(

@@ -49,11 +49,12 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
     async def ListSkills(
         self, request: pb.ListSkillsRequest, context: Context
     ) -> pb.ListSkillsResponse:
-        skills = [skill_to_proto(self.catalog.get(n), self.profiles) for n in self.catalog.names()]
+        skills = [skill_to_proto(entry, self.profiles) for entry in self.catalog.listing()]
         return pb.ListSkillsResponse(skills=skills)
 
     async def GetSkill(self, request: pb.GetSkillRequest, context: Context) -> pb.Skill:
-        return skill_to_proto(self.catalog.get(_required(request.name, "name")), self.profiles)
+        entry = self.catalog.entry(_required(request.name, "name"))
+        return skill_to_proto(entry, self.profiles)
 
     async def Invoke(self, request: pb.InvokeRequest, context: Context) -> pb.Invocation:
         record = await self.invocations.run(_request(request))

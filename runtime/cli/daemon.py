@@ -186,15 +186,28 @@ def cmd_skills(args: argparse.Namespace) -> int:
         print(json.dumps([_skill_dict(s) for s in skills]))
         return 0
     for skill in skills:
-        tools = ", ".join(t.name + (" (elevated)" if t.elevated else "") for t in skill.tools)
-        print(f"{skill.name:<20} {skill.version:<8} {skill.profile:<9} {tools}")
-        print(f"{'':<20} {skill.description}")
+        if skill.version:  # a tool skill whose manifest loaded
+            tools = ", ".join(t.name + (" (elevated)" if t.elevated else "") for t in skill.tools)
+            print(f"{skill.name:<20} {skill.version:<8} {skill.profile:<9} {tools}")
+        else:
+            print(f"{skill.name:<20} {_kind(skill)}")
+        if skill.description:
+            print(f"{'':<20} {skill.description}")
+        if not skill.available:
+            print(f"{'':<20} unavailable: {skill.unavailable_reason}")
     return 0
+
+
+def _kind(skill: pb.Skill) -> str:
+    return pb.SkillKind.Name(skill.kind).removeprefix("SKILL_KIND_").lower()
 
 
 def _skill_dict(skill: pb.Skill) -> dict[str, Any]:
     return {
         "name": skill.name,
+        "kind": _kind(skill),
+        "available": skill.available,
+        "unavailable_reason": skill.unavailable_reason or None,
         "version": skill.version,
         "profile": skill.profile,
         "description": skill.description,
@@ -206,6 +219,10 @@ def _skill_dict(skill: pb.Skill) -> dict[str, Any]:
             }
             for t in skill.tools
         ],
+        "requires_bins": list(skill.requires_bins),
+        "requires_any_bins": list(skill.requires_any_bins),
+        "requires_env": list(skill.requires_env),
+        "os": list(skill.os),
     }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from runtime.core.catalog import SkillSpec
+from runtime.core.manifest import SkillSpec
 from runtime.core.redact import Redactor, StreamRedactor
 from runtime.core.spec import Prepared, prepare
 from runtime.sandbox.egress.attempt import EgressAttempt

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from runtime.approvals.rules import Effect, Rule
-from runtime.core.catalog import SkillSpec, ToolSpec
+from runtime.core.manifest import SkillSpec, ToolSpec
 
 __all__ = ["Decision", "Verdict", "decide"]
 

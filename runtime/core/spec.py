@@ -14,7 +14,7 @@ from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from runtime.core.catalog import SKILL_MOUNT, SkillSpec, ToolSpec, validate_input
+from runtime.core.manifest import SKILL_MOUNT, SkillSpec, ToolSpec, validate_input
 from runtime.errors import BadRequest, ConfigError, NoSuchEntity
 from runtime.sandbox.egress.policy import EgressRule, parse_rules
 from runtime.sandbox.nsjail import SandboxSpec

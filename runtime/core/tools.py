@@ -8,8 +8,9 @@ from typing import Any
 
 from runtime.approvals.rules import Rule
 from runtime.approvals.store import ApprovalRecord
-from runtime.core.catalog import Catalog, SkillSpec
+from runtime.core.catalog import Catalog
 from runtime.core.invocation import Invocation, InvocationRequest, parse_input
+from runtime.core.manifest import SkillSpec
 from runtime.core.policy import Decision, decide
 from runtime.core.records import InvocationRecord
 from runtime.core.spec import Prepared, prepare

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.core.catalog import Catalog, load_skill, validate_input
+from runtime.core.catalog import Catalog
+from runtime.core.manifest import load_skill, validate_input
 from runtime.errors import ConfigError, InputValidationError, NoSuchEntity
 from tests.skill_fixture import SKILL_TOML, make_skill
 

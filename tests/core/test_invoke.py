@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.core.catalog import load_skill
 from runtime.core.execute import ToolRun, run_tool
 from runtime.core.invocation import parse_input
+from runtime.core.manifest import load_skill
 from runtime.errors import BadRequest
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import ProfileStore

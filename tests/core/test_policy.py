@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from runtime.approvals.rules import Effect, Rule
-from runtime.core.catalog import Permissions, SkillSpec, ToolSpec
+from runtime.core.manifest import SkillSpec, ToolSpec
+from runtime.core.permissions import Permissions
 from runtime.core.policy import Decision, Verdict, decide
 from runtime.sandbox.profiles import LimitOverrides
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from runtime.core.catalog import SkillSpec, load_skill
 from runtime.core.execute import ToolRun, execute
+from runtime.core.manifest import SkillSpec, load_skill
 from runtime.core.spec import prepare
 from runtime.errors import ConfigError, NoSuchEntity
 from runtime.sandbox.launcher import Launcher

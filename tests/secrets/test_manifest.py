@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.core.catalog import load_skill
+from runtime.core.manifest import load_skill
 from runtime.errors import ConfigError
 from tests.secrets.conftest import secret_skill_toml
 from tests.skill_fixture import make_skill

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.core.catalog import SKILL_MOUNT, Catalog, load_skill
+from runtime.core.catalog import Catalog
+from runtime.core.manifest import SKILL_MOUNT, load_skill
 from runtime.core.spec import build_spec
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.util import paths

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.core.catalog import load_skill
+from runtime.core.manifest import load_skill
 from runtime.core.spec import build_spec
 from runtime.errors import BadRequest, ConfigError, IsolationUnavailable
 from runtime.sandbox.egress.policy import parse_rule

@@ -32,6 +32,12 @@ class InvocationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVOCATION_STATE_FINISHED: _ClassVar[InvocationState]
     INVOCATION_STATE_AWAITING_APPROVAL: _ClassVar[InvocationState]
 
+class SkillKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SKILL_KIND_UNSPECIFIED: _ClassVar[SkillKind]
+    SKILL_KIND_TOOL: _ClassVar[SkillKind]
+    SKILL_KIND_INSTRUCTION: _ClassVar[SkillKind]
+
 class ApprovalState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     APPROVAL_STATE_UNSPECIFIED: _ClassVar[ApprovalState]
@@ -59,6 +65,9 @@ INVOCATION_STATE_QUEUED: InvocationState
 INVOCATION_STATE_RUNNING: InvocationState
 INVOCATION_STATE_FINISHED: InvocationState
 INVOCATION_STATE_AWAITING_APPROVAL: InvocationState
+SKILL_KIND_UNSPECIFIED: SkillKind
+SKILL_KIND_TOOL: SkillKind
+SKILL_KIND_INSTRUCTION: SkillKind
 APPROVAL_STATE_UNSPECIFIED: ApprovalState
 APPROVAL_STATE_PENDING: ApprovalState
 APPROVAL_STATE_APPROVED: ApprovalState
@@ -113,7 +122,7 @@ class Permissions(_message.Message):
     def __init__(self, network: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[str]] = ..., readonly_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Skill(_message.Message):
-    __slots__ = ("name", "description", "version", "profile", "content_hash", "tools", "permissions")
+    __slots__ = ("name", "description", "version", "profile", "content_hash", "tools", "permissions", "kind", "available", "unavailable_reason", "requires_bins", "requires_any_bins", "requires_env", "os")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +130,13 @@ class Skill(_message.Message):
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
     TOOLS_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_BINS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_ANY_BINS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_ENV_FIELD_NUMBER: _ClassVar[int]
+    OS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     version: str
@@ -128,7 +144,14 @@ class Skill(_message.Message):
     content_hash: str
     tools: _containers.RepeatedCompositeFieldContainer[Tool]
     permissions: Permissions
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., profile: _Optional[str] = ..., content_hash: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ...) -> None: ...
+    kind: SkillKind
+    available: bool
+    unavailable_reason: str
+    requires_bins: _containers.RepeatedScalarFieldContainer[str]
+    requires_any_bins: _containers.RepeatedScalarFieldContainer[str]
+    requires_env: _containers.RepeatedScalarFieldContainer[str]
+    os: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., profile: _Optional[str] = ..., content_hash: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., kind: _Optional[_Union[SkillKind, str]] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., requires_bins: _Optional[_Iterable[str]] = ..., requires_any_bins: _Optional[_Iterable[str]] = ..., requires_env: _Optional[_Iterable[str]] = ..., os: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListSkillsRequest(_message.Message):
     __slots__ = ()

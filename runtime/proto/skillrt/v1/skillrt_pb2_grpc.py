@@ -70,14 +70,16 @@ class SkillRuntimeServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ListSkills(self, request, context):
-        """Every skill of the catalog, with its tools.
+        """Every folder of the catalog, tool and instruction skills alike, each available or not with
+        the reason (a broken folder is listed too, with its error).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetSkill(self, request, context):
-        """One skill: tools, input schemas, permissions and the limits it runs with.
+        """One skill: tools, input schemas, permissions and the limits it runs with; an unavailable
+        skill is returned with its reason.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
