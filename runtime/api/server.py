@@ -51,7 +51,7 @@ from runtime.core.recovery import recover
 from runtime.core.sessions import Sessions
 from runtime.core.store import Store
 from runtime.core.tools import ToolCalls
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, SkillRuntimeError
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
