@@ -64,13 +64,13 @@ def register(verbs: Any) -> None:
     copy.set_defaults(handler=cmd_cp)
 
     remove = actions.add_parser("rm", help="remove a file or folder of a session's workspace")
-    remove.add_argument("target", metavar="SESSION:PATH")
+    remove.add_argument("where", metavar="SESSION:PATH")
     remove.add_argument("-r", "--recursive", action="store_true")
     remove.add_argument("-f", "--force", action="store_true", help="no error if it is missing")
     remove.set_defaults(handler=cmd_rm)
 
     listing = actions.add_parser("ls", help="sessions, or a folder of one session's workspace")
-    listing.add_argument("target", nargs="?", metavar="SESSION[:PATH]")
+    listing.add_argument("where", nargs="?", metavar="SESSION[:PATH]")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_ls)
 
@@ -157,7 +157,7 @@ def cmd_cp(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    target = _remote(args.target)
+    target = _remote(args.where)
     if target is None:
         raise BadRequest("rm: give SESSION:PATH")
     call(
@@ -168,7 +168,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    if not args.target:
+    if not args.where:
         sessions = call(args, lambda c: c.list_sessions())
         if args.json:
             print(json.dumps([_session_dict(s) for s in sessions]))
@@ -177,7 +177,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             used = f"{s.workspace_used_bytes}/{s.workspace_bytes}"
             print(f"{s.id}  {s.owner:<16} {s.profile:<10} running={s.running} used={used}")
         return 0
-    session_id, _, path = args.target.partition(":")
+    session_id, _, path = args.where.partition(":")
     entries = call(args, lambda c: c.list_dir(session_id, path))
     if args.json:
         print(json.dumps([MessageToDict(e, preserving_proto_field_name=True) for e in entries]))

@@ -181,6 +181,22 @@ class SessionCalls:
         )
         return list(response.entries)
 
+    def make_dir(self, session_id: str, path: str, *, parents: bool = True) -> spb.FileInfo:
+        info: spb.FileInfo = self._workspace.MakeDir(
+            spb.MakeDirRequest(session_id=session_id, path=path, parents=parents),
+            timeout=30,
+            metadata=self._meta,
+        )
+        return info
+
+    def rename(
+        self, session_id: str, source: str, destination: str, *, overwrite: bool = False
+    ) -> spb.FileInfo:
+        request = spb.RenameRequest(session_id=session_id, to=destination, overwrite=overwrite)
+        setattr(request, "from", source)  # a Python keyword, so not a constructor argument
+        info: spb.FileInfo = self._workspace.Rename(request, timeout=30, metadata=self._meta)
+        return info
+
     def remove(
         self, session_id: str, path: str, *, recursive: bool = False, missing_ok: bool = False
     ) -> None:
