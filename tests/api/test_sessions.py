@@ -278,3 +278,37 @@ def test_file_quota_is_resource_exhausted(session_daemon: SessionDaemon) -> None
         with pytest.raises(grpc.RpcError) as raised:
             client.write_file(session.id, "b", b"x" * 1_500_000)
     assert _code(raised.value) == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_bare_command_name_is_found_on_the_profiles_path(session_daemon: SessionDaemon) -> None:
+    """A bare argv[0] is looked up on the profile's path; one not there is NOT_FOUND by name."""
+    with session_daemon.client() as client:
+        session = client.create_session()
+        found = client.exec(session.id, ["echo", "found"])
+        with pytest.raises(grpc.RpcError) as raised:
+            client.exec(session.id, ["no-such-program-here"])
+    assert found.stdout == b"found\n"
+    assert _code(raised.value) == grpc.StatusCode.NOT_FOUND
+    assert "no-such-program-here" in raised.value.details()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        ({"profile": "no-such-profile"}, grpc.StatusCode.NOT_FOUND),
+        ({"profile": "default"}, grpc.StatusCode.INVALID_ARGUMENT),  # not a session profile
+        ({"workspace_bytes": 1 << 40}, grpc.StatusCode.INVALID_ARGUMENT),
+        ({"idle_timeout_ms": 10**12}, grpc.StatusCode.INVALID_ARGUMENT),
+        ({"skills": ["no-such-skill"]}, grpc.StatusCode.NOT_FOUND),
+    ],
+)
+def test_bad_session_requests_are_refused_by_field(
+    session_daemon: SessionDaemon, options: dict[str, object], code: grpc.StatusCode
+) -> None:
+    """A session request the profile does not allow is refused with the right status."""
+    with session_daemon.client() as client:
+        before = len(client.list_sessions())
+        with pytest.raises(grpc.RpcError) as raised:
+            client.create_session(**options)  # type: ignore[arg-type]
+        assert len(client.list_sessions()) == before
+    assert _code(raised.value) == code
