@@ -12,7 +12,7 @@
     [approvals]   timeout (per tool: approval_timeout in the skill manifest)
     [audit]       retention (default 30 days)
     [secrets]     key_command (a command that prints the secrets key, for a KMS)
-    [sessions]    root, default_profile, max_sessions, max_per_principal
+    [sessions]    root, default_profile, max_sessions, max_per_principal, max_total_size
     [sessions.commands.<profile>] deny, approve: shell-style patterns of command lines
 
 Relative paths in the file are relative to the file.
@@ -36,7 +36,7 @@ from runtime.core.sessions import SessionSettings
 from runtime.errors import ConfigError
 from runtime.util import paths
 from runtime.util.tomlfields import Table
-from runtime.util.units import parse_duration_ms
+from runtime.util.units import parse_duration_ms, parse_size
 
 __all__ = ["DEFAULT_SOCKET", "DEFAULT_STATE_DIR", "DaemonConfig", "defaults", "load"]
 
@@ -78,6 +78,7 @@ class DaemonConfig:
     session_default_profile: str = "workspace"
     max_sessions: int = 64
     max_sessions_per_principal: int = 8
+    max_session_bytes: int = 4 * 1024**3
     session_commands: dict[str, CommandPolicy] = field(default_factory=dict)
     catalog_policy: Path | None = None  # None: skills-policy.toml beside the catalog folder
 
@@ -112,6 +113,7 @@ class DaemonConfig:
             default_profile=self.session_default_profile,
             max_sessions=self.max_sessions,
             max_per_principal=self.max_sessions_per_principal,
+            max_total_bytes=self.max_session_bytes,
         )
 
     def rate_limits(self, role: Role, token_name: str) -> RateLimits:
@@ -213,6 +215,8 @@ def _sessions(table: Table, base: Path) -> dict[str, Any]:
             if value < 1:
                 raise table.error(key, "must be at least 1")
             changes[attr] = value
+    if table.has("max_total_size"):
+        changes["max_session_bytes"] = table.parsed("max_total_size", parse_size)
     commands = table.table("commands")
     policies = {}
     for profile in commands.names():

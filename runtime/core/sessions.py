@@ -57,6 +57,9 @@ class SessionSettings:
     default_profile: str = "workspace"
     max_sessions: int = 64
     max_per_principal: int = 8
+    # Workspaces are memory (tmpfs) that outlives the commands that filled it: their sizes
+    # together may not pass this, so that sessions cannot take the host's memory.
+    max_total_bytes: int = 4 * 1024**3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +149,7 @@ class Sessions:
         if len(set(skills)) != len(skills):
             raise BadRequest("skills: a skill is named twice")
         async with self._lock:
-            self._check_caps(principal)
+            self._check_caps(principal, size)
             session_id = f"{_ID_PREFIX}{secrets.token_hex(12)}"
             workspace = await asyncio.to_thread(
                 Workspace.create,
@@ -269,7 +272,13 @@ class Sessions:
             raise NoSuchEntity(f"unknown session {session_id!r}")
         return live
 
-    def _check_caps(self, principal: Principal) -> None:
+    def _check_caps(self, principal: Principal, size: int) -> None:
+        held = sum(live.info.workspace_bytes for live in self._live.values())
+        if held + size > self.settings.max_total_bytes:
+            raise OverLimit(
+                f"sessions hold {held} bytes of workspace; {size} more would pass the daemon's "
+                f"cap of {self.settings.max_total_bytes} (sessions.max_total_bytes)"
+            )
         if len(self._live) >= self.settings.max_sessions:
             raise OverLimit(f"the daemon holds {self.settings.max_sessions} sessions already")
         mine = sum(1 for live in self._live.values() if live.info.owner == principal.name)

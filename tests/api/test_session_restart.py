@@ -54,3 +54,16 @@ def test_crash_leftovers_are_removed_at_start(fresh_daemon: Daemon) -> None:
     fresh_daemon.start()
     assert not mounts_under(folder) and not folder.exists()
     assert _ended(fresh_daemon, session_id) == ["the daemon restarted"]
+
+
+def test_total_workspace_size_is_capped(fresh_daemon: Daemon) -> None:
+    """Workspaces are memory: past the daemon's total, a new session is RESOURCE_EXHAUSTED."""
+    config = fresh_daemon.root / "skillrt.toml"
+    config.write_text('[sessions]\nmax_total_size = "300MiB"\n')
+    fresh_daemon.start("--config", str(config))
+    with Client(fresh_daemon.target, token=fresh_daemon.owner_token) as client:
+        client.create_session(workspace_bytes=256 * 1024 * 1024)
+        with pytest.raises(grpc.RpcError) as raised:
+            client.create_session(workspace_bytes=64 * 1024 * 1024)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
+    assert "max_total_bytes" in raised.value.details()  # type: ignore[attr-defined]
