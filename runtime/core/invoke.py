@@ -22,9 +22,10 @@ from runtime.approvals.gate import ApprovalGate, Subject, refusal
 from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
-from runtime.auth.ratelimit import Permit, RateLimiter
+from runtime.auth.ratelimit import RateLimiter
 from runtime.auth.roles import Principal, Role
 from runtime.core.admission import Admission, Ticket
+from runtime.core.budget import Budget
 from runtime.core.invocation import (
     Accepted,
     CallRequest,
@@ -36,7 +37,7 @@ from runtime.core.invocation import (
     discard,
 )
 from runtime.core.policy import Decision, Verdict
-from runtime.core.records import InvocationRecord, State
+from runtime.core.records import InvocationRecord, State, status_only
 from runtime.core.runner import Hold, Runner, SecretResolver, cpu_ms
 from runtime.core.spec import Prepared
 from runtime.core.store import Store
@@ -169,8 +170,8 @@ class Invocations:
         return await to_the_end(self.runner.finish(record.id, result, None, sink))
 
     @contextlib.contextmanager
-    def _rate_limited(self, principal: Principal) -> Iterator[_Budget]:
-        budget = _Budget(
+    def _rate_limited(self, principal: Principal) -> Iterator[Budget]:
+        budget = Budget(
             self.rate_limiter.admit(principal, self._clock.now_ms())
             if self.rate_limiter is not None
             else None,
@@ -182,7 +183,7 @@ class Invocations:
             budget.close()
 
     async def _await_approval(
-        self, kind: str, call: Invocation, sink: EventSink, budget: _Budget
+        self, kind: str, call: Invocation, sink: EventSink, budget: Budget
     ) -> InvocationRecord:
         record = await self._accept(call)
         # Filed whole even if the caller leaves meanwhile: the request is durable.
@@ -357,7 +358,7 @@ class Invocations:
             pending = failed_result(Status.PENDING_APPROVAL, "waiting for a person's approval")
             return replace(record, result=pending, output_json=None)
         if principal.role is Role.VIEWER and record.principal != principal.name:
-            return _status_only(record)
+            return status_only(record)
         return record
 
     async def cancel(self, invocation_id: str, principal: Principal) -> InvocationRecord:
@@ -371,33 +372,6 @@ class Invocations:
 
     async def drain(self, grace_seconds: float) -> None:
         await self.runner.drain(grace_seconds)
-
-
-class _Budget:
-    """A rate-limit permit until a run takes it over, or until nothing will run."""
-
-    def __init__(self, permit: Permit | None, clock: Clock) -> None:
-        self._permit = permit
-        self._clock = clock
-
-    def hand_to(self, task: asyncio.Task[InvocationRecord]) -> None:
-        permit, clock = self._permit, self._clock
-        self._permit = None
-        if permit is not None:
-            task.add_done_callback(lambda t: permit.finish(cpu_ms(t), clock.now_ms()))
-
-    def close(self) -> None:
-        if self._permit is not None:
-            self._permit.finish(0, self._clock.now_ms())
-            self._permit = None
-
-
-def _status_only(record: InvocationRecord) -> InvocationRecord:
-    """What a viewer sees of someone else's invocation: how it went, not what it said."""
-    if record.result is None:
-        return record
-    result = replace(record.result, stdout=b"", stderr=b"", egress=())
-    return replace(record, result=result, output_json=None)
 
 
 def _kind(request: CallRequest) -> str:

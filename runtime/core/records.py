@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
 from runtime.sandbox.result import SandboxResult, Status, Usage
 
-__all__ = ["InvocationRecord", "State", "result_from_json", "result_to_json"]
+__all__ = ["InvocationRecord", "State", "result_from_json", "result_to_json", "status_only"]
 
 
 class State(StrEnum):
@@ -72,3 +72,11 @@ def result_from_json(text: str) -> SandboxResult:
         # Records written before egress existed have none.
         egress=tuple(EgressAttempt(**entry) for entry in data.get("egress", ())),
     )
+
+
+def status_only(record: InvocationRecord) -> InvocationRecord:
+    """What a viewer sees of someone else's invocation: how it went, not what it said."""
+    if record.result is None:
+        return record
+    result = replace(record.result, stdout=b"", stderr=b"", egress=())
+    return replace(record, result=result, output_json=None)
