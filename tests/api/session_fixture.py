@@ -18,6 +18,7 @@ __all__ = ["SessionDaemon", "mounts_under", "session_daemon"]
 CONFIG = """
 [sessions]
 max_per_principal = 100
+max_total_size = "64GiB"  # tests keep their sessions; they write little
 
 [sessions.commands.workspace]
 deny = ["*rm -rf /workspace*"]
