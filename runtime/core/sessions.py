@@ -144,8 +144,14 @@ class Sessions:
             "idle_timeout_ms", idle_timeout_ms, policy.idle_timeout, policy.max_idle_timeout
         )
         limits = chosen.limits.tighten(overrides or LimitOverrides(), source="requested limits")
+        policy_file = self.catalog.policy()
         for name in skills:
             self.catalog.instruction(name)  # unknown or unavailable: refused here, by name
+            if not policy_file.may_mount(name, principal.name):
+                raise NotAllowed(
+                    f"skills: {principal.name} may not mount {name} (it receives secrets; the "
+                    f"operator lists who may use it under skills.{name}.principals)"
+                )
         if len(set(skills)) != len(skills):
             raise BadRequest("skills: a skill is named twice")
         async with self._lock:

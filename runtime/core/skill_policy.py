@@ -4,6 +4,7 @@
     network = ["wttr.in:443"]               # egress allowlist, as permissions.network
     readonly_paths = ["/etc/ssl/certs"]     # host paths mounted read-only, as permissions
     secrets = ["WEATHER_API_KEY"]           # secrets it may receive (its requires.env)
+    principals = ["my-agent"]               # who may mount it; required when it has secrets
 
 A skill never grants itself anything: what its SKILL.md asks for is a requirement, met only when
 this file grants it. No file means no grants. The file is policy, so it is read strictly: an
@@ -29,9 +30,19 @@ POLICY_FILE = "skills-policy.toml"
 class SkillPolicy:
     source: Path
     grants: Mapping[str, Permissions] = field(default_factory=dict)
+    principals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def granted(self, skill: str) -> Permissions:
         return self.grants.get(skill, NO_PERMISSIONS)
+
+    def may_mount(self, skill: str, principal: str) -> bool:
+        """Whether ``principal``'s sessions may mount ``skill``. A session's commands can read
+        whatever the skill receives, so a skill granted secrets goes only to the principals
+        listed for it; one without secrets goes to anyone unless a list narrows it."""
+        listed = self.principals.get(skill)
+        if listed is None:
+            return not self.granted(skill).secrets
+        return principal in listed
 
 
 def default_policy_file(catalog_dir: Path) -> Path:
@@ -45,10 +56,14 @@ def load_policy(file: Path) -> SkillPolicy:
     doc = Table.load(file)
     skills = doc.table("skills")
     grants = {}
+    principals = {}
     for name in skills.names():
         if not SKILL_NAME.match(name):
             raise skills.error(name, f"not a skill name (names match {SKILL_NAME.pattern})")
-        grants[name] = parse_permissions(skills.table(name))
+        entry = skills.table(name)
+        if entry.has("principals"):
+            principals[name] = entry.str_list("principals")
+        grants[name] = parse_permissions(entry)
     skills.finish()
     doc.finish()
-    return SkillPolicy(source=file, grants=grants)
+    return SkillPolicy(source=file, grants=grants, principals=principals)

@@ -8,6 +8,8 @@ import grpc
 import pytest
 
 from runtime.client import Client
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.secrets.keys import KeyFile
 from runtime.secrets.store import SecretStore
 from tests.api.conftest import Daemon, cleanup, make_daemon
@@ -106,3 +108,16 @@ def test_secret_is_absent_without_the_skill(client: Client) -> None:
     session = client.create_session()
     outcome = client.exec(session.id, ["/bin/sh", "-c", 'echo "[$PLACES_API_KEY]"'])
     assert outcome.stdout == b"[]\n"
+
+
+def test_skill_with_secrets_is_only_for_listed_principals(daemon: Daemon) -> None:
+    """A principal the operator did not list may not mount a skill that receives secrets."""
+    with daemon.channel() as channel:
+        stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
+        token = stub.CreateToken(pb.CreateTokenRequest(name="stranger", role="agent")).token
+    with Client(daemon.target, token=token) as stranger:
+        with pytest.raises(grpc.RpcError) as raised:
+            stranger.create_session(skills=["place-search"])
+        assert stranger.create_session(skills=["hello-script"]).id  # no secrets: anyone
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+    assert "principals" in raised.value.details()  # type: ignore[attr-defined]

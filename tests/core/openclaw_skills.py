@@ -119,6 +119,7 @@ POLICY = """\
 network = ["places.example.com:443"]
 readonly_paths = ["/etc/ssl/certs"]
 secrets = ["PLACES_API_KEY"]
+principals = ["owner"]
 """
 
 # name -> (kind, the unavailable reason, a part of it, or None when available)
