@@ -39,13 +39,15 @@ WORKDIR = "/workspace"
 TMPDIR = "/tmp"
 SKILLS_DIR = "/skills"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_MAX_ARGS_BYTES = 1024 * 1024
+_MAX_ARGS_BYTES = 1024 * 1024  # argv and environment together, as execve takes them
+_MAX_ARG_BYTES = 128 * 1024  # one argument or variable (the kernel's MAX_ARG_STRLEN)
 
 
 @dataclass(frozen=True, kw_only=True)
 class CommandPolicy:
-    """Shell-style patterns matched against a command line (``shlex.join`` of its argv); a
-    ``sh -c SCRIPT`` command line contains its script, so patterns see what a shell would run."""
+    """Shell-style patterns matched against a command line as the caller wrote it (``shlex.join``
+    of its argv); a ``sh -c SCRIPT`` line contains its script. A tripwire for an honest agent's
+    mistakes, not a boundary: what a command reads (a staged script, stdin) is not matched."""
 
     deny: tuple[str, ...] = ()
     approve: tuple[str, ...] = ()
@@ -84,9 +86,12 @@ class SessionCommands:
         return call.with_(prepared=self._prepare(live, request), resolved=live)
 
     def decide(self, call: Invocation, rules: list[Rule]) -> Decision:
-        # Standing rules speak of skills' tools; a command answers to its profile's policy.
+        # Standing rules speak of skills' tools; a command answers to its profile's policy,
+        # matched on the command line as the caller wrote it (before argv[0] is looked up).
+        request = call.request
+        assert isinstance(request, CommandRequest)
         policy = self.policies.get(call.ready.profile.name, CommandPolicy())
-        return policy.decide(shlex.join(call.ready.spec.argv))
+        return policy.decide(shlex.join(request.argv))
 
     def approval_details(self, call: Invocation) -> tuple[dict[str, Any], int | None]:
         live = call.resolved
@@ -165,8 +170,11 @@ def _argv(argv: tuple[str, ...], path: tuple[str, ...]) -> tuple[str, ...]:
         raise BadRequest("argv: empty (give the command and its arguments)")
     if any("\0" in arg for arg in argv):
         raise BadRequest("argv: contains a NUL byte")
-    if sum(len(arg.encode()) + 1 for arg in argv) > _MAX_ARGS_BYTES:
-        raise BadRequest(f"argv: longer than {_MAX_ARGS_BYTES} bytes")
+    sizes = [len(arg.encode("utf-8", "surrogateescape")) + 1 for arg in argv]
+    if max(sizes) > _MAX_ARG_BYTES:
+        raise BadRequest(f"argv: an argument is longer than {_MAX_ARG_BYTES} bytes")
+    if sum(sizes) > _MAX_ARGS_BYTES:
+        raise BadRequest(f"argv: longer than {_MAX_ARGS_BYTES} bytes in all")
     program = argv[0]
     if "/" in program:
         return argv  # absolute, or relative to the command's working directory
@@ -191,6 +199,10 @@ def _env(env: tuple[tuple[str, str], ...], allowed: tuple[str, ...]) -> tuple[tu
             )
         if "\0" in value:
             raise BadRequest(f"env: {name} contains a NUL byte")
+        if len(value.encode("utf-8", "surrogateescape")) > _MAX_ARG_BYTES:
+            raise BadRequest(f"env: {name} is longer than {_MAX_ARG_BYTES} bytes")
+    if sum(len(n) + len(v) + 2 for n, v in env) > _MAX_ARGS_BYTES:
+        raise BadRequest(f"env: longer than {_MAX_ARGS_BYTES} bytes in all")
     return env
 
 

@@ -84,7 +84,6 @@ class Invocations:
             resolve_secrets=resolve_secrets,
             clock=clock,
         )
-        self._waiting: dict[str, Prepared] = {}  # calls whose caller waits for a person
         self._settling = asyncio.Lock()
         gate.on_settled = self._settle
 
@@ -191,11 +190,7 @@ class Invocations:
         await sink(Accepted(record.id))
         await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
         budget.close()  # nothing ran yet; the approved run is charged when it ends
-        self._waiting[record.id] = call.ready  # its stdin, should the caller still be there
-        try:
-            return await self._answer(record.id, call.request, sink)
-        finally:
-            self._waiting.pop(record.id, None)
+        return await self._answer(record.id, call.request, sink)
 
     async def _file_request(
         self, kind: str, call: Invocation, record: InvocationRecord
@@ -330,9 +325,6 @@ class Invocations:
             result = failed_result(Status.DENIED, str(exc))
             await self.runner.finish(record.id, result, None, sink)
             return
-        waiting = self._waiting.pop(record.id, None)
-        if waiting is not None:  # the caller is still there: its stdin goes to the run
-            prepared = replace(prepared, stdin=waiting.stdin)
         if not await self._sql(self.gate.store.mark_used, approval.id):
             return  # settled already (a cancellation raced the approval): never run twice
         ticket = self.admission.enter(bypass_queue_limit=True)

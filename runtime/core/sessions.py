@@ -31,6 +31,7 @@ from runtime.errors import BadRequest, NoSuchEntity, NotAllowed, OverLimit
 from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
 from runtime.sandbox.profiles import LimitOverrides, Limits, ProfileStore, SandboxProfile
 from runtime.sandbox.workspace import Workspace, prepare_root, remove_stale
+from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["SESSION_ACTOR", "Live", "SessionInfo", "SessionSettings", "SessionState", "Sessions"]
@@ -40,6 +41,7 @@ log = structlog.get_logger("skillrt.sessions")
 SESSION_ACTOR = "skillrt"
 # What one file message may carry: under gRPC's 4 MiB message size, with room for the envelope.
 _MAX_FILE_MESSAGE = 3 * 1024 * 1024
+_MIN_WORKSPACE = 1024 * 1024  # room for the folders and inodes a workspace starts with
 _ID_PREFIX = "ses_"
 
 
@@ -140,6 +142,8 @@ class Sessions:
         size = _within(
             "workspace_bytes", workspace_bytes, policy.workspace_size, policy.max_workspace_size
         )
+        if size < _MIN_WORKSPACE:
+            raise BadRequest(f"workspace_bytes: at least {_MIN_WORKSPACE} (1 MiB)")
         idle = _within(
             "idle_timeout_ms", idle_timeout_ms, policy.idle_timeout, policy.max_idle_timeout
         )
@@ -157,13 +161,18 @@ class Sessions:
         async with self._lock:
             self._check_caps(principal, size)
             session_id = f"{_ID_PREFIX}{secrets.token_hex(12)}"
-            workspace = await asyncio.to_thread(
-                Workspace.create,
-                self.settings.root,
-                session_id,
-                size,
-                uid=SANDBOX_UID,
-                gid=SANDBOX_GID,
+            # Mounted and registered whole, even if the caller leaves meanwhile: a mount the
+            # registry does not know would escape the caps, destroy and expiry.
+            workspace = await to_the_end(
+                asyncio.to_thread(
+                    Workspace.create,
+                    self.settings.root,
+                    session_id,
+                    size,
+                    uid=SANDBOX_UID,
+                    gid=SANDBOX_GID,
+                ),
+                then_cancel=False,
             )
             now = self._clock.now_ms()
             info = SessionInfo(

@@ -56,6 +56,10 @@ _ERRNO: dict[int, tuple[type[SkillRuntimeError], str]] = {
     errno.ENAMETOOLONG: (BadRequest, "{label}: name too long"),
     errno.ENOSPC: (OverLimit, "workspace quota exceeded ({label})"),
     errno.EDQUOT: (OverLimit, "workspace quota exceeded ({label})"),
+    # A command holds the file (a lease, a running program): busy now, not broken.
+    errno.EAGAIN: (WrongState, "{label}: busy (a command holds it); try again"),
+    errno.ETXTBSY: (WrongState, "{label}: busy (a running program); try again"),
+    errno.EBUSY: (WrongState, "{label}: busy; try again"),
 }
 
 

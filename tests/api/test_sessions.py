@@ -299,6 +299,7 @@ def test_bare_command_name_is_found_on_the_profiles_path(session_daemon: Session
         ({"profile": "default"}, grpc.StatusCode.INVALID_ARGUMENT),  # not a session profile
         ({"workspace_bytes": 1 << 40}, grpc.StatusCode.INVALID_ARGUMENT),
         ({"idle_timeout_ms": 10**12}, grpc.StatusCode.INVALID_ARGUMENT),
+        ({"workspace_bytes": 4096}, grpc.StatusCode.INVALID_ARGUMENT),
         ({"skills": ["no-such-skill"]}, grpc.StatusCode.NOT_FOUND),
     ],
 )
@@ -312,3 +313,59 @@ def test_bad_session_requests_are_refused_by_field(
             client.create_session(**options)  # type: ignore[arg-type]
         assert len(client.list_sessions()) == before
     assert _code(raised.value) == code
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["/bin/echo", "x" * 200_000], ["/bin/echo", *(["y" * 1000] * 2000)]],
+    ids=["one-huge-argument", "too-many-bytes"],
+)
+def test_oversized_command_is_invalid_argument(
+    session_daemon: SessionDaemon, argv: list[str]
+) -> None:
+    """A command line the kernel could not take is refused up front, naming argv."""
+    with session_daemon.client() as client:
+        session = client.create_session()
+        with pytest.raises(grpc.RpcError) as raised:
+            client.exec(session.id, argv)
+    assert _code(raised.value) == grpc.StatusCode.INVALID_ARGUMENT
+    assert "argv" in raised.value.details()  # type: ignore[attr-defined]
+
+
+def test_approved_command_gets_no_stdin_from_its_caller(session_daemon: SessionDaemon) -> None:
+    """What a waiting caller sends as stdin never reaches the approved command: the approver
+    approved a command line, and stdin was not part of it."""
+    results: list[object] = []
+    with session_daemon.client() as client:
+        session = client.create_session()
+
+    def wait() -> None:
+        with session_daemon.client() as waiting:
+            results.append(
+                waiting.exec(
+                    session.id,
+                    [SH, "-s", "--", "git push"],
+                    stdin=b"echo chosen-after-approval\n",
+                    wait_for_approval=True,
+                    timeout=60,
+                )
+            )
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    with session_daemon.client(session_daemon.approver) as approver:
+        deadline = time.monotonic() + 10
+        while not (
+            pending := [
+                a
+                for a in approver.list_approvals(pb.APPROVAL_STATE_PENDING)
+                if a.skill == session.id
+            ]
+        ):
+            assert time.monotonic() < deadline, "no approval request appeared"
+            time.sleep(0.1)
+        approver.decide(pending[0].id, approve=True, reason="ok")
+    thread.join(timeout=60)
+    (outcome,) = results
+    assert outcome.exit_status == 0  # type: ignore[attr-defined]
+    assert b"chosen-after-approval" not in outcome.stdout  # type: ignore[attr-defined]
