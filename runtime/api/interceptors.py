@@ -4,22 +4,24 @@ Every call gets a request id (bound to the logs, returned in the ``x-request-id`
 authenticated into a Principal, and is checked against the one RPC-to-roles table. This is also
 the one place errors become statuses: a ``SkillRuntimeError`` becomes its own gRPC status with its
 one-line message; anything else is a bug, logged with its traceback under the request id, and the
-caller gets INTERNAL with only that id.
+caller gets INTERNAL with only that id. Request bytes that do not decode are refused here too, as
+INVALID_ARGUMENT: left to grpc they answer UNKNOWN and print a traceback.
 """
 
 from __future__ import annotations
 
+import inspect
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias
 
 import grpc
 import structlog
 
-from runtime.api.status import status_of
+from runtime.api.status import status_message, status_of
 from runtime.auth.authenticate import Authenticator
 from runtime.auth.roles import ANONYMOUS, Principal, allowed_roles, current_principal
-from runtime.errors import NotAllowed, OverLimit, SkillRuntimeError
+from runtime.errors import BadRequest, NotAllowed, OverLimit, SkillRuntimeError
 from runtime.state.db import Database
 
 __all__ = ["CallHook", "Context", "Continuation", "Handler", "ServerInterceptor"]
@@ -51,19 +53,19 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_lenient(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._streaming(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_lenient(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_stream is not None:
             return grpc.stream_stream_rpc_method_handler(
                 self._streaming(method, handler.stream_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_lenient(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return None  # a shape the API does not use is refused (UNIMPLEMENTED)
@@ -89,7 +91,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             request_id = _bind(method, context)
             try:
                 await self._admit(method, context)
-                return await behavior(request, context)
+                return await behavior(_decoded(request), context)
             except SkillRuntimeError as exc:
                 await _abort(context, exc, request_id)
             except Exception:
@@ -100,11 +102,16 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def _streaming(self, method: str, behavior: Any) -> Any:
+        if not inspect.isasyncgenfunction(behavior):
+            # A handler that answers with context.write() (grpc's own Health.Watch) is a
+            # coroutine, not an async iterator: it is wrapped like a unary one.
+            return self._unary(method, behavior)
+
         async def wrapped(request: Any, context: Context) -> AsyncIterator[Any]:
             request_id = _bind(method, context)
             try:
                 await self._admit(method, context)
-                async for item in behavior(request, context):
+                async for item in behavior(_decoded(request), context):
                     yield item
             except SkillRuntimeError as exc:
                 await _abort(context, exc, request_id)
@@ -116,6 +123,38 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
 
+# What a request deserializer returns for bytes that are not a message of the method's type.
+_UNDECODABLE = object()
+
+
+def _lenient(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:  # protobuf's DecodeError, or whatever else hostile bytes provoke
+            return _UNDECODABLE
+
+    return deserialize
+
+
+def _decoded(request: Any) -> Any:
+    """``request``, or BadRequest when it did not decode; a stream of requests is checked as it
+    is read."""
+    if request is _UNDECODABLE:
+        raise BadRequest("request: not a valid protobuf message of this method's type")
+    if isinstance(request, AsyncIterable):
+        return _decoded_stream(request)
+    return request
+
+
+async def _decoded_stream(requests: AsyncIterable[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        yield _decoded(request)
+
+
 def _bind(method: str, context: Context) -> str:
     request_id = f"req_{secrets.token_hex(8)}"
     structlog.contextvars.bind_contextvars(request_id=request_id, method=method)
@@ -125,12 +164,13 @@ def _bind(method: str, context: Context) -> str:
 
 async def _abort(context: Context, exc: SkillRuntimeError, request_id: str) -> None:
     code = status_of(exc)
-    log.info("rpc failed", code=code.name, error=exc.message)
+    message = status_message(exc)
+    log.info("rpc failed", code=code.name, error=message)
     trailers = [("x-request-id", request_id)]
     if isinstance(exc, OverLimit) and exc.retry_after_seconds is not None:
         trailers.append(("retry-after", str(exc.retry_after_seconds)))
     context.set_trailing_metadata(tuple(trailers))
-    await context.abort(code, exc.message)
+    await context.abort(code, message)
 
 
 async def _internal(context: Context, request_id: str) -> None:

@@ -1,12 +1,14 @@
-"""The one place where skillrt's error tree meets gRPC status codes."""
+"""The one place where skillrt's error tree meets gRPC status codes and status messages."""
 
 from __future__ import annotations
+
+import re
 
 import grpc
 
 from runtime import errors
 
-__all__ = ["status_of"]
+__all__ = ["status_message", "status_of"]
 
 # Most specific first is not needed: the lookup walks each error's class hierarchy upwards.
 _STATUS: dict[type[errors.SkillRuntimeError], grpc.StatusCode] = {
@@ -30,3 +32,19 @@ def status_of(error: errors.SkillRuntimeError) -> grpc.StatusCode:
         if code is not None:
             return code
     return grpc.StatusCode.INTERNAL
+
+
+# Messages quote what callers sent (a skill name, a JSON fragment): quoting it whole would let a
+# caller choose the size of the status (a 20,000-character name overflows the trailers, so the
+# caller would see RESOURCE_EXHAUSTED instead of NOT_FOUND) and of every log line.
+_QUOTE_LIMIT = 200
+_MESSAGE_LIMIT = 1000
+_LONG_RUN = re.compile(rf"\S{{{_QUOTE_LIMIT + 1},}}")
+
+
+def status_message(error: errors.SkillRuntimeError) -> str:
+    """``error``'s message with any run longer than ~200 characters cut short, and bounded."""
+    message = _LONG_RUN.sub(lambda m: m.group()[:_QUOTE_LIMIT] + "...", error.message)
+    if len(message) > _MESSAGE_LIMIT:
+        message = message[:_MESSAGE_LIMIT] + "..."
+    return message
