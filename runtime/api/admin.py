@@ -69,7 +69,7 @@ class AdminServicer(pb_grpc.AdminServicer):
                 name=request.name,
                 role=role,
                 now_ms=SYSTEM_CLOCK.now_ms(),
-                ttl_ms=request.ttl_seconds * 1000 or None,
+                ttl_ms=_duration_ms(request.ttl_seconds, "ttl_seconds") or None,
             )
             log.info("token created", token_id=record.id, name=record.name, role=role.value)
             await self.audit_log.append_async(
@@ -111,7 +111,9 @@ class AdminServicer(pb_grpc.AdminServicer):
     ) -> pb.CreatedToken:
         if not request.id:
             raise BadRequest("id: required")
-        overlap = request.overlap_seconds * 1000 or self.default_overlap_ms
+        overlap = (
+            _duration_ms(request.overlap_seconds, "overlap_seconds") or self.default_overlap_ms
+        )
 
         async def rotate() -> pb.CreatedToken:
             record, token = await self._sql(
@@ -178,3 +180,12 @@ def _datetime(ms: int) -> datetime.datetime | None:
     if not 0 < ms <= _LAST_MS:
         raise BadRequest("since_ms/until_ms: must be Unix epoch milliseconds before 10000")
     return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
+
+
+def _duration_ms(seconds: int, field: str) -> int:
+    """``seconds`` in milliseconds, refused when the expiry it sets would come after the last
+    timestamp the API accepts (and so could overflow SQLite's int64)."""
+    ms = seconds * 1000
+    if SYSTEM_CLOCK.now_ms() + ms > _LAST_MS:
+        raise BadRequest(f"{field}: must end before the year 10000")
+    return ms

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
@@ -19,6 +18,7 @@ from runtime.core.invoke import Invocations
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util.canonical import strict_json
 from runtime.util.clock import SYSTEM_CLOCK
 
 __all__ = ["ApprovalsServicer", "Context"]
@@ -71,7 +71,7 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
         tool = skill.tool(request.tool)
         if request.input_schema_json:
             try:
-                json.loads(request.input_schema_json)
+                strict_json(request.input_schema_json)
             except ValueError as exc:
                 raise BadRequest(f"input_schema_json: not JSON: {exc}") from exc
         rule = Rule(
