@@ -53,8 +53,7 @@ class Table:
         return key in self._data
 
     def _get(self, key: str, kind: type | tuple[type, ...], kind_name: str) -> Any:
-        self._read.add(key)
-        value = self._data[key]
+        value = self.raw(key)
         if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
             raise self.error(key, f"expected {kind_name}, got {value!r}")
         if not isinstance(value, kind):
@@ -88,7 +87,10 @@ class Table:
         return float(value)
 
     def raw(self, key: str) -> Any:
+        """The value at ``key``; a required key that is absent is a ConfigError naming it."""
         self._read.add(key)
+        if key not in self._data:
+            raise self.error(key, "missing")
         return self._data[key]
 
     def parsed(self, key: str, parse: Callable[[Any], T]) -> T:

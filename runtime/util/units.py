@@ -1,8 +1,16 @@
-"""Parsing of human-written sizes ("128MiB") and durations ("5s", "500ms")."""
+"""Parsing of human-written sizes ("128MiB") and durations ("5s", "500ms").
+
+Everywhere a size or duration is read (profiles, manifests, the daemon config, command-line
+flags), a number without a unit counts in the base unit: bytes for a size, seconds for a
+duration, so ``wall_time = 30``, ``wall_time = "30"`` and ``wall_time = "30s"`` are the same.
+Anything else (a list, a date, a negative or non-finite number) is a ValueError naming the value.
+"""
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 __all__ = ["format_duration", "format_size", "parse_duration_ms", "parse_size"]
 
@@ -27,37 +35,52 @@ _DURATION_UNITS_MS = {
     "h": 3_600_000,
     "d": 86_400_000,
 }
+_INT64_MAX = 2**63 - 1
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
-def parse_size(text: str | int) -> int:
+def parse_size(text: Any) -> int:
     """Bytes in ``text``; raises ValueError with the reason when it is not a size."""
-    if isinstance(text, bool):
-        raise ValueError(f"expected a size, got {text!r}")
-    if isinstance(text, int):
-        if text < 0:
-            raise ValueError(f"size must not be negative, got {text}")
-        return text
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return _scaled(text, 1, "size")
+    if not isinstance(text, str):
+        raise ValueError(f"expected a size like 64MiB or 512KiB, got {_kind(text)}")
     match = _NUMBER.match(text)
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _SIZE_UNITS:
         raise ValueError(f"expected a size like 64MiB or 512KiB, got {text!r}")
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    return _fits(int(float(match.group(1)) * _SIZE_UNITS[unit]), text, "size")
 
 
-def parse_duration_ms(text: str | int) -> int:
+def parse_duration_ms(text: Any) -> int:
     """Milliseconds in ``text`` (a bare number means seconds); raises ValueError otherwise."""
-    if isinstance(text, bool):
-        raise ValueError(f"expected a duration, got {text!r}")
-    if isinstance(text, int):
-        if text < 0:
-            raise ValueError(f"duration must not be negative, got {text}")
-        return text * 1000
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return _scaled(text, 1000, "duration")
+    if not isinstance(text, str):
+        raise ValueError(f"expected a duration like 5s or 500ms, got {_kind(text)}")
     match = _NUMBER.match(text)
     unit = (match.group(2).lower() or "s") if match else None
     if match is None or unit not in _DURATION_UNITS_MS:
         raise ValueError(f"expected a duration like 5s or 500ms, got {text!r}")
-    return int(float(match.group(1)) * _DURATION_UNITS_MS[unit])
+    return _fits(int(float(match.group(1)) * _DURATION_UNITS_MS[unit]), text, "duration")
+
+
+def _scaled(number: float, factor: int, what: str) -> int:
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{what} must be a finite number that is not negative, got {number}")
+    scaled = int(number * factor) if isinstance(number, float) else number * factor
+    return _fits(scaled, number, what)
+
+
+def _fits(value: int, written: object, what: str) -> int:
+    # Limits end up in kernel interfaces and SQLite, which hold at most a signed 64-bit integer.
+    if value > _INT64_MAX:
+        raise ValueError(f"{what} {written!r} is too large")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "true or false" if isinstance(value, bool) else f"a {type(value).__name__}"
 
 
 def format_size(n: int) -> str:

@@ -40,3 +40,18 @@ def test_parse_size_rejects_garbage(text: str) -> None:
 def test_format_size_picks_exact_unit() -> None:
     """Formatting uses the largest binary unit that divides the size exactly."""
     assert [format_size(n) for n in (256 * 1024**2, 3072, 1536)] == ["256MiB", "3KiB", "1536B"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(30, 30_000), (2.5, 2500), ("2.5", 2500)])
+def test_bare_number_is_seconds_as_number_or_string(value: object, expected: int) -> None:
+    """A duration without a unit counts in seconds, whether TOML gave a number or a string."""
+    assert parse_duration_ms(value) == expected
+
+
+@pytest.mark.parametrize("value", [[30], {"s": 30}, float("nan"), float("inf"), -1.0, 2**63])
+def test_values_that_are_no_duration_or_size_are_value_errors(value: object) -> None:
+    """Lists, tables, non-finite, negative and oversized numbers are ValueErrors, not TypeErrors."""
+    with pytest.raises(ValueError):
+        parse_duration_ms(value)
+    with pytest.raises(ValueError):
+        parse_size(value if value != 2**63 else 2**64)
