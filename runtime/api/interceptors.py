@@ -94,6 +94,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 return await behavior(_decoded(request), context)
             except SkillRuntimeError as exc:
                 await _abort(context, exc, request_id)
+            except NotImplementedError:
+                await _unimplemented(context, method)
+            except grpc.aio.AbortError:
+                raise  # the handler's own context.abort(): its status is the answer
             except Exception:
                 await _internal(context, request_id)
             finally:
@@ -115,6 +119,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     yield item
             except SkillRuntimeError as exc:
                 await _abort(context, exc, request_id)
+            except NotImplementedError:
+                await _unimplemented(context, method)
+            except grpc.aio.AbortError:
+                raise  # the handler's own context.abort(): its status is the answer
             except Exception:
                 await _internal(context, request_id)
             finally:
@@ -171,6 +179,13 @@ async def _abort(context: Context, exc: SkillRuntimeError, request_id: str) -> N
         trailers.append(("retry-after", str(exc.retry_after_seconds)))
     context.set_trailing_metadata(tuple(trailers))
     await context.abort(code, message)
+
+
+async def _unimplemented(context: Context, method: str) -> None:
+    # A generated servicer base (grpc's aio Health has no List) raises this for a method that
+    # its service declares and nothing implements: the caller's answer is UNIMPLEMENTED.
+    log.info("rpc failed", code="UNIMPLEMENTED")
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
 
 
 async def _internal(context: Context, request_id: str) -> None:

@@ -7,6 +7,7 @@ import json
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
@@ -131,4 +132,48 @@ def test_malformed_protobuf_is_refused_cleanly(
     call = channel.unary_unary(method)
     code = _code(lambda: call(b"\xff\xff\xff\xff\x0a\xff", timeout=10))
     assert code not in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL)
+    assert_clean_log(daemon)
+
+
+def test_health_list_is_unimplemented(daemon: Daemon, channel: grpc.Channel) -> None:
+    """Health.List, which grpc's asyncio servicer lacks, is UNIMPLEMENTED rather than INTERNAL."""
+    call = channel.unary_unary("/grpc.health.v1.Health/List")
+    assert _code(lambda: call(b"", timeout=10)) == grpc.StatusCode.UNIMPLEMENTED
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xff\xff",
+        reflection_pb2.ServerReflectionRequest(file_by_filename="../" * 5000).SerializeToString(),
+        reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="x" * 20_000
+        ).SerializeToString(),
+        reflection_pb2.ServerReflectionRequest(
+            all_extension_numbers_of_type="\x00"
+        ).SerializeToString(),
+        reflection_pb2.ServerReflectionRequest().SerializeToString(),
+    ],
+    ids=["undecodable", "filename", "symbol", "extensions", "empty"],
+)
+def test_reflection_refuses_garbage_cleanly(
+    daemon: Daemon, channel: grpc.Channel, body: bytes
+) -> None:
+    """Server reflection given garbage answers or refuses, never INTERNAL or UNKNOWN."""
+    call = channel.stream_stream("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+    try:
+        for _ in call(iter([body]), timeout=10):
+            pass
+    except grpc.RpcError as error:
+        assert error.code() not in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL)  # type: ignore[attr-defined]
+    assert_clean_log(daemon)
+
+
+def test_health_check_of_unknown_service_is_not_found(
+    daemon: Daemon, channel: grpc.Channel
+) -> None:
+    """Health.Check of an unknown service is NOT_FOUND, logged without a crash report."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    request = health_pb2.HealthCheckRequest(service="no.such.Service")
+    assert _code(lambda: stub.Check(request, timeout=10)) == grpc.StatusCode.NOT_FOUND
     assert_clean_log(daemon)
