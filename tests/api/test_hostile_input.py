@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import grpc
 import pytest
@@ -11,6 +13,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util import paths
 from tests.api.conftest import Daemon
 
 
@@ -177,3 +180,30 @@ def test_health_check_of_unknown_service_is_not_found(
     request = health_pb2.HealthCheckRequest(service="no.such.Service")
     assert _code(lambda: stub.Check(request, timeout=10)) == grpc.StatusCode.NOT_FOUND
     assert_clean_log(daemon)
+
+
+_STDLIB_LOGGING = """
+import logging, warnings
+from runtime.api.server import configure_logging
+configure_logging()
+try:
+    1 / 0
+except ZeroDivisionError:
+    logging.getLogger("grpc._cython.cygrpc").exception("Unexpected error")
+warnings.warn("old", DeprecationWarning, stacklevel=1)
+"""
+
+
+def test_stdlib_logging_is_json_lines() -> None:
+    """What grpc and the warnings module log comes out of the daemon's logging as JSON lines."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _STDLIB_LOGGING],
+        capture_output=True,
+        text=True,
+        cwd=paths.PROJECT_ROOT,
+        check=True,
+        timeout=60,
+    )
+    records = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert [r["logger"] for r in records] == ["grpc._cython.cygrpc", "py.warnings"]
+    assert "ZeroDivisionError" in records[0]["exception"]
