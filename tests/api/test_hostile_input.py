@@ -16,6 +16,8 @@ from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.util import paths
 from tests.api.conftest import Daemon
 
+__all__ = ["assert_clean_log"]
+
 
 def _code(call: object) -> grpc.StatusCode:
     with pytest.raises(grpc.RpcError) as info:
