@@ -1,6 +1,8 @@
 // The plugin's configuration (plugins.entries.skillrt.config), checked once into a typed value.
 // Every mistake names the setting, so an operator can fix it without reading a stack trace.
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 
 export const PLUGIN_ID = "skillrt";
 const PREFIX = `plugins.entries.${PLUGIN_ID}.config`;
@@ -67,7 +69,7 @@ export function parseConfig(raw: unknown): PluginConfig {
     connection: {
       ...target(config),
       ...token(config),
-      ...optionalString(config, "protoDir"),
+      ...files(optionalString(config, "protoDir")),
     },
     timeouts: {
       callMs: positive(timeouts, "callMs", 30_000),
@@ -117,11 +119,22 @@ function target(config: Raw): Pick<Connection, "target" | "targetSetting" | "tls
 
 function tlsSettings(tls: Raw): TlsSettings {
   return {
-    ...optionalString(tls, "caFile", "tls."),
-    ...optionalString(tls, "certFile", "tls."),
-    ...optionalString(tls, "keyFile", "tls."),
+    ...files({
+      ...optionalString(tls, "caFile", "tls."),
+      ...optionalString(tls, "certFile", "tls."),
+      ...optionalString(tls, "keyFile", "tls."),
+    }),
     ...optionalString(tls, "serverName", "tls."),
   };
+}
+
+/** File settings may start with `~/`, as in the README's snippet. */
+function files<T extends Record<string, string | undefined>>(settings: T): T {
+  const expanded: Record<string, string | undefined> = { ...settings };
+  for (const [key, value] of Object.entries(settings)) {
+    if (value?.startsWith("~/")) expanded[key] = join(homedir(), value.slice(2));
+  }
+  return expanded as T;
 }
 
 function token(config: Raw): Pick<Connection, "token" | "tokenFile"> {
@@ -133,7 +146,7 @@ function token(config: Raw): Pick<Connection, "token" | "tokenFile"> {
   if (value === undefined && file === undefined) {
     throw new ConfigError("token", "required: an agent token (skillrt token create --role agent), or tokenFile");
   }
-  return value !== undefined ? { token: value } : { tokenFile: file as string };
+  return value !== undefined ? { token: value } : files({ tokenFile: file as string });
 }
 
 function object(value: unknown, name: string): Raw {

@@ -29,10 +29,13 @@ export function shellQuote(value: string): string {
  * command, and the daemon's command rules ([sessions.commands]) see the agent's command line.
  */
 export function commandScript(env: Readonly<Record<string, string>>, remoteCommand: string): string {
-  const exports = Object.entries(env).map(([name, value]) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid environment variable name ${JSON.stringify(name)}`);
-    if (value.includes("\0")) throw new Error(`environment variable ${name} contains a NUL byte`);
-    return `export ${name}=${shellQuote(value)}`;
-  });
+  // PATH names the gateway host's directories; a command finds programs on its profile's PATH.
+  const exports = Object.entries(env)
+    .filter(([name]) => name !== "PATH")
+    .map(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid environment variable name ${JSON.stringify(name)}`);
+      if (value.includes("\0")) throw new Error(`environment variable ${name} contains a NUL byte`);
+      return `export ${name}=${shellQuote(value)}`;
+    });
   return [...exports, `exec ${remoteCommand}`].join("\n");
 }

@@ -1,10 +1,13 @@
 // The skillrt OpenClaw plugin: the `skillrt` sandbox backend and the skillrt tools.
+import { join } from "node:path";
+
 import { definePluginEntry, type OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import { registerSandboxBackend } from "openclaw/plugin-sdk/sandbox";
 
 import { BACKEND_ID, skillrtBackend } from "./backend.js";
 import { ConfigError, parseConfig, PLUGIN_ID, type PluginConfig } from "./config.js";
 import { Daemon } from "./daemon.js";
+import { FileKeyStore } from "./key-store.js";
 import { type KeyStore, SessionKeeper } from "./sessions.js";
 import { skillrtTools } from "./tools.js";
 
@@ -54,18 +57,6 @@ function configOnce(api: OpenClawPluginApi): () => PluginConfig {
   };
 }
 
-/** Scope key -> session id, in OpenClaw's plugin state: shared by the gateway and the CLI. */
 function keyStore(api: OpenClawPluginApi): KeyStore {
-  const store = api.runtime.state.openKeyedStore<{ sessionId: string }>({
-    namespace: "sessions",
-    maxEntries: 10_000,
-    overflowPolicy: "evict-oldest",
-  });
-  return {
-    lookup: async (key) => (await store.lookup(key))?.sessionId,
-    register: (key, sessionId) => store.register(key, { sessionId }),
-    delete: async (key) => {
-      await store.delete(key);
-    },
-  };
+  return new FileKeyStore(join(api.runtime.state.resolveStateDir(), "plugins", PLUGIN_ID, "sessions.json"));
 }

@@ -9,19 +9,13 @@ declare module "openclaw/plugin-sdk/plugin-entry" {
     error(message: string): void;
   }
 
-  export interface KeyedStore<T> {
-    lookup(key: string): Promise<T | undefined>;
-    register(key: string, value: T): Promise<void>;
-    delete(key: string): Promise<boolean>;
-  }
-
   export interface OpenClawPluginApi {
     pluginConfig?: Record<string, unknown>;
     registrationMode: string;
     logger: PluginLogger;
     runtime: {
       state: {
-        openKeyedStore<T>(options: { namespace: string; maxEntries: number; overflowPolicy?: "evict-oldest" }): KeyedStore<T>;
+        resolveStateDir(): string;
       };
     };
     lifecycle: {

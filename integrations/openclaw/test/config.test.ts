@@ -1,7 +1,7 @@
 // The configuration: defaults, and mistakes named by their setting.
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 
@@ -59,6 +59,12 @@ test("a token file is read at each use, trimmed", () => {
   assert.equal(readToken(config.connection), "skrt_one");
   writeFileSync(file, "skrt_two\n");
   assert.equal(readToken(config.connection), "skrt_two");
+});
+
+test("file settings may start with ~/", () => {
+  const config = parseConfig({ tokenFile: "~/.openclaw/skillrt.token", protoDir: "~/protos" });
+  assert.equal(config.connection.tokenFile, join(homedir(), ".openclaw/skillrt.token"));
+  assert.equal(config.connection.protoDir, join(homedir(), "protos"));
 });
 
 test("an unreadable token file names the tokenFile setting", () => {

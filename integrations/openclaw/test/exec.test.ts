@@ -28,6 +28,10 @@ test("the command script exports the environment, quoted, then runs the command"
   assert.match(script, /^export GREETING=/);
 });
 
+test("the host's PATH stays on the host", () => {
+  assert.doesNotMatch(commandScript({ PATH: "/opt/host/bin", LANG: "C" }, "true"), /PATH/);
+});
+
 test("environment names that are not shell names are refused", () => {
   assert.throws(() => commandScript({ "A;rm": "x" }, "true"), /invalid environment variable name/);
   assert.throws(() => commandScript({ A: "x\0y" }, "true"), /NUL/);

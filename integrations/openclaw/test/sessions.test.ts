@@ -1,7 +1,11 @@
 // One skillrt session per OpenClaw scope: created once, reused, recreated when it is gone.
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 
+import { FileKeyStore } from "../src/key-store.js";
 import { ACTIVE, type KeyStore, type SessionInfo, SessionKeeper, type SessionsApi } from "../src/sessions.js";
 
 class FakeDaemon implements SessionsApi {
@@ -93,4 +97,15 @@ test("a failed creation is not remembered", async () => {
   );
   await assert.rejects(keeper.ensure("a"), /down/);
   assert.equal(store.map.size, 0);
+});
+
+test("the file store keeps scopes across instances (the gateway and the CLI)", async () => {
+  const path = join(mkdtempSync(join(tmpdir(), "skillrt-oc-")), "state", "sessions.json");
+  const first = new FileKeyStore(path);
+  await Promise.all([first.register("a", "ses_1"), first.register("b", "ses_2")]);
+  const second = new FileKeyStore(path);
+  assert.equal(await second.lookup("a"), "ses_1");
+  await second.delete("a");
+  assert.equal(await first.lookup("a"), undefined);
+  assert.equal(await first.lookup("b"), "ses_2");
 });
