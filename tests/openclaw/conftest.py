@@ -8,6 +8,7 @@ set up by following the README's "Use with OpenClaw" steps as written.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import pytest
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util import paths
 from tests.api.conftest import Daemon, cleanup, make_daemon
 from tests.openclaw.fake_model import FakeModel, serve
 from tests.openclaw.gateway import Gateway, free_port
@@ -55,6 +57,10 @@ def lane() -> Iterator[Lane]:
     if not cache:
         pytest.skip(f"needs the OpenClaw lane (make test-openclaw sets ${CACHE_VARIABLE})")
     daemon = make_daemon()
+    # An elevated tool: it runs only once a person approves it.
+    shutil.copytree(
+        paths.PROJECT_ROOT / "skills_catalog" / "python-exec", daemon.catalog / "python-exec"
+    )
     config = daemon.root / "skillrt.toml"
     config.write_text(DAEMON_CONFIG)
     gateway = Gateway(

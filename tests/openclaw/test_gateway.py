@@ -161,3 +161,30 @@ def test_sandbox_list_and_recreate_manage_the_session(lane: Lane) -> None:
     (again,) = _run(lane, "lifecycle-again", _exec("cat kept.txt; echo rc=$?"), key="lifecycle")
     assert "rc=1" in again  # a new session: a new, empty workspace
     assert lane.gateway.session_of("lifecycle") != first
+
+
+def test_tool_needing_approval_answers_pending_then_its_result(lane: Lane) -> None:
+    """skillrt_invoke of an elevated tool says so at once; once approved, skillrt_result has it."""
+    status, answer = lane.gateway.tools_invoke(
+        "skillrt_invoke", {"skill": "python-exec", "tool": "run", "input": {"code": "print(6 * 7)"}}
+    )
+    assert status == 200, answer
+    details = answer["result"]["details"]
+    assert details["pendingApproval"] is True
+    assert (
+        f"skillrt approvals approve {details['approvalId']}"
+        in answer["result"]["content"][0]["text"]
+    )
+    with Client(lane.daemon.target, token=lane.approver) as approver:
+        approver.decide(details["approvalId"], approve=True, reason="the lane approves")
+    deadline = time.monotonic() + 60
+    while True:
+        status, answer = lane.gateway.tools_invoke(
+            "skillrt_result", {"invocation_id": details["invocationId"]}
+        )
+        assert status == 200, answer
+        if "still running" not in answer["result"]["content"][0]["text"]:
+            break
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.5)
+    assert "42" in answer["result"]["content"][0]["text"], answer
