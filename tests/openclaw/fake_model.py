@@ -58,9 +58,11 @@ class FakeModel:
                 if message.get("role") != "user":
                     continue
                 text = _text(message.get("content"))
-                trigger = next((t for t in self._scripts if t in text), None)
-                if trigger is None:
+                # The longest: one trigger may be the start of another.
+                found = sorted((t for t in self._scripts if t in text), key=len)
+                if not found:
                     continue
+                trigger = found[-1]
                 script = self._scripts[trigger]
                 answered = [
                     _text(m.get("content"))
