@@ -98,6 +98,8 @@ class Gateway:
         return self.root / "logs" / "openclaw.log"
 
     def configure(self, model_port: int) -> None:
+        # Every openclaw command, not only the gateway, may add lock files: note what was there.
+        self._locks_before = set(os.listdir(_LOCKS)) if _LOCKS.exists() else set()
         for sub in ("home", "state", "logs"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         config = base_config(self.root, self.port, model_port)
@@ -114,7 +116,6 @@ class Gateway:
         )
 
     def start(self) -> None:
-        self._locks_before = set(os.listdir(_LOCKS)) if _LOCKS.exists() else set()
         output = (self.root / "logs" / "gateway.out").open("wb")
         self.process = subprocess.Popen(
             ["openclaw", "gateway", "run", "--verbose"],
@@ -140,6 +141,7 @@ class Gateway:
         return status in (200, 500)  # it answers; a plugin error is a test's business
 
     def stop(self) -> None:
+        """Stops the gateway and removes the lock files this lane's commands left."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
