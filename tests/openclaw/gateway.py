@@ -1,7 +1,8 @@
 """The real OpenClaw gateway, installed by ``make test-openclaw``, run offline on loopback.
 
-Its HOME, state directory, configuration and log file are in a temporary directory; the lock
-files it leaves under ``/tmp/openclaw-state-locks-<uid>`` are removed when it stops.
+Its HOME, state directory, configuration and log file are in a temporary directory; what the
+lane's openclaw commands leave in the shared ``/tmp/openclaw-state-locks-<uid>`` (lock files)
+and ``/tmp/openclaw`` (OpenClaw's temporary root) is removed when it stops.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 __all__ = ["Gateway", "free_port", "lane_path"]
 
-_LOCKS = Path(f"/tmp/openclaw-state-locks-{os.getuid()}")
+_SHARED = (Path(f"/tmp/openclaw-state-locks-{os.getuid()}"), Path("/tmp/openclaw"))
 GATEWAY_TOKEN = "skillrt-lane-gateway-token"
 
 
@@ -76,7 +77,7 @@ class Gateway:
     cache: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
-    _locks_before: set[str] = field(default_factory=set)
+    _before: dict[Path, set[str] | None] = field(default_factory=dict)
 
     @property
     def state_dir(self) -> Path:
@@ -98,8 +99,8 @@ class Gateway:
         return self.root / "logs" / "openclaw.log"
 
     def configure(self, model_port: int) -> None:
-        # Every openclaw command, not only the gateway, may add lock files: note what was there.
-        self._locks_before = set(os.listdir(_LOCKS)) if _LOCKS.exists() else set()
+        # Every openclaw command, not only the gateway, writes there: note what was there.
+        self._before = {d: set(os.listdir(d)) if d.exists() else None for d in _SHARED}
         for sub in ("home", "state", "logs"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         config = base_config(self.root, self.port, model_port)
@@ -141,7 +142,7 @@ class Gateway:
         return status in (200, 500)  # it answers; a plugin error is a test's business
 
     def stop(self) -> None:
-        """Stops the gateway and removes the lock files this lane's commands left."""
+        """Stops the gateway and removes what the lane's commands left in shared folders."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -150,11 +151,17 @@ class Gateway:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.process = None
-        if _LOCKS.exists():
-            for name in set(os.listdir(_LOCKS)) - self._locks_before:
-                (_LOCKS / name).unlink(missing_ok=True)
-            if not os.listdir(_LOCKS):
-                _LOCKS.rmdir()
+        for folder, before in self._before.items():
+            if not folder.exists():
+                continue
+            for name in set(os.listdir(folder)) - (before or set()):
+                entry = folder / name
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+            if before is None and not os.listdir(folder):
+                folder.rmdir()
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
