@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench proto clean
+.PHONY: run test test-openclaw lint bench proto clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	sh scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
@@ -19,6 +19,10 @@ run: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q
+
+# The OpenClaw plugin in the real OpenClaw gateway (installs Node 24 and OpenClaw into .cache/).
+test-openclaw: $(STAMP)
+	sh scripts/test-openclaw.sh "$(VENV)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check runtime tests scripts skills_catalog
