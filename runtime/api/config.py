@@ -2,8 +2,9 @@
 
     [server]      socket, tcp ("host:port"), insecure_tcp, state_dir, shutdown_grace
     [tls]         cert, key, client_ca, require_client_cert; [tls.client_roles] CN = "role"
-    [catalog]     skills, profiles, policy (the operator's grants to instruction skills;
-                  default: skills-policy.toml beside the skills folder)
+    [catalog]     skills, profiles, policy (the operator's grants to instruction skills, and
+                  the secrets each tool skill may receive; default: skills-policy.toml beside
+                  the skills folder)
     [sandboxes]   max_running, max_queued, cgroup_root
     [auth]        max_failures, failure_window, lockout, max_lockout, token_overlap,
                   admin_token_rotation
