@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from runtime.core.availability import Host, missing_secret, unmet_requirement, unrunnable
+from runtime.core.host_paths import unallowed_path
 from runtime.core.instructions import InstructionSkill, load_instruction_skill
 from runtime.core.manifest import SkillSpec, load_skill
 from runtime.core.permissions import NO_PERMISSIONS
@@ -66,12 +67,15 @@ class Catalog:
         directory: Path,
         *,
         policy_file: Path | None = None,
+        allowed_paths: tuple[Path, ...] | None = None,
         host: Host | None = None,
         profiles: ProfileStore | None = None,
         notice: Notice | None = None,
     ) -> None:
         self.directory = directory
         self.policy_file = policy_file or default_policy_file(directory)
+        # The daemon's allowlist of host paths; None (a local run) leaves them to the author.
+        self.allowed_paths = allowed_paths
         self.host = host or Host()
         self.profiles = profiles
         self._notice = notice
@@ -182,6 +186,13 @@ class Catalog:
                 reason = (
                     f"declares secret {unbound}, which the operator has not granted to it "
                     f"(skills.{skill.name}.secrets in {self.policy_file})"
+                )
+        if reason is None and self.allowed_paths is not None:
+            path = unallowed_path(skill.permissions.readonly_paths, self.allowed_paths)
+            if path is not None:
+                reason = (
+                    f"reads host path {path}, which the operator does not allow "
+                    "([catalog] allowed_readonly_paths)"
                 )
         if reason is None and self.profiles is not None:
             reason = unrunnable(skill, self.profiles)
