@@ -48,9 +48,9 @@ def check_allowlist(key: str, allowed: Iterable[Path], forbidden: Iterable[Path]
     never bindable."""
     forbidden = tuple(forbidden)
     for path in allowed:
-        real = _real(path)
         if not path.is_absolute():
             raise ConfigError(f"{key}: {str(path)!r} must be an absolute path")
+        real = _real(path)
         if _CREDENTIAL_NAMES.intersection(real.parts):
             raise ConfigError(f"{key}: {path} holds credentials and is never bindable")
         for never in forbidden:
