@@ -2,8 +2,11 @@
 
     [server]      socket, tcp ("host:port"), insecure_tcp, state_dir, shutdown_grace
     [tls]         cert, key, client_ca, require_client_cert; [tls.client_roles] CN = "role"
-    [catalog]     skills, profiles, policy (the operator's grants to instruction skills;
-                  default: skills-policy.toml beside the skills folder)
+    [catalog]     skills, profiles, policy (the operator's grants to instruction skills, and
+                  the secrets each tool skill may receive; default: skills-policy.toml beside
+                  the skills folder), allowed_readonly_paths (host paths a skill.toml may
+                  bind read-only; none by default; /proc, /sys, /dev, credentials and the
+                  daemon's own directories never)
     [sandboxes]   max_running, max_queued, cgroup_root
     [auth]        max_failures, failure_window, lockout, max_lockout, token_overlap,
                   admin_token_rotation
@@ -32,6 +35,7 @@ from runtime.auth.lockout import LockoutPolicy
 from runtime.auth.ratelimit import RateLimits
 from runtime.auth.roles import Role
 from runtime.core.commands import CommandPolicy
+from runtime.core.host_paths import check_allowlist, never_bindable
 from runtime.core.sessions import SessionSettings
 from runtime.errors import ConfigError
 from runtime.util import paths
@@ -81,6 +85,7 @@ class DaemonConfig:
     max_session_bytes: int = 4 * 1024**3
     session_commands: dict[str, CommandPolicy] = field(default_factory=dict)
     catalog_policy: Path | None = None  # None: skills-policy.toml beside the catalog folder
+    allowed_readonly_paths: tuple[Path, ...] = ()  # what tool skills may ask to have bound
 
     @property
     def database(self) -> Path:
@@ -171,6 +176,9 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
         changes["profiles_dir"] = base / catalog.string("profiles")
     if catalog.has("policy"):
         changes["catalog_policy"] = base / catalog.string("policy")
+    if catalog.has("allowed_readonly_paths"):
+        paths_key = "allowed_readonly_paths"
+        changes[paths_key] = tuple(Path(p) for p in catalog.str_list(paths_key))
     catalog.finish()
     sandboxes = doc.table("sandboxes")
     for key in ("max_running", "max_queued"):
@@ -321,6 +329,10 @@ def _check(config: DaemonConfig) -> None:
         raise ConfigError("sandboxes.max_queued: must not be negative")
     if not config.cgroup_root or "/" in config.cgroup_root or config.cgroup_root.startswith("."):
         raise ConfigError("sandboxes.cgroup_root: must be a plain directory name")
+    daemon_dirs = (config.state_dir, config.socket_path.parent, config.sessions.root)
+    check_allowlist(
+        "catalog.allowed_readonly_paths", config.allowed_readonly_paths, never_bindable(daemon_dirs)
+    )
     if config.tcp_address is None:
         return
     host, _, port = config.tcp_address.rpartition(":")

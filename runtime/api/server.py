@@ -203,6 +203,7 @@ async def _serve(
     catalog = Catalog(
         config.catalog_dir,
         policy_file=config.catalog_policy,
+        allowed_paths=config.allowed_readonly_paths,
         profiles=profiles,
         host=_session_host(profiles, config.session_default_profile),
         notice=lambda folder, reason: log.warning("skill unusable", folder=folder, reason=reason),

@@ -6,9 +6,11 @@ skill as it is published, mounted into sessions. Each folder is judged on its ow
 broken or unavailable is listed with the reason and never hides or breaks the others.
 
 Availability is decided on this host (runtime/core/availability.py): SKILL.md's ``os`` and
-programs; the secrets it needs, which an instruction skill gets only from the operator's grants
-(runtime/core/skill_policy.py) and a tool skill only through its manifest; and, when the catalog
-is given the profiles, a sandbox for each tool of a tool skill.
+programs; the secrets it needs, which a skill gets only from the operator's grants
+(runtime/core/skill_policy.py): an instruction skill the ones granted to it, a tool skill the ones
+its manifest declares and the operator granted to it (a declared secret not granted makes it
+unavailable, and NOT_FOUND when invoked); and, when the catalog is given the profiles, a sandbox
+for each tool of a tool skill.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from runtime.core.availability import Host, missing_secret, unmet_requirement, unrunnable
+from runtime.core.host_paths import unallowed_path
 from runtime.core.instructions import InstructionSkill, load_instruction_skill
 from runtime.core.manifest import SkillSpec, load_skill
 from runtime.core.permissions import NO_PERMISSIONS
@@ -64,12 +67,15 @@ class Catalog:
         directory: Path,
         *,
         policy_file: Path | None = None,
+        allowed_paths: tuple[Path, ...] | None = None,
         host: Host | None = None,
         profiles: ProfileStore | None = None,
         notice: Notice | None = None,
     ) -> None:
         self.directory = directory
         self.policy_file = policy_file or default_policy_file(directory)
+        # The daemon's allowlist of host paths; None (a local run) leaves them to the author.
+        self.allowed_paths = allowed_paths
         self.host = host or Host()
         self.profiles = profiles
         self._notice = notice
@@ -110,6 +116,10 @@ class Catalog:
                 f"skill {name!r} has no tools: it is an instruction skill (SKILL.md without "
                 "skill.toml), which sessions mount"
             )
+        if isinstance(entry.skill, SkillSpec):
+            secret = self._unbound_secret(entry.skill)
+            if secret is not None:
+                raise NoSuchEntity(f"secret {secret} is not granted to skill {name!r}")
         _check_available(entry)
         assert isinstance(entry.skill, SkillSpec)  # an available tool skill was loaded
         return entry.skill
@@ -167,6 +177,23 @@ class Catalog:
         secret = missing_secret(skill.requires, skill.permissions.secrets)
         if reason is None and secret is not None:
             reason = f"needs secret {secret}, which its skill.toml does not declare"
+        if reason is None:
+            try:
+                unbound = self._unbound_secret(skill)
+            except SkillRuntimeError as exc:  # the policy file is broken
+                return _broken(folder, SkillKind.TOOL, exc)
+            if unbound is not None:
+                reason = (
+                    f"declares secret {unbound}, which the operator has not granted to it "
+                    f"(skills.{skill.name}.secrets in {self.policy_file})"
+                )
+        if reason is None and self.allowed_paths is not None:
+            path = unallowed_path(skill.permissions.readonly_paths, self.allowed_paths)
+            if path is not None:
+                reason = (
+                    f"reads host path {path}, which the operator does not allow "
+                    "([catalog] allowed_readonly_paths)"
+                )
         if reason is None and self.profiles is not None:
             reason = unrunnable(skill, self.profiles)
         return SkillEntry(
@@ -178,6 +205,14 @@ class Catalog:
             skill=skill,
             unavailable_reason=reason,
         )
+
+    def _unbound_secret(self, skill: SkillSpec) -> str | None:
+        """The first secret the manifest declares that the operator has not granted the skill:
+        a manifest asks, only the operator's policy gives."""
+        if not skill.permissions.secrets:
+            return None  # the policy file is not read for skills that need nothing from it
+        granted = self.policy().granted(skill.name).secrets
+        return next((name for name in skill.permissions.secrets if name not in granted), None)
 
     def _instruction_entry(self, folder: Path) -> SkillEntry:
         try:

@@ -310,6 +310,7 @@ class Invocations:
         approved = approval.state is ApprovalState.APPROVED
         if approval.mode == "before_return":
             if not approved:
+                await self._sql(self.store.discard_output, record.id)
                 await self.runner.finish(record.id, refusal(approval), None, sink)
             elif await self._sql(self.gate.store.mark_used, approval.id):
                 await self._sql(self.store.release, record.id, self._clock.now_ms())

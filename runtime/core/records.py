@@ -75,8 +75,11 @@ def result_from_json(text: str) -> SandboxResult:
 
 
 def status_only(record: InvocationRecord) -> InvocationRecord:
-    """What a viewer sees of someone else's invocation: how it went, not what it said."""
+    """What a viewer sees of someone else's invocation: how it went, not what it said.
+
+    Violations and egress quote what the tool chose (host names, paths), so they go too.
+    """
     if record.result is None:
         return record
-    result = replace(record.result, stdout=b"", stderr=b"", egress=())
+    result = replace(record.result, stdout=b"", stderr=b"", violations=(), egress=())
     return replace(record, result=result, output_json=None)

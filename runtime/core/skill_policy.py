@@ -7,7 +7,10 @@
     principals = ["my-agent"]               # who may mount it; required when it has secrets
 
 A skill never grants itself anything: what its SKILL.md asks for is a requirement, met only when
-this file grants it. No file means no grants. The file is policy, so it is read strictly: an
+this file grants it. A tool skill's ``[permissions] secrets`` are requests too: of this file only
+``secrets`` applies to a tool skill, and a secret its skill.toml declares reaches it only when
+listed here for it (otherwise the skill is unavailable, naming the secret). No file means no
+grants. The file is policy, so it is read strictly: an
 unknown key or a wrong type is an error naming the file and the key.
 """
 

@@ -80,6 +80,14 @@ class Store:
             ),
         )
 
+    def discard_output(self, invocation_id: str) -> None:
+        """Forget a held result, leaving no copy of it on disk (nor in the WAL)."""
+        self.db.execute(
+            "UPDATE invocations SET result_json = NULL, output_json = NULL WHERE id = ?",
+            (invocation_id,),
+        )
+        self.db.scrub()
+
     def await_approval(self, invocation_id: str, approval_id: str) -> None:
         """The invocation waits for a person before it runs."""
         self.db.execute(

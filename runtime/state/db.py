@@ -74,6 +74,8 @@ class Database:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
             self._conn.execute("PRAGMA busy_timeout=5000")
+            # What a statement deletes or overwrites is zeroed, not left in free pages.
+            self._conn.execute("PRAGMA secure_delete=ON")
             if durable:
                 self._conn.execute("PRAGMA synchronous=FULL")
             else:
@@ -103,6 +105,12 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def scrub(self) -> None:
+        """Copy the WAL into the file and empty it: the old versions of pages it holds (content
+        just deleted, say) are then gone from disk too. A no-op without a WAL."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def call(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run ``fn`` (a store method) on the database's worker thread and wait for it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -78,6 +79,13 @@ def daemon() -> Iterator[Daemon]:
     (folder / "SKILL.md").write_text(LEAKY)
     (folder / "skill.toml").write_text(LEAKY_TOML)
     (folder / "show.py").write_text(SHOW)
+    greedy = instance.catalog / "greedy"
+    shutil.copytree(folder, greedy)
+    (greedy / "SKILL.md").write_text(LEAKY.replace("name: leaky", "name: greedy"))
+    (greedy / "skill.toml").write_text(LEAKY_TOML.replace('"API_KEY"', '"API_KEY", "OTHER_KEY"'))
+    (instance.root / "skills-policy.toml").write_text(
+        '[skills.leaky]\nsecrets = ["API_KEY"]\n[skills.greedy]\nsecrets = ["API_KEY"]\n'
+    )
     state = str(instance.state_dir)
     for name, value in (("API_KEY", SECRET), ("OTHER_KEY", OTHER_SECRET)):
         done = skillrt(instance, "secrets", "set", name, "--state-dir", state, stdin=value)
@@ -103,6 +111,23 @@ def test_declared_secret_is_injected_and_masked(daemon: Daemon, channel: grpc.Ch
     assert output == {"api_key": "[REDACTED:API_KEY]", "other": None}
     assert SECRET.encode() not in result.stdout + result.stderr
     assert any("redacted" in v and "API_KEY" in v for v in result.violations)
+
+
+def test_secret_not_granted_by_the_operator_is_not_found(
+    daemon: Daemon, channel: grpc.Channel
+) -> None:
+    """A skill whose manifest declares a secret the operator did not grant it is listed
+    unavailable naming it, and invoking it is NOT_FOUND; the granted skill still runs."""
+    stub = daemon.stub(channel)
+    listed = {s.name: s for s in stub.ListSkills(pb.ListSkillsRequest(), timeout=30).skills}
+    assert not listed["greedy"].available
+    assert "declares secret OTHER_KEY" in listed["greedy"].unavailable_reason
+    assert listed["leaky"].available
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Invoke(pb.InvokeRequest(skill="greedy", tool="show", input_json="{}"), timeout=60)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "OTHER_KEY" in (info.value.details() or "")
+    assert OTHER_SECRET not in daemon.logs()
 
 
 def test_invocation_is_audited(daemon: Daemon, channel: grpc.Channel) -> None:

@@ -118,7 +118,9 @@ def make_gate() -> Gate:
     marker.directory.mkdir(mode=0o755)
     marker.serve()
     add_gated_skill(daemon, marker.directory)
-    daemon.start()
+    config = daemon.root / "skillrt.toml"
+    config.write_text(f'[catalog]\nallowed_readonly_paths = ["{marker.directory}"]\n')
+    daemon.start("--config", str(config))
     return Gate(
         daemon=daemon,
         marker=marker,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import threading
 import time
 
@@ -93,6 +95,21 @@ def test_before_return_denial_discards_output(gate: Gate) -> None:
     finished = wait_finished(gate, pending.id)
     assert finished.result.status == pb.STATUS_DENIED
     assert finished.result.output_json == "" and b"secret" not in finished.result.stdout
+
+
+def test_before_return_denial_leaves_no_output_on_disk(gate: Gate) -> None:
+    """A denied before_return output is gone from the database file's free pages and its WAL."""
+    pending = invoke(gate, "held", {"q": "scrub"})
+    decide(gate, pending.approval_id, approve=False)
+    wait_finished(gate, pending.id)
+    stdout = b'{"secret_report": {"q": "scrub"}}'
+    as_output = re.compile(rb'secret_report"\s*:\s*\{\s*"q"\s*:\s*"scrub"')
+    as_stdout = base64.b64encode(stdout)[:40]  # the result keeps stdout in base64
+    files = sorted(gate.daemon.state_dir.glob("*.db*"))
+    assert files
+    for path in files:
+        raw = path.read_bytes()
+        assert as_output.search(raw) is None and as_stdout not in raw, path.name
 
 
 def test_unanswered_request_expires_closed(gate: Gate) -> None:

@@ -87,7 +87,7 @@ def test_pending_approval_survives_restart(fresh_gate: Gate) -> None:
     """A pending request survives a daemon crash and restart, and runs once approved."""
     pending = invoke(fresh_gate, "mark", {"n": 6})
     fresh_gate.daemon.stop(signal.SIGKILL)
-    fresh_gate.daemon.start()
+    fresh_gate.daemon.start("--config", str(fresh_gate.daemon.root / "skillrt.toml"))
     assert get(fresh_gate, pending.id).result.status == pb.STATUS_PENDING_APPROVAL
     with fresh_gate.daemon.channel(fresh_gate.approver) as channel:
         listed = approvals_stub(channel).ListApprovals(

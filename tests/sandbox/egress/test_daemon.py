@@ -59,3 +59,22 @@ def test_egress_decision_in_result_and_audit(daemon: Daemon) -> None:
         if e.event == events.EGRESS_DECIDED and e.fields.get("invocation_id") == response.id
     ]
     assert [(e.fields["host"], e.fields["allowed"]) for e in entries] == [("elsewhere.test", False)]
+
+
+def test_viewer_sees_no_violations_of_others(daemon: Daemon) -> None:
+    """A viewer reading another principal's invocation sees how it went, not the host it named."""
+    from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+
+    request = pb.InvokeRequest(
+        skill="http-fetch", tool="fetch", input_json=json.dumps({"url": "http://named.test/"})
+    )
+    with daemon.channel() as channel:
+        mine = daemon.stub(channel).Invoke(request, timeout=30)
+        admin = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
+        viewer = admin.CreateToken(pb.CreateTokenRequest(name="v", role="viewer")).token
+    assert mine.result.violations
+    with daemon.channel(viewer) as channel:
+        seen = daemon.stub(channel).GetInvocation(pb.GetInvocationRequest(id=mine.id), timeout=10)
+    assert seen.result.status == mine.result.status
+    assert list(seen.result.violations) == [] and list(seen.result.egress) == []
+    assert "named.test" not in str(seen)
