@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import grpc
 
 from runtime.api.convert import limits_to_proto, overrides_from_proto, result_to_proto
+from runtime.api.streaming import follow, output_to_proto, required
 from runtime.auth.roles import principal
 from runtime.core.commands import WORKDIR
 from runtime.core.invocation import (
@@ -21,12 +20,10 @@ from runtime.core.invocation import (
     Started,
 )
 from runtime.core.invoke import Invocations
-from runtime.core.records import State
 from runtime.core.sessions import SessionInfo, Sessions, SessionState
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
-from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.result import SandboxResult, Status
 
 __all__ = ["Context", "SessionsServicer", "exit_status", "session_to_proto"]
@@ -37,10 +34,6 @@ _STATES = {
     SessionState.ACTIVE: spb.SESSION_STATE_ACTIVE,
     SessionState.DESTROYED: spb.SESSION_STATE_DESTROYED,
     SessionState.EXPIRED: spb.SESSION_STATE_EXPIRED,
-}
-_STREAMS = {
-    "stdout": pb.InvocationEvent.Output.STREAM_STDOUT,
-    "stderr": pb.InvocationEvent.Output.STREAM_STDERR,
 }
 _MAX_ENV = 256
 
@@ -64,7 +57,7 @@ class SessionsServicer(spb_grpc.SessionsServicer):
         return session_to_proto(info)
 
     async def GetSession(self, request: spb.GetSessionRequest, context: Context) -> spb.Session:
-        return session_to_proto(self.sessions.get(_required(request.id, "id"), principal()))
+        return session_to_proto(self.sessions.get(required(request.id, "id"), principal()))
 
     async def ListSessions(
         self, request: spb.ListSessionsRequest, context: Context
@@ -76,7 +69,7 @@ class SessionsServicer(spb_grpc.SessionsServicer):
     async def DestroySession(
         self, request: spb.DestroySessionRequest, context: Context
     ) -> spb.Session:
-        info = await self.sessions.destroy(_required(request.id, "id"), principal())
+        info = await self.sessions.destroy(required(request.id, "id"), principal())
         return session_to_proto(info)
 
     async def Exec(
@@ -86,33 +79,10 @@ class SessionsServicer(spb_grpc.SessionsServicer):
         if first is None or first.WhichOneof("request") != "start":
             raise BadRequest("start: the first message of Exec must be `start`")
         command = _command(first.start, _stdin(requests))
-        events: asyncio.Queue[Event] = asyncio.Queue()
-        task = asyncio.create_task(self.invocations.run(command, events.put))
-        try:
-            while True:
-                getter = asyncio.create_task(events.get())
-                done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
-                    record = task.result()  # raises the error the command failed with
-                    while not events.empty():
-                        event = _event(events.get_nowait())
-                        if event is not None:
-                            yield event
-                    if record.state is State.AWAITING_APPROVAL:
-                        return  # the caller did not ask to wait: the pending event said so
-                    return
-                event = _event(getter.result())
-                if event is not None:
-                    yield event
-                if isinstance(getter.result(), Finished):
-                    await task
-                    return
-        finally:
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        async for event in follow(lambda sink: self.invocations.run(command, sink)):
+            message = _event(event)
+            if message is not None:
+                yield message
 
 
 async def _stdin(requests: AsyncIterator[spb.ExecRequest]) -> AsyncIterator[bytes]:
@@ -128,7 +98,7 @@ def _command(start: spb.ExecStart, stdin: AsyncIterator[bytes]) -> CommandReques
         raise BadRequest(f"env: more than {_MAX_ENV} variables")
     return CommandRequest(
         principal=principal(),
-        session_id=_required(start.session_id, "session_id"),
+        session_id=required(start.session_id, "session_id"),
         argv=tuple(start.argv),
         cwd=start.cwd,
         env=tuple(sorted(start.env.items())),
@@ -143,9 +113,7 @@ def _event(event: Event) -> spb.ExecEvent | None:
     if isinstance(event, Started):
         return spb.ExecEvent(started=spb.ExecEvent.Started(exec_id=event.invocation_id))
     if isinstance(event, OutputChunk):
-        return spb.ExecEvent(
-            output=pb.InvocationEvent.Output(stream=_STREAMS[event.stream], data=event.data)
-        )
+        return spb.ExecEvent(output=output_to_proto(event))
     if isinstance(event, PendingApproval):
         return spb.ExecEvent(
             pending_approval=spb.ExecEvent.PendingApproval(
@@ -200,9 +168,3 @@ def session_to_proto(info: SessionInfo) -> spb.Session:
         commands=info.commands,
         env_allowed=list(info.env_allowed),
     )
-
-
-def _required(value: str, field: str) -> str:
-    if not value:
-        raise BadRequest(f"{field}: required")
-    return value

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any, TypeAlias
@@ -11,12 +9,12 @@ from typing import Any, TypeAlias
 import grpc
 
 from runtime.api.convert import invocation_to_proto, overrides_from_proto, skill_to_proto
+from runtime.api.streaming import follow, output_to_proto, required
 from runtime.auth.roles import principal
 from runtime.core.catalog import Catalog
 from runtime.core.invocation import (
     Accepted,
     Event,
-    Finished,
     InvocationRequest,
     OutputChunk,
     PendingApproval,
@@ -30,10 +28,6 @@ from runtime.sandbox.profiles import ProfileStore
 
 __all__ = ["Context", "SkillRuntimeServicer"]
 
-_STREAMS = {
-    "stdout": pb.InvocationEvent.Output.STREAM_STDOUT,
-    "stderr": pb.InvocationEvent.Output.STREAM_STDERR,
-}
 _MAX_KEY = 200
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
@@ -53,7 +47,7 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
         return pb.ListSkillsResponse(skills=skills)
 
     async def GetSkill(self, request: pb.GetSkillRequest, context: Context) -> pb.Skill:
-        entry = self.catalog.entry(_required(request.name, "name"))
+        entry = self.catalog.entry(required(request.name, "name"))
         return skill_to_proto(entry, self.profiles)
 
     async def Invoke(self, request: pb.InvokeRequest, context: Context) -> pb.Invocation:
@@ -63,48 +57,22 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
     async def InvokeStream(
         self, request: pb.InvokeRequest, context: Context
     ) -> AsyncIterator[pb.InvocationEvent]:
-        events: asyncio.Queue[Event] = asyncio.Queue()
         # A stream follows its invocation to the end, through any wait for approval.
         invocation = replace(_request(request), wait_for_approval=True)
-        task = asyncio.create_task(self.invocations.run(invocation, events.put))
-        try:
-            while True:
-                getter = asyncio.create_task(events.get())
-                done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
-                    task.result()  # the invocation failed before it finished: raise its error
-                    while not events.empty():
-                        yield _event(events.get_nowait())
-                    return
-                event = getter.result()
-                yield _event(event)
-                if isinstance(event, Finished):
-                    await task
-                    return
-        finally:
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        async for event in follow(lambda sink: self.invocations.run(invocation, sink)):
+            yield _event(event)
 
     async def GetInvocation(
         self, request: pb.GetInvocationRequest, context: Context
     ) -> pb.Invocation:
-        record = await self.invocations.get(_required(request.id, "id"), principal())
+        record = await self.invocations.get(required(request.id, "id"), principal())
         return invocation_to_proto(record)
 
     async def CancelInvocation(
         self, request: pb.CancelInvocationRequest, context: Context
     ) -> pb.Invocation:
-        record = await self.invocations.cancel(_required(request.id, "id"), principal())
+        record = await self.invocations.cancel(required(request.id, "id"), principal())
         return invocation_to_proto(record)
-
-
-def _required(value: str, field: str) -> str:
-    if not value:
-        raise BadRequest(f"{field}: required")
-    return value
 
 
 def _request(request: pb.InvokeRequest) -> InvocationRequest:
@@ -112,8 +80,8 @@ def _request(request: pb.InvokeRequest) -> InvocationRequest:
         raise BadRequest(f"idempotency_key: longer than {_MAX_KEY} characters")
     return InvocationRequest(
         principal=principal(),
-        skill=_required(request.skill, "skill"),
-        tool=_required(request.tool, "tool"),
+        skill=required(request.skill, "skill"),
+        tool=required(request.tool, "tool"),
         input_json=request.input_json,
         overrides=overrides_from_proto(request.limits),
         idempotency_key=request.idempotency_key or None,
@@ -140,7 +108,5 @@ def _event(event: Event) -> pb.InvocationEvent:
             )
         )
     if isinstance(event, OutputChunk):
-        return pb.InvocationEvent(
-            output=pb.InvocationEvent.Output(stream=_STREAMS[event.stream], data=event.data)
-        )
+        return pb.InvocationEvent(output=output_to_proto(event))
     return pb.InvocationEvent(finished=invocation_to_proto(event.record))
