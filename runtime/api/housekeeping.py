@@ -14,10 +14,18 @@ from runtime.audit.background import BackgroundAudit
 from runtime.audit.retention import prune
 from runtime.auth.lockout import Lockout
 from runtime.core.invoke import Invocations
+from runtime.core.recovery import INTERRUPTED, Recovery
 from runtime.core.sessions import Sessions
 from runtime.errors import SkillRuntimeError
 
-__all__ = ["Reloader", "audit_auth_failure", "prune_audit_daily", "reload_config", "sweep_expired"]
+__all__ = [
+    "Reloader",
+    "audit_auth_failure",
+    "audit_recovery",
+    "prune_audit_daily",
+    "reload_config",
+    "sweep_expired",
+]
 
 log = structlog.get_logger("skillrt.server")
 
@@ -83,3 +91,31 @@ async def prune_audit_daily(config: DaemonConfig) -> None:
             except SkillRuntimeError as exc:
                 log.error("audit prune failed", error=str(exc))
         await asyncio.sleep(_PRUNE_INTERVAL_SECONDS)
+
+
+def audit_recovery(audit_log: BackgroundAudit, recovery: Recovery) -> None:
+    """A start after an unclean stop says what it cleaned up: each interrupted invocation's end,
+    then the recovery itself."""
+    if not recovery.sandboxes_killed and not recovery.interrupted:
+        return
+    for record in recovery.interrupted:
+        audit_log.emit(
+            events.INVOCATION_FINISHED,
+            actor=SYSTEM_ACTOR,
+            invocation_id=record.id,
+            skill=record.skill,
+            tool=record.tool,
+            status="sandbox_error",
+            reason=INTERRUPTED,
+        )
+    audit_log.emit(
+        events.DAEMON_RECOVERED,
+        actor=SYSTEM_ACTOR,
+        sandboxes_killed=recovery.sandboxes_killed,
+        invocations_failed=[record.id for record in recovery.interrupted],
+    )
+    log.warning(
+        "recovered after an unclean stop",
+        sandboxes_killed=recovery.sandboxes_killed,
+        invocations_failed=len(recovery.interrupted),
+    )

@@ -23,6 +23,7 @@ from runtime.api.config import DaemonConfig
 from runtime.api.housekeeping import (
     Reloader,
     audit_auth_failure,
+    audit_recovery,
     prune_audit_daily,
     reload_config,
     sweep_expired,
@@ -47,7 +48,7 @@ from runtime.core.availability import Host
 from runtime.core.catalog import Catalog
 from runtime.core.commands import SessionCommands
 from runtime.core.invoke import Invocations
-from runtime.core.recovery import recover
+from runtime.core.recovery import Recovery, recover
 from runtime.core.sessions import Sessions
 from runtime.core.store import Store
 from runtime.core.tools import ToolCalls
@@ -175,15 +176,9 @@ async def serve(
             print(f"skillrt: owner token (shown once, keep it safe): {owner}", flush=True)
         cgroups = Cgroups(detect_layout(), config.cgroup_root)
         launcher = Launcher(cgroups=cgroups, nsjail=find_nsjail(), egress=load_settings())
-        reaped, failed = recover(cgroups, store)
+        recovery = recover(cgroups, store)
         remove_stale_sessions()
-        if reaped or failed:
-            log.warning(
-                "recovered after an unclean stop",
-                sandboxes_killed=reaped,
-                invocations_failed=failed,
-            )
-        await _serve(config, store, tokens, approvals, launcher, ready, reload)
+        await _serve(config, store, tokens, approvals, launcher, ready, reload, recovery)
     finally:
         db.close()
         os.close(lock)
@@ -197,6 +192,7 @@ async def _serve(
     launcher: Launcher,
     ready: asyncio.Event | None,
     reload: Reloader | None,
+    recovery: Recovery,
 ) -> None:
     current = [config]  # what SIGHUP swaps: the settings that apply without a restart
     profiles = ProfileStore(config.profiles_dir)
@@ -212,6 +208,7 @@ async def _serve(
     catalog.listing()  # the operator hears at once of every folder that cannot be used
     audit_log = BackgroundAudit(AuditLog(config.audit_log))
     audit_log.bind(asyncio.get_running_loop())
+    audit_recovery(audit_log, recovery)
     broker = OAuthBroker(
         SecretStore(
             config.secrets_db, key_source(config.secrets_key, command=config.secrets_key_command)

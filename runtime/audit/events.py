@@ -14,6 +14,7 @@ __all__ = [
     "AUTH_FAILED",
     "CHECKPOINT",
     "CONFIG_RELOADED",
+    "DAEMON_RECOVERED",
     "DATA_DELETED",
     "DATA_EXPORTED",
     "EGRESS_DECIDED",
@@ -56,6 +57,7 @@ CONFIG_RELOADED = "config.reloaded"
 DATA_EXPORTED = "data.exported"
 DATA_DELETED = "data.deleted"
 EGRESS_DECIDED = "egress.decided"  # one network connection a sandbox asked for, and the answer
+DAEMON_RECOVERED = "daemon.recovered"  # a start after an unclean stop, and what it cleaned up
 SESSION_CREATED = "session.created"
 SESSION_ENDED = "session.ended"  # destroyed, expired, or ended by a daemon stop or restart
 # Written by retention only, so it is not in EVENTS: no caller may append one.
@@ -65,6 +67,7 @@ EVENTS = frozenset(
         EGRESS_DECIDED,
         SESSION_CREATED,
         SESSION_ENDED,
+        DAEMON_RECOVERED,
         AUTH_FAILED,
         RPC_CALLED,
         INVOCATION_REQUESTED,

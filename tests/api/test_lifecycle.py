@@ -14,6 +14,8 @@ import grpc
 import psutil
 import pytest
 
+from runtime.audit.entry import Entry
+from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util import paths
 from tests.api.conftest import Daemon
@@ -60,6 +62,8 @@ def wait_running(daemon: Daemon) -> list[psutil.Process]:
 CLIENT = """
 import sys
 from runtime.client import Client
+from runtime.audit.entry import Entry
+from runtime.audit.query import entries
 with Client(sys.argv[1], token=sys.argv[2]) as client:
     client.invoke("probe", "sleep", {"seconds": 30}, timeout=60)
 """
@@ -146,6 +150,32 @@ def test_crash_restart_reaps_orphans(fresh_daemon: Daemon) -> None:
     assert record.state == pb.INVOCATION_STATE_FINISHED
     assert record.result.status == pb.STATUS_SANDBOX_ERROR
     assert "interrupted" in record.result.error
+
+
+def test_crash_recovery_is_audited(fresh_daemon: Daemon) -> None:
+    """The start after a crash audits each interrupted invocation's end and the recovery."""
+    fresh_daemon.start()
+    ids: list[str] = []
+    thread = follow_in_background(fresh_daemon, 44, ids)
+    wait_running(fresh_daemon)
+    assert eventually(lambda: bool(ids))
+    fresh_daemon.stop(signal.SIGKILL)
+    thread.join(timeout=30)
+    fresh_daemon.start()
+
+    def logged() -> list[Entry]:
+        return list(entries(fresh_daemon.state_dir / "audit.log"))
+
+    assert eventually(lambda: any(e.event == "daemon.recovered" for e in logged()), timeout=5)
+    recovered = next(e for e in logged() if e.event == "daemon.recovered")
+    assert recovered.fields["invocations_failed"] == [ids[0]]
+    assert recovered.fields["sandboxes_killed"] >= 1
+    finished = [
+        e
+        for e in logged()
+        if e.event == "invocation.finished" and e.fields.get("invocation_id") == ids[0]
+    ]
+    assert finished and finished[-1].fields["status"] == "sandbox_error"
 
 
 def test_sigterm_lets_short_invocations_finish(fresh_daemon: Daemon) -> None:
