@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import jsonschema
+from runtime.util.schema import SchemaValidator
 
 __all__ = ["Effect", "Rule"]
 
@@ -36,7 +36,7 @@ class Rule:
             return False
         if not self.input_schema_json:
             return True
-        validator = jsonschema.Draft202012Validator(json.loads(self.input_schema_json))
+        validator = SchemaValidator(json.loads(self.input_schema_json))
         try:
             return bool(validator.is_valid(input_value))
         except Exception:

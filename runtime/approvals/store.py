@@ -15,11 +15,10 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-import jsonschema
-
 from runtime.approvals.rules import Effect, Rule
 from runtime.errors import BadRequest, NoSuchEntity, NotAllowed, WrongState
 from runtime.state.db import Database
+from runtime.util.schema import SchemaValidator, check_schema
 
 __all__ = [
     "ApprovalRecord",
@@ -194,10 +193,10 @@ class ApprovalStore:
         if rule.input_schema_json:
             try:
                 schema = json.loads(rule.input_schema_json)
-                jsonschema.Draft202012Validator.check_schema(schema)
+                check_schema(schema)
                 # Evaluating once surfaces references that resolve nowhere; any left on other
                 # paths make the rule fail closed when it is matched.
-                jsonschema.Draft202012Validator(schema).is_valid({})
+                SchemaValidator(schema).is_valid({})
             except Exception as exc:  # jsonschema raises several unrelated exception types
                 reason = " ".join(str(exc).split())[:200]
                 raise BadRequest(f"input_schema_json: not a usable JSON Schema: {reason}") from exc

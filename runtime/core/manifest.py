@@ -27,6 +27,7 @@ from runtime.core.skillmd import Requirements, read_skill_md
 from runtime.errors import InputValidationError, NoSuchEntity
 from runtime.sandbox.egress.policy import EgressRule, parse_rule
 from runtime.sandbox.profiles import LimitOverrides, parse_overrides
+from runtime.util.schema import SchemaValidator, check_schema
 from runtime.util.tomlfields import Table
 from runtime.util.units import parse_duration_ms
 
@@ -182,7 +183,7 @@ def _schema(directory: Path, table: Table) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise table.error("input_schema", "must be a JSON Schema object")
     try:
-        jsonschema.Draft202012Validator.check_schema(raw)
+        check_schema(raw)
     except jsonschema.SchemaError as exc:
         raise table.error("input_schema", f"not a valid JSON Schema: {exc.message}") from exc
     return raw
@@ -190,7 +191,7 @@ def _schema(directory: Path, table: Table) -> dict[str, Any]:
 
 def validate_input(tool: ToolSpec, value: Any) -> None:
     """Raise InputValidationError when ``value`` does not match the tool's schema."""
-    validator = jsonschema.Draft202012Validator(tool.input_schema)
+    validator = SchemaValidator(tool.input_schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is not None:
         where = "input" + "".join(f"[{p!r}]" for p in error.absolute_path)

@@ -126,3 +126,15 @@ def test_deny_rule_beats_an_earlier_approval(fresh_gate: Gate) -> None:
     add_rule(fresh_gate, "deny", "mark")
     again = invoke(fresh_gate, "mark", {"late-deny": 1}, approval_id=pending.approval_id)
     assert again.result.status == pb.STATUS_DENIED
+
+
+def test_rule_pattern_runs_in_linear_time(fresh_gate: Gate) -> None:
+    """A rule's `^(a+)+$` pattern meets a hostile input at once; a backreference, which RE2
+    cannot run, is refused when the rule is created."""
+    deny_unless_as = {"properties": {"q": {"not": {"pattern": "^(a+)+$"}}}}
+    add_rule(fresh_gate, "deny", "mark", deny_unless_as)
+    denied = invoke(fresh_gate, "mark", {"q": "a" * 34 + "!"})  # minutes on Python's re
+    assert denied.result.status == pb.STATUS_DENIED
+    with pytest.raises(grpc.RpcError) as info:
+        add_rule(fresh_gate, "allow", "held", {"properties": {"q": {"pattern": "^(a)\\1$"}}})
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
