@@ -78,6 +78,10 @@ __all__ = [
 ]
 
 log = structlog.get_logger("skillrt.server")
+
+# After the drain, how long callers get to receive the final records of cancelled invocations.
+_ANSWER_SECONDS = 5.0
+
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
 APPROVALS_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Approvals"].full_name
@@ -348,7 +352,10 @@ async def _serve(
     await health_servicer.enter_graceful_shutdown()
     if front is not None:
         await front.stop()
-    await asyncio.gather(server.stop(grace), invocations.drain(grace))
+    # The server outlasts the drain so that callers still connected receive their invocation's
+    # final record (cancelled, with its id) instead of UNAVAILABLE; it stops as soon as every
+    # call has answered.
+    await asyncio.gather(server.stop(grace + _ANSWER_SECONDS), invocations.drain(grace))
     await sessions.close()
     await audit_log.close()
     with contextlib.suppress(FileNotFoundError):

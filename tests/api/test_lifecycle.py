@@ -211,3 +211,39 @@ def test_sigterm_cancels_after_grace(fresh_daemon: Daemon) -> None:
     with fresh_daemon.channel() as channel:
         record = fresh_daemon.stub(channel).GetInvocation(pb.GetInvocationRequest(id=ids[0]))
     assert record.result.status == pb.STATUS_CANCELLED
+
+
+def test_sigterm_answers_waiting_callers_with_their_final_record(fresh_daemon: Daemon) -> None:
+    """Callers still waiting when the grace runs out get their invocation's cancelled record
+    (with its id, even without an idempotency key), not UNAVAILABLE."""
+    fresh_daemon.start("--shutdown-grace", "500ms", "--max-running", "4")
+    answers: dict[str, pb.Invocation] = {}
+
+    def unary() -> None:
+        with fresh_daemon.channel() as channel:
+            answers["invoke"] = fresh_daemon.stub(channel).Invoke(sleep_request(45), timeout=60)
+
+    def streamed() -> None:
+        with fresh_daemon.channel() as channel:
+            stream = fresh_daemon.stub(channel).InvokeStream(sleep_request(46), timeout=60)
+            answers["stream"] = [event for event in stream][-1].finished
+
+    threads = [threading.Thread(target=unary), threading.Thread(target=streamed)]
+    for thread in threads:
+        thread.start()
+    assert eventually(lambda: len(sandbox_processes(fresh_daemon)) >= 4), "sandboxes not started"
+    assert fresh_daemon.stop(signal.SIGTERM) == 0
+    for thread in threads:
+        thread.join(timeout=30)
+    assert set(answers) == {"invoke", "stream"}
+    for answer in answers.values():
+        assert answer.id.startswith("inv_")
+        assert answer.state == pb.INVOCATION_STATE_FINISHED
+        assert answer.result.status == pb.STATUS_CANCELLED
+    fresh_daemon.start()
+    with fresh_daemon.channel() as channel:
+        for answer in answers.values():
+            stored = fresh_daemon.stub(channel).GetInvocation(
+                pb.GetInvocationRequest(id=answer.id), timeout=10
+            )
+            assert stored.result.status == pb.STATUS_CANCELLED
