@@ -328,6 +328,8 @@ class Invocations:
             return
         if not await self._sql(self.gate.store.mark_used, approval.id):
             return  # settled already (a cancellation raced the approval): never run twice
+        # Approved: from now on it waits for a slot, not a person (GetInvocation says queued).
+        await self._sql(self.store.requeue, record.id)
         ticket = self.admission.enter(bypass_queue_limit=True)
         task = self._launch(kind, record, prepared, ticket, sink)
         if self.rate_limiter is not None:

@@ -58,6 +58,13 @@ class Store:
         ).one()
         return (_record(row[:-1]), row[-1]) if row else None
 
+    def requeue(self, invocation_id: str) -> None:
+        """An approved invocation waits for a sandbox slot: no longer for a person."""
+        self.db.execute(
+            "UPDATE invocations SET state = ? WHERE id = ? AND state = ?",
+            (State.QUEUED.value, invocation_id, State.AWAITING_APPROVAL.value),
+        )
+
     def mark_running(self, invocation_id: str, now_ms: int) -> None:
         self.db.execute(
             "UPDATE invocations SET state = ?, started_ms = ? WHERE id = ?",
