@@ -8,6 +8,7 @@ import time
 import grpc
 import pytest
 
+from runtime.audit.entry import Entry
 from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.profiles import LimitOverrides
@@ -161,13 +162,20 @@ def test_idle_session_expires(session_daemon: SessionDaemon) -> None:
         while session.id in [s.id for s in client.list_sessions()]:
             assert time.monotonic() < deadline, "the idle session did not expire"
             time.sleep(0.1)
-    ended = [
+    # The end is audited by the daemon's background writer, a moment after the listing drops it.
+    while not (ended := _ended_entries(session_daemon, session.id)):
+        assert time.monotonic() < deadline + 10, "the expiry was never audited"
+        time.sleep(0.1)
+    assert ended[0].fields["state"] == "expired"
+    assert not mounts_under(session_daemon.sessions_root / session.id)
+
+
+def _ended_entries(session_daemon: SessionDaemon, session_id: str) -> list[Entry]:
+    return [
         e
         for e in entries(session_daemon.daemon.state_dir / "audit.log")
-        if e.event == "session.ended" and e.fields.get("session_id") == session.id
+        if e.event == "session.ended" and e.fields.get("session_id") == session_id
     ]
-    assert ended and ended[0].fields["state"] == "expired"
-    assert not mounts_under(session_daemon.sessions_root / session.id)
 
 
 def test_cancelled_exec_kills_the_command(session_daemon: SessionDaemon) -> None:
