@@ -39,13 +39,19 @@ def test_exec_runs_in_a_skillrt_sandbox(lane: Lane) -> None:
     assert pid_ns != os.readlink("/proc/self/ns/pid")
     assert net_ns != os.readlink("/proc/self/ns/net")
     session = lane.gateway.session_of("exec")
-    time.sleep(0.3)  # the audit writer runs off the daemon's event loop
-    audited = [
+    wanted = {"invocation.requested", "invocation.finished"}
+    deadline = time.monotonic() + 15  # the audit writer runs off the daemon's event loop
+    while not wanted <= (audited := _audited(lane, session)):
+        assert time.monotonic() < deadline, f"not audited: {wanted - audited}"
+        time.sleep(0.1)
+
+
+def _audited(lane: Lane, session: str) -> set[str]:
+    return {
         e.event
         for e in entries(lane.daemon.state_dir / "audit.log")
         if e.fields.get("skill") == session and e.actor == "openclaw"
-    ]
-    assert "invocation.requested" in audited and "invocation.finished" in audited
+    }
 
 
 def test_file_written_by_write_is_read_back_by_exec(lane: Lane) -> None:
