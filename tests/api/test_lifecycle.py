@@ -166,7 +166,7 @@ def test_crash_recovery_is_audited(fresh_daemon: Daemon) -> None:
     def logged() -> list[Entry]:
         return list(entries(fresh_daemon.state_dir / "audit.log"))
 
-    assert eventually(lambda: any(e.event == "daemon.recovered" for e in logged()), timeout=5)
+    assert eventually(lambda: any(e.event == "daemon.recovered" for e in logged()), timeout=20)
     recovered = next(e for e in logged() if e.event == "daemon.recovered")
     assert recovered.fields["invocations_failed"] == [ids[0]]
     assert recovered.fields["sandboxes_killed"] >= 1
