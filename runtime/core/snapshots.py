@@ -94,14 +94,13 @@ class SkillSnapshots:
             digest = copy_skill(folder, staging)
             _seal(staging)
             with self._lock:
-                held = self._held.get(digest)
-                if held is not None:
-                    return held
                 path = self.root / digest
-                if not path.exists():  # else an unheld one not yet collected: the same bytes
+                if not path.exists():  # else the same bytes, held or not yet collected
                     staging.rename(path)
-                snapshot = Snapshot(content_hash=digest, path=path)
-                self._held[digest] = snapshot
+                snapshot = self._held.get(digest)
+                if snapshot is None:
+                    snapshot = Snapshot(content_hash=digest, path=path)
+                    self._held[digest] = snapshot
                 return snapshot
         finally:
             if staging.exists():
