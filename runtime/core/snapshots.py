@@ -135,10 +135,9 @@ def local_snapshots() -> SkillSnapshots:
     """A process's own store when no daemon serves it: a fresh folder, removed at exit."""
     try:
         _make_dirs(SNAPSHOTS_BASE)
-        base = SNAPSHOTS_BASE
+        root = Path(tempfile.mkdtemp(prefix="local-", dir=SNAPSHOTS_BASE))
     except PermissionError:  # not root: a temporary folder, if the sandbox user can reach it
-        base = Path(tempfile.gettempdir())
-    root = Path(tempfile.mkdtemp(prefix="local-", dir=base))
+        root = Path(tempfile.mkdtemp(prefix="skillrt-skills-"))
     root.chmod(_DIR_MODE)
     store = SkillSnapshots(root)
     weakref.finalize(store, _remove, root)
