@@ -6,7 +6,9 @@
                   the secrets each tool skill may receive; default: skills-policy.toml beside
                   the skills folder), allowed_readonly_paths (host paths a skill.toml may
                   bind read-only; none by default; /proc, /sys, /dev, credentials and the
-                  daemon's own directories never)
+                  daemon's own directories never), snapshot_dir (where loaded skills are copied
+                  for sandboxes to bind; default /run/skillrt-skills/<cgroup_root>; one daemon
+                  each, reachable by the sandbox user, writable by the daemon only)
     [sandboxes]   max_running, max_queued, cgroup_root
     [auth]        max_failures, failure_window, lockout, max_lockout, token_overlap,
                   admin_token_rotation
@@ -37,6 +39,7 @@ from runtime.auth.roles import Role
 from runtime.core.commands import CommandPolicy
 from runtime.core.host_paths import check_allowlist, never_bindable
 from runtime.core.sessions import SessionSettings
+from runtime.core.snapshots import SNAPSHOTS_BASE
 from runtime.errors import ConfigError
 from runtime.util import paths
 from runtime.util.tomlfields import Table
@@ -86,6 +89,7 @@ class DaemonConfig:
     session_commands: dict[str, CommandPolicy] = field(default_factory=dict)
     catalog_policy: Path | None = None  # None: skills-policy.toml beside the catalog folder
     allowed_readonly_paths: tuple[Path, ...] = ()  # what tool skills may ask to have bound
+    snapshot_dir: Path | None = None  # None: /run/skillrt-skills/<cgroup_root>
 
     @property
     def database(self) -> Path:
@@ -110,6 +114,10 @@ class DaemonConfig:
     @property
     def secrets_key(self) -> Path:
         return self.state_dir / "secrets.key"
+
+    @property
+    def snapshot_root(self) -> Path:
+        return self.snapshot_dir or SNAPSHOTS_BASE / self.cgroup_root
 
     @property
     def sessions(self) -> SessionSettings:
@@ -179,6 +187,8 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
     if catalog.has("allowed_readonly_paths"):
         paths_key = "allowed_readonly_paths"
         changes[paths_key] = tuple(Path(p) for p in catalog.str_list(paths_key))
+    if catalog.has("snapshot_dir"):
+        changes["snapshot_dir"] = base / catalog.string("snapshot_dir")
     catalog.finish()
     sandboxes = doc.table("sandboxes")
     for key in ("max_running", "max_queued"):
@@ -329,7 +339,12 @@ def _check(config: DaemonConfig) -> None:
         raise ConfigError("sandboxes.max_queued: must not be negative")
     if not config.cgroup_root or "/" in config.cgroup_root or config.cgroup_root.startswith("."):
         raise ConfigError("sandboxes.cgroup_root: must be a plain directory name")
-    daemon_dirs = (config.state_dir, config.socket_path.parent, config.sessions.root)
+    daemon_dirs = (
+        config.state_dir,
+        config.socket_path.parent,
+        config.sessions.root,
+        config.snapshot_root,
+    )
     check_allowlist(
         "catalog.allowed_readonly_paths", config.allowed_readonly_paths, never_bindable(daemon_dirs)
     )

@@ -1,4 +1,5 @@
-"""The daemon's background duties: expiry sweeps, daily audit retention, SIGHUP reloads."""
+"""The daemon's background duties: expiry sweeps, collecting skill snapshots, daily audit
+retention, SIGHUP reloads."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from runtime.auth.lockout import Lockout
 from runtime.core.invoke import Invocations
 from runtime.core.recovery import INTERRUPTED, Recovery
 from runtime.core.sessions import Sessions
+from runtime.core.snapshots import SkillSnapshots
 from runtime.errors import SkillRuntimeError
 
 __all__ = [
     "Reloader",
     "audit_auth_failure",
     "audit_recovery",
+    "collect_snapshots",
     "prune_audit_daily",
     "reload_config",
     "sweep_expired",
@@ -30,6 +33,7 @@ __all__ = [
 log = structlog.get_logger("skillrt.server")
 
 _EXPIRY_SWEEP_SECONDS = 0.5
+_SNAPSHOT_SWEEP_SECONDS = 2
 _PRUNE_INTERVAL_SECONDS = 86_400
 Reloader = Callable[[], DaemonConfig]
 
@@ -41,6 +45,20 @@ async def sweep_expired(invocations: Invocations, sessions: Sessions) -> None:
         await invocations.gate.expire_due()
         await sessions.expire_due()
         await asyncio.sleep(_EXPIRY_SWEEP_SECONDS)
+
+
+async def collect_snapshots(snapshots: SkillSnapshots) -> None:
+    """Skill snapshots nothing holds any more (a version replaced, a skill removed, once the
+    calls that ran it have ended) are removed."""
+    while True:
+        await asyncio.sleep(_SNAPSHOT_SWEEP_SECONDS)
+        try:
+            removed = await asyncio.to_thread(snapshots.collect)
+        except OSError as exc:
+            log.error("skill snapshot collection failed", error=str(exc))
+            continue
+        if removed:
+            log.info("skill snapshots removed", content_hashes=removed)
 
 
 def reload_config(

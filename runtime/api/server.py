@@ -24,6 +24,7 @@ from runtime.api.housekeeping import (
     Reloader,
     audit_auth_failure,
     audit_recovery,
+    collect_snapshots,
     prune_audit_daily,
     reload_config,
     sweep_expired,
@@ -50,6 +51,7 @@ from runtime.core.commands import SessionCommands
 from runtime.core.invoke import Invocations
 from runtime.core.recovery import Recovery, recover
 from runtime.core.sessions import Sessions
+from runtime.core.snapshots import SkillSnapshots
 from runtime.core.store import Store
 from runtime.core.tools import ToolCalls
 from runtime.errors import ConfigError, SkillRuntimeError
@@ -200,6 +202,8 @@ async def _serve(
 ) -> None:
     current = [config]  # what SIGHUP swaps: the settings that apply without a restart
     profiles = ProfileStore(config.profiles_dir)
+    snapshots = SkillSnapshots(config.snapshot_root)
+    snapshots.open()  # a root the sandbox user cannot reach, or others may write, stops the start
     catalog = Catalog(
         config.catalog_dir,
         policy_file=config.catalog_policy,
@@ -207,6 +211,7 @@ async def _serve(
         profiles=profiles,
         host=_session_host(profiles, config.session_default_profile),
         notice=lambda folder, reason: log.warning("skill unusable", folder=folder, reason=reason),
+        snapshots=snapshots,
     )
     catalog.policy()  # a malformed policy file stops the start, naming file and key
     catalog.listing()  # the operator hears at once of every folder that cannot be used
@@ -319,6 +324,7 @@ async def _serve(
     keeper_task = asyncio.create_task(keeper.run())
     pruner_task = asyncio.create_task(prune_audit_daily(config))
     sweeper_task = asyncio.create_task(sweep_expired(invocations, sessions))
+    collector_task = asyncio.create_task(collect_snapshots(snapshots))
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info(
@@ -349,6 +355,7 @@ async def _serve(
     keeper_task.cancel()
     pruner_task.cancel()
     sweeper_task.cancel()
+    collector_task.cancel()
     await health_servicer.enter_graceful_shutdown()
     if front is not None:
         await front.stop()
@@ -357,6 +364,7 @@ async def _serve(
     # call has answered.
     await asyncio.gather(server.stop(grace + _ANSWER_SECONDS), invocations.drain(grace))
     await sessions.close()
+    snapshots.close()
     await audit_log.close()
     with contextlib.suppress(FileNotFoundError):
         config.socket_path.unlink()

@@ -28,6 +28,7 @@ from runtime.core.permissions import NO_PERMISSIONS
 from runtime.core.skill_files import skill_files
 from runtime.core.skill_policy import SkillPolicy, default_policy_file, load_policy
 from runtime.core.skillmd import SKILL_NAME, Requirements, read_skill_md
+from runtime.core.snapshots import SkillSnapshots
 from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongState
 from runtime.sandbox.profiles import ProfileStore
 from runtime.util.filecache import FileCache
@@ -71,8 +72,11 @@ class Catalog:
         host: Host | None = None,
         profiles: ProfileStore | None = None,
         notice: Notice | None = None,
+        snapshots: SkillSnapshots | None = None,
     ) -> None:
         self.directory = directory
+        # Where loaded skills are copied for sandboxes to bind; None: the process's own store.
+        self.snapshots = snapshots
         self.policy_file = policy_file or default_policy_file(directory)
         # The daemon's allowlist of host paths; None (a local run) leaves them to the author.
         self.allowed_paths = allowed_paths
@@ -91,12 +95,17 @@ class Catalog:
     def listing(self) -> list[SkillEntry]:
         """Every skill folder, sorted by name, each available or not with the reason."""
         entries = []
+        kinds: dict[SkillKind, list[Path]] = {kind: [] for kind in SkillKind}
         for folder in self._folders():
             if SKILL_NAME.match(folder.name):
                 entries.append(self._entry(folder))
+                kinds[entries[-1].kind].append(folder)
             else:
                 reason = f"skipped: the name is not a skill name ({SKILL_NAME.pattern})"
                 self._tell(folder.name, reason)
+        # Skills no longer in the folder (or of the other kind now) let go of their snapshots.
+        self._tools.retain(kinds[SkillKind.TOOL])
+        self._instructions.retain(kinds[SkillKind.INSTRUCTION])
         return entries
 
     def entry(self, name: str) -> SkillEntry:
@@ -140,7 +149,7 @@ class Catalog:
         path = Path(name_or_path)
         if "/" in name_or_path or name_or_path.startswith("."):
             if (path / "skill.toml").is_file():
-                return load_skill(path)
+                return load_skill(path, self.snapshots)
             if (path / "SKILL.md").is_file():
                 raise NoSuchEntity(
                     f"{name_or_path}: an instruction skill (SKILL.md without skill.toml) has no "
@@ -170,7 +179,9 @@ class Catalog:
 
     def _tool_entry(self, folder: Path) -> SkillEntry:
         try:
-            skill = self._tools.get(folder, skill_files(folder), lambda: load_skill(folder))
+            skill = self._tools.get(
+                folder, skill_files(folder), lambda: load_skill(folder, self.snapshots)
+            )
         except (SkillRuntimeError, OSError) as exc:  # OSError: a file unreadable or just gone
             return _broken(folder, SkillKind.TOOL, exc)
         reason = unmet_requirement(skill.requires, self.host)
@@ -218,7 +229,9 @@ class Catalog:
         try:
             # Cached without grants: the policy file changes on its own.
             loaded = self._instructions.get(
-                folder, skill_files(folder), lambda: load_instruction_skill(folder, NO_PERMISSIONS)
+                folder,
+                skill_files(folder),
+                lambda: load_instruction_skill(folder, NO_PERMISSIONS, self.snapshots),
             )
             skill = replace(loaded, grants=self.policy().granted(loaded.name))
         except (SkillRuntimeError, OSError) as exc:

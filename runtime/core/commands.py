@@ -134,7 +134,7 @@ class SessionCommands:
         binds = (
             *live.workspace.binds(),
             *(
-                Bind(source=str(skill.directory), target=f"{SKILLS_DIR}/{skill.name}")
+                Bind(source=str(skill.snapshot.path), target=f"{SKILLS_DIR}/{skill.name}")
                 for skill in grants
             ),
             *(Bind(source=p, target=p) for skill in grants for p in skill.grants.readonly_paths),
@@ -162,6 +162,7 @@ class SessionCommands:
                 source="the operator's skills policy: secrets",
             ),
             json_output=False,
+            snapshots=tuple(skill.snapshot for skill in grants),
         )
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.core.permissions import Permissions
-from runtime.core.skill_files import content_hash
 from runtime.core.skillmd import Requirements, read_skill_md
+from runtime.core.snapshots import SkillSnapshots, Snapshot, local_snapshots
 
 __all__ = ["InstructionSkill", "load_instruction_skill"]
 
@@ -23,10 +23,15 @@ __all__ = ["InstructionSkill", "load_instruction_skill"]
 class InstructionSkill:
     name: str
     description: str
-    directory: Path
-    content_hash: str  # sha256 over every file of the folder, as for tool skills
+    directory: Path  # the author's folder, which messages name
+    snapshot: Snapshot  # what was parsed, and what sessions bind
     requires: Requirements  # from SKILL.md
     grants: Permissions  # the operator's, from the skills policy file
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 over every file of the folder, as for tool skills."""
+        return self.snapshot.content_hash
 
     @property
     def requires_bins(self) -> tuple[str, ...]:
@@ -46,15 +51,20 @@ class InstructionSkill:
         return self.requires.os
 
 
-def load_instruction_skill(directory: Path, grants: Permissions) -> InstructionSkill:
-    """Parse one instruction skill folder; errors name the file and key."""
+def load_instruction_skill(
+    directory: Path, grants: Permissions, snapshots: SkillSnapshots | None = None
+) -> InstructionSkill:
+    """Snapshot one instruction skill folder and parse the snapshot; errors name the author's
+    file and key. Without ``snapshots``, the process's own store."""
     directory = directory.resolve()
-    front = read_skill_md(directory)
+    snapshot = (snapshots or local_snapshots()).take(directory)
+    with snapshot.read_as(directory) as source:
+        front = read_skill_md(source, name=directory.name)
     return InstructionSkill(
         name=front.name,
         description=front.description,
         directory=directory,
-        content_hash=content_hash(directory),
+        snapshot=snapshot,
         requires=front.requires,
         grants=grants,
     )

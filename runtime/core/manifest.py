@@ -2,8 +2,9 @@
 
 A tool skill's folder holds ``SKILL.md`` (runtime/core/skillmd.py), so the same folder works in
 OpenClaw, and ``skill.toml``, the runtime manifest: version, profile, tools (entrypoint argv,
-input JSON Schema, elevation, approval mode), permissions and limits. The folder is mounted
-read-only at ``/skill`` inside the sandbox.
+input JSON Schema, elevation, approval mode), permissions and limits. The folder is snapshotted
+at load (runtime/core/snapshots.py) and parsed from the snapshot, which is mounted read-only at
+``/skill`` inside the sandbox.
 
 ``permissions.network`` is the skill's egress allowlist (``host:port`` or ``*.domain:port``, see
 runtime/sandbox/egress/policy.py). A tool's own ``network`` list replaces it for that tool and
@@ -22,8 +23,8 @@ from typing import Any
 import jsonschema
 
 from runtime.core.permissions import Permissions, network_rules, parse_permissions
-from runtime.core.skill_files import content_hash
 from runtime.core.skillmd import Requirements, read_skill_md
+from runtime.core.snapshots import SkillSnapshots, Snapshot, local_snapshots
 from runtime.errors import InputValidationError, NoSuchEntity
 from runtime.sandbox.egress.policy import EgressRule, parse_rule
 from runtime.sandbox.profiles import LimitOverrides, parse_overrides
@@ -67,12 +68,17 @@ class SkillSpec:
     description: str
     version: str
     profile: str
-    directory: Path
+    directory: Path  # the author's folder, which messages name
     tools: tuple[ToolSpec, ...]
     permissions: Permissions
     limits: LimitOverrides
-    content_hash: str  # sha256 over every file of the folder: a changed skill is a new skill
+    snapshot: Snapshot  # what was parsed, and what sandboxes bind
     requires: Requirements = field(default_factory=Requirements)  # from SKILL.md
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 over every file of the folder: a changed skill is a new skill."""
+        return self.snapshot.content_hash
 
     def tool(self, name: str) -> ToolSpec:
         for tool in self.tools:
@@ -82,17 +88,24 @@ class SkillSpec:
         raise NoSuchEntity(f"skill {self.name!r} has no tool {name!r} (tools: {known})")
 
 
-def load_skill(directory: Path) -> SkillSpec:
-    """Parse and validate one skill folder; errors name the file and key."""
+def load_skill(directory: Path, snapshots: SkillSnapshots | None = None) -> SkillSpec:
+    """Snapshot one skill folder, then parse and validate the snapshot; errors name the
+    author's file and key. Without ``snapshots``, the process's own store."""
     directory = directory.resolve()
-    front = read_skill_md(directory)
-    doc = Table.load(directory / "skill.toml")
+    snapshot = (snapshots or local_snapshots()).take(directory)
+    with snapshot.read_as(directory) as source:
+        return _parse(directory, source, snapshot)
+
+
+def _parse(directory: Path, source: Path, snapshot: Snapshot) -> SkillSpec:
+    front = read_skill_md(source, name=directory.name)
+    doc = Table.load(source / "skill.toml")
     version = doc.string("version")
     if not _VERSION.match(version):
         raise doc.error("version", f"{version!r} is not a semantic version like 1.2.3")
     permissions = parse_permissions(doc.table("permissions"))
     skill_rules = tuple(parse_rule(entry) for entry in permissions.network)
-    tools = tuple(_tool(directory, t, skill_rules) for t in doc.tables("tools"))
+    tools = tuple(_tool(source, t, skill_rules) for t in doc.tables("tools"))
     if not tools:
         raise doc.error("tools", "a skill needs at least one [[tools]] entry")
     names = [t.name for t in tools]
@@ -108,7 +121,7 @@ def load_skill(directory: Path) -> SkillSpec:
         tools=tools,
         permissions=permissions,
         limits=parse_overrides(doc.table("limits")),
-        content_hash=content_hash(directory),
+        snapshot=snapshot,
         requires=front.requires,
     )
     doc.finish()

@@ -43,11 +43,12 @@ class Frontmatter:
     requires: Requirements
 
 
-def read_skill_md(directory: Path) -> Frontmatter:
-    """The frontmatter of ``directory``/SKILL.md; its name must be the folder's name."""
+def read_skill_md(directory: Path, name: str | None = None) -> Frontmatter:
+    """The frontmatter of ``directory``/SKILL.md; its name must be the folder's name (``name``
+    when read from a copy of the folder)."""
     file = directory / "SKILL.md"
     data = _frontmatter(file)
-    if data["name"] != directory.name:
+    if data["name"] != (name or directory.name):
         raise ConfigError(f"{file}: name {data['name']!r} must match the folder name")
     return Frontmatter(
         name=data["name"],

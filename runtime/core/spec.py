@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from runtime.core.manifest import SKILL_MOUNT, SkillSpec, ToolSpec, validate_input
+from runtime.core.snapshots import Snapshot
 from runtime.errors import BadRequest, ConfigError, NoSuchEntity
 from runtime.sandbox.egress.policy import EgressRule, parse_rules
 from runtime.sandbox.nsjail import SandboxSpec
@@ -52,6 +53,9 @@ class Prepared:
     stdin: bytes | AsyncIterable[bytes]
     secrets: SecretGrant = SecretGrant()  # resolved at the last moment, after any approval
     json_output: bool = True  # a tool prints one JSON value; a command prints what it likes
+    # The skill snapshots the sandbox binds: held while the invocation is, so that none is
+    # collected under a queued or running call.
+    snapshots: tuple[Snapshot, ...] = ()
 
 
 def build_spec(
@@ -72,7 +76,7 @@ def build_spec(
         .tighten(overrides, source="requested limits")
     )
     binds = (
-        Bind(source=str(skill.directory), target=SKILL_MOUNT),
+        Bind(source=str(skill.snapshot.path), target=SKILL_MOUNT),
         *(Bind(source=p, target=p) for p in skill.permissions.readonly_paths),
     )
     return SandboxSpec(
@@ -165,6 +169,7 @@ def prepare(
         spec=spec,
         stdin=json.dumps(input_value).encode(),
         secrets=_grant(skill),
+        snapshots=(skill.snapshot,),
     )
 
 

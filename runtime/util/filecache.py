@@ -36,9 +36,15 @@ class FileCache(Generic[T]):
     def get(self, key: Path, files: Iterable[Path], load: Callable[[], T]) -> T:
         """The value for ``key``, loaded again whenever one of ``files`` changed."""
         current = fingerprint(files)
-        cached = self._entries.get(key)
+        cached = self._entries.pop(key, None)  # a load that fails leaves nothing behind
         if cached is not None and cached[0] == current:
+            self._entries[key] = cached
             return cached[1]
         value = load()
         self._entries[key] = (current, value)
         return value
+
+    def retain(self, keys: Iterable[Path]) -> None:
+        """Forget every value but those of ``keys`` (a folder gone, or of another kind now)."""
+        kept = set(keys)
+        self._entries = {key: entry for key, entry in self._entries.items() if key in kept}

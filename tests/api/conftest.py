@@ -20,6 +20,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from runtime.api import config
+from runtime.core.snapshots import SNAPSHOTS_BASE
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.cgroups import Cgroups, detect_layout
 from runtime.sandbox.workspace import remove_stale
@@ -151,6 +152,11 @@ class Daemon:
     def stub(self, channel: grpc.Channel) -> pb_grpc.SkillRuntimeStub:
         return pb_grpc.SkillRuntimeStub(channel)  # type: ignore[no-untyped-call]
 
+    @property
+    def snapshot_root(self) -> Path:
+        """Where the daemon keeps its skill snapshots (the default for its cgroup root)."""
+        return SNAPSHOTS_BASE / self.cgroup_root
+
     def cgroup_dirs(self) -> list[Path]:
         """Invocation cgroups present under this daemon's root, in every hierarchy."""
         groups = Cgroups(detect_layout(), self.cgroup_root).existing()
@@ -187,6 +193,7 @@ def cleanup(daemon: Daemon) -> None:
     if sessions.exists():  # a killed daemon leaves its session workspaces mounted
         remove_stale(sessions)
         sessions.rmdir()
+    shutil.rmtree(daemon.snapshot_root, ignore_errors=True)  # a killed daemon leaves them
     shutil.rmtree(daemon.root, ignore_errors=True)
 
 

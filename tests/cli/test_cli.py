@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runtime.core.snapshots import SNAPSHOTS_BASE
 from runtime.util import paths
 from tests.skill_fixture import make_skill
 
@@ -112,8 +113,13 @@ def test_exec_reads_stdin_input() -> None:
     assert (proc.returncode, proc.stdout) == (0, "hello")
 
 
-def test_unreachable_skill_folder(tmp_path: Path) -> None:
-    """A skill folder the sandbox user cannot reach is refused with the reason, before running."""
+def test_private_skill_folder_runs(tmp_path: Path) -> None:
+    """run serves a skill folder the sandbox user cannot reach (tmp_path is 0700) from its
+    snapshot, and leaves no snapshot behind."""
+    tmp_path.chmod(0o700)
     folder = make_skill(tmp_path)
-    proc = skillrt("run", str(folder), "--tool", "echo", "--input", '{"n": 1}')
-    assert_one_line_error(proc, "is not searchable by others (needs o+x)")
+    before = set(SNAPSHOTS_BASE.iterdir()) if SNAPSHOTS_BASE.exists() else set()
+    proc = skillrt("run", str(folder), "--tool", "echo", "--input", '{"n": 1}', "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["output"] == {"got": {"n": 1}}
+    assert set(SNAPSHOTS_BASE.iterdir()) <= before

@@ -12,6 +12,7 @@ from runtime.approvals.rules import Effect, Rule
 from runtime.core.manifest import SkillSpec, ToolSpec
 from runtime.core.permissions import Permissions
 from runtime.core.policy import Decision, Verdict, decide
+from runtime.core.snapshots import Snapshot
 from runtime.sandbox.profiles import LimitOverrides
 
 CONTENT_HASH = "sha256:" + "a" * 64
@@ -40,7 +41,7 @@ def skill_spec(tool: ToolSpec) -> SkillSpec:
         tools=(tool,),
         permissions=Permissions(network=(), secrets=(), readonly_paths=()),
         limits=LimitOverrides(),
-        content_hash=CONTENT_HASH,
+        snapshot=Snapshot(content_hash=CONTENT_HASH, path=Path("/nonexistent")),
     )
 
 
