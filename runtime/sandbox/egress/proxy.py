@@ -130,6 +130,11 @@ class EgressProxy:
         try:
             head = await self._head(reader, writer)
             if head is None:
+                if number > self.limits.connections:
+                    limit = (
+                        f"refused: past the egress_connections limit of {self.limits.connections}"
+                    )
+                    self._listener.refused[limit] += 1
                 return
             parsed = _parse(head)
             attempt = self._record(parsed)
