@@ -14,7 +14,7 @@ import secrets
 
 from runtime.sandbox.egress.attempt import EgressAttempt
 from runtime.sandbox.launcher import Launcher
-from runtime.sandbox.result import Status, result_dict
+from runtime.sandbox.result import SandboxResult, Status, result_dict
 from tests.sandbox.probes import explain, out
 
 from .conftest import (
@@ -27,6 +27,7 @@ from .conftest import (
     PRIVATE_NAME,
     NetJail,
     Origin,
+    live_socket_dir,
     origin_settings,
 )
 
@@ -337,13 +338,21 @@ def test_every_decision_is_in_the_result_and_the_hook(net: NetJail) -> None:
 
 
 def test_proxy_socket_and_directory_are_removed(net: NetJail) -> None:
-    """The proxy's socket directory exists during the run and is gone once it has finished."""
+    """The proxy's socket directory exists during the run under a name nsjail's argv does not
+    show, and is gone once the run has finished."""
     spec = net.spec("print(open('/run/skillrt-egress/proxy.sock', 'rb') and 1)", [ALLOWED])
-    result, sandbox = net.run_spec(spec)
-    (socket_dir,) = [b.source for b in sandbox.spec.binds if b.target == "/run/skillrt-egress"]
+
+    async def go() -> tuple[SandboxResult, str, str]:
+        sandbox = await net.launcher.start(spec)
+        (named,) = [b.source for b in sandbox.spec.binds if b.target == "/run/skillrt-egress"]
+        live = live_socket_dir(sandbox)
+        return await sandbox.run(b""), named, live
+
+    result, named, live = asyncio.run(go())
+    assert live != named
     assert result.status is Status.NONZERO_EXIT  # a socket cannot be opened as a file
     assert "No such device or address" in result.stderr.decode()
-    assert not os.path.exists(socket_dir)
+    assert not os.path.exists(named) and not os.path.exists(live)
 
 
 def test_cancelled_run_closes_the_proxy_and_its_open_tunnel(net: NetJail, origin: Origin) -> None:

@@ -7,15 +7,13 @@ import asyncio
 import os
 import subprocess
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from runtime.sandbox.egress.session import SANDBOX_SOCKET_DIR, SOCKET_NAME
-from runtime.sandbox.launcher import Sandbox
 from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
 from runtime.sandbox.result import SandboxResult
 from tests.sandbox.probes import explain, out
 
-from .conftest import NetJail, Origin
+from .conftest import NetJail, Origin, live_socket_dir
 
 ALLOWED = "allowed.test:80"
 # What a host process would send to borrow the invocation's allowlist.
@@ -47,22 +45,6 @@ def _attack(path: str, request: str) -> str:
     return done.stdout.strip()
 
 
-def _live_socket(sandbox: Sandbox) -> str:
-    """The proxy socket's host path, found (as root may) through the jail's own mount."""
-    for pid in sandbox.group.procs():
-        mounted = Path(f"/proc/{pid}/root{SANDBOX_SOCKET_DIR}")
-        try:
-            inode = mounted.stat().st_ino
-        except OSError:
-            continue  # nsjail itself, whose root is the host's
-        (source,) = [b.source for b in sandbox.spec.binds if b.target == SANDBOX_SOCKET_DIR]
-        sessions = Path(source).parent
-        for directory in sessions.iterdir():
-            if directory.stat().st_ino == inode:
-                return str(directory / SOCKET_NAME)
-    raise AssertionError("the jail's proxy socket was not found")
-
-
 def test_host_process_as_the_sandbox_user_is_refused(net: NetJail, origin: Origin) -> None:
     """A host process (uid 65534) at the live socket is cut off; the sandbox's own request works,
     and only the sandbox's request is in the result."""
@@ -81,7 +63,7 @@ def test_host_process_as_the_sandbox_user_is_refused(net: NetJail, origin: Origi
         sandbox = await net.launcher.start(spec)
         (named,) = [b.source for b in sandbox.spec.binds if b.target == SANDBOX_SOCKET_DIR]
         argv_path = os.path.join(named, SOCKET_NAME)
-        live = _live_socket(sandbox)
+        live = os.path.join(live_socket_dir(sandbox), SOCKET_NAME)
         attacked = asyncio.Event()
 
         async def stdin() -> AsyncIterator[bytes]:
