@@ -4,15 +4,21 @@ each refusal is a violation on the invocation."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import resource
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from runtime.sandbox.egress.guard import CAPS, free_descriptors
+from runtime.sandbox.egress.policy import parse_rules
+from runtime.sandbox.egress.proxy import EgressLimits, EgressProxy, EgressReport
 from tests.sandbox.probes import explain, out
 
-from .conftest import NetJail
+from .conftest import NetJail, Origin, origin_settings
 
 ALLOWED = "allowed.test:80"
 
@@ -90,3 +96,29 @@ def test_proxy_refuses_connections_below_the_descriptor_reserve(
     assert result.violations == (
         "egress denied: 1 connection(s) refused: the runtime is short of file descriptors",
     )
+
+
+def test_an_idle_tunnel_is_ended(origin: Origin, tmp_path: Path) -> None:
+    """A tunnel on which no byte moves either way for the idle timeout is ended and noted."""
+    proxy = EgressProxy(
+        rules=parse_rules([ALLOWED]),
+        limits=EgressLimits(bytes=1 << 20, connections=4),
+        settings=origin_settings(origin),
+        host_addresses=frozenset(),
+        caps=replace(CAPS, idle_timeout_seconds=0.5),
+    )
+    path = str(tmp_path / "proxy.sock")
+
+    async def go() -> tuple[bytes, EgressReport]:
+        proxy.start(path)
+        proxy.admit(lambda: {os.getpid()})  # this test process plays the sandbox
+        reader, writer = await asyncio.open_unix_connection(path)
+        writer.write(b"CONNECT allowed.test:80 HTTP/1.1\r\nHost: allowed.test:80\r\n\r\n")
+        established = await reader.readuntil(b"\r\n\r\n")
+        assert await reader.read() == b""  # the proxy ends the silent tunnel
+        writer.close()
+        return established, await proxy.close()
+
+    established, report = asyncio.run(asyncio.wait_for(go(), timeout=30))
+    assert established.startswith(b"HTTP/1.1 200")
+    assert [a.error for a in report.attempts] == ["idle for 0.5s, ended"]
