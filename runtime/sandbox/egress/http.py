@@ -40,6 +40,7 @@ _ABSOLUTE = re.compile(r"(?i:http)://([^/?#]*)([/?][^#]*)?")
 _VERSIONS = (b"1.0", b"1.1")
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _FOLDED = re.compile(rb"\r\n[ \t]")
+_FIELD_NAMED_CONTENT_LENGTH = re.compile(rb"\r\n(?i:content-length)[ \t]*:")
 # Hop-by-hop headers (RFC 9110 7.6.1) and proxy credentials never reach the origin server; Host
 # and the framing headers are written from what was checked and parsed.
 _DROPPED = frozenset(
@@ -115,9 +116,6 @@ def parse_request(head: bytes) -> ProxyRequest:
         content_length=content_length,
         chunked=chunked,
     )
-
-
-_FIELD_NAMED_CONTENT_LENGTH = re.compile(rb"\r\n(?i:content-length)[ \t]*:")
 
 
 def _check_lines(block: bytes, what: str) -> None:
