@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import resource
 import signal
 import socket
 import sys
@@ -169,6 +170,10 @@ async def serve(
     reload: Reloader | None = None,
 ) -> None:
     configure_logging()
+    # Services start at a soft 1024 (systemd): take the hard limit, so that the egress proxies'
+    # descriptor reserve leaves the daemon room for every other caller.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     os.umask(0o077)  # state files (databases and their -wal/-shm, keys, logs) are private
     lock = _lock_state_dir(config.state_dir)
     db = open_main(config.database)

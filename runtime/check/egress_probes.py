@@ -59,7 +59,7 @@ def egress_probes(profile: SandboxProfile, settings: EgressSettings) -> tuple[Pr
             area="egress",
             label="limits",
             expected=f"{format_size(limits.egress_bytes or 0)} up and down, "
-            f"{limits.egress_connections} requests",
+            f"{limits.egress_connections} connections",
         ),
         Probe(
             key="egress.test_settings",

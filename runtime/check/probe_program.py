@@ -145,7 +145,8 @@ def resolve(name: str) -> _Report:
 
 def proxy_connect(port: int, host: str, target_port: int) -> _Report:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.sendall(b"CONNECT %s:%d HTTP/1.1\r\n\r\n" % (host.encode(), target_port))
+        authority = b"%s:%d" % (host.encode(), target_port)
+        conn.sendall(b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (authority, authority))
         words = conn.makefile("rb").readline().split()
     return _value(words[1].decode() if len(words) > 1 else "no reply")
 

@@ -97,6 +97,8 @@ class Launcher:
                 cpus=spec.limits.cpus,
             ),
         )
+        if egress is not None:
+            egress.admit(group.procs)  # only the sandbox's own processes may use its proxy
         log_read, log_write = os.pipe()
         process: asyncio.subprocess.Process | None = None
         log_owner = "launcher"  # who closes log_read: this function, until LogPipe takes it
@@ -135,6 +137,8 @@ class Launcher:
         sandbox = Sandbox(spec=spec, process=process, group=group, log=log, egress=egress)
         try:
             await sandbox.wait_ready()
+            if egress is not None:
+                egress.hide()  # mounted now: the name in nsjail's argv need not lead anywhere
         except BaseException:
             await sandbox.close()
             raise

@@ -40,7 +40,7 @@ def test_network_report_shows_the_egress_rules(network_check: CheckRun) -> None:
     rows = network_check.rows()
     assert rows["egress.allowlist"]["expected"] == "each skill's permissions.network"
     assert "private" in rows["egress.refused"]["expected"]
-    assert rows["egress.limits"]["expected"] == "32MiB up and down, 64 requests"
+    assert rows["egress.limits"]["expected"] == "32MiB up and down, 64 connections"
 
 
 def test_test_only_settings_fail_the_check(profiles: ProfileStore) -> None:

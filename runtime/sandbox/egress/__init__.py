@@ -4,8 +4,10 @@ A sandbox in network mode ``allowlist`` keeps its own network namespace with onl
 Its one way out is the invocation's egress proxy (``proxy``), which runs in the runtime's event
 loop and listens on a Unix socket bind-mounted into the sandbox; a small bridge (``bridge``)
 started inside the sandbox before the tool relays 127.0.0.1:``BRIDGE_PORT`` to that socket.
-``policy`` decides every connection, ``relay`` moves an allowed one's bytes within the byte limit,
-``attempt`` records each; ``session`` ties a proxy's life to one sandbox's.
+``listener`` accepts only the sandbox's own connections (``peer``) within the caps that protect
+the daemon (``guard``), ``http`` parses each request strictly, ``policy`` decides it, ``relay``
+moves an allowed one's bytes within the byte limit, ``attempt`` records each; ``session`` ties a
+proxy's life to one sandbox's.
 """
 
 from __future__ import annotations

@@ -49,7 +49,6 @@ class AttemptRecord:
         self.bytes_down = 0
         self.error: str | None = None
         self.cut = False
-        self.recorded = False  # listed in the report (and so told to the hook)
 
     def freeze(self) -> EgressAttempt:
         return EgressAttempt(

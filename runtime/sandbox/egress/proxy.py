@@ -1,11 +1,12 @@
 """One invocation's egress proxy (asyncio I/O): decide, connect, relay and record.
 
-The proxy listens on a Unix socket that only its sandbox reaches, so every request it sees is
-that invocation's and its allowlist applies. Each request goes through the same steps: parse
-(``http``), count it against the limits, match the allowlist, resolve on the host, check every
-address (``policy``), connect to a checked address (never resolving again), then tunnel
-(CONNECT) or forward one plain-HTTP request (``relay``). Every attempt becomes an
-``EgressAttempt``.
+The proxy listens on a Unix socket (``listener``) that serves only its sandbox's processes, so
+every request it sees is that invocation's and its allowlist applies. Each connection carries
+one request, which goes through the same steps: read its head within the head timeout, parse it
+(``http``), check the limits, match the allowlist, resolve on the host, check every address
+(``policy``), connect to a checked address (never resolving again), then tunnel (CONNECT) or
+forward one plain-HTTP request (``relay``). Every attempt becomes an ``EgressAttempt``; every
+connection refused before it named a request is counted, and both end up as violations.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from runtime.sandbox.egress import http
 from runtime.sandbox.egress.attempt import AttemptRecord, EgressAttempt
+from runtime.sandbox.egress.guard import CAPS, ConnectionCaps
+from runtime.sandbox.egress.listener import Listener
+from runtime.sandbox.egress.peer import Members
 from runtime.sandbox.egress.policy import (
     EgressRule,
     EgressSettings,
@@ -39,7 +42,7 @@ AttemptCallback = Callable[[EgressAttempt], None]
 @dataclass(frozen=True, kw_only=True)
 class EgressLimits:
     bytes: int  # up and down, over every connection of the invocation
-    connections: int  # every request counts, allowed or not
+    connections: int  # every connection of the sandbox counts, whatever became of it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +64,7 @@ class _Refused(Exception):
         self.denied = denied
 
 
-_STATUS_TEXT = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway"}
+_STATUS_TEXT = {400: "Bad Request", 403: "Forbidden", 408: "Request Timeout", 502: "Bad Gateway"}
 
 
 class EgressProxy:
@@ -73,32 +76,30 @@ class EgressProxy:
         settings: EgressSettings,
         host_addresses: frozenset[IPAddress],
         on_attempt: AttemptCallback | None = None,
+        caps: ConnectionCaps = CAPS,
     ) -> None:
         self.rules = tuple(rules)
         self.limits = limits
         self.settings = settings
         self.host_addresses = host_addresses
+        self.caps = caps
         self._on_attempt = on_attempt
-        self._server: asyncio.AbstractServer | None = None
-        self._handlers: set[asyncio.Task[Any]] = set()
+        self._listener = Listener(total=limits.connections, caps=caps, serve=self._serve)
         self._attempts: list[AttemptRecord] = []
-        self._requests = 0
-        self._relay = Relay(limits.bytes)
+        self._relay = Relay(limits.bytes, idle_seconds=caps.idle_timeout_seconds)
         self._report: EgressReport | None = None
 
-    async def start(self, path: str) -> None:
-        self._server = await asyncio.start_unix_server(
-            self._serve, path=path, limit=http.MAX_HEAD_BYTES
-        )
+    def start(self, path: str) -> None:
+        self._listener.start(path)
+
+    def admit(self, members: Members) -> None:
+        """Serve the processes ``members`` lists (the sandbox's); until then, nobody."""
+        self._listener.members = members
 
     async def close(self) -> EgressReport:
         """Stop listening, cut every open connection, and report; safe to call again."""
         if self._report is None:
-            if self._server is not None:
-                self._server.close()
-            for task in self._handlers:
-                task.cancel()
-            await asyncio.gather(*self._handlers, return_exceptions=True)
+            await self._listener.close()
             self._report = EgressReport(
                 attempts=tuple(a.freeze() for a in self._attempts), violations=self._violations()
             )
@@ -112,27 +113,32 @@ class EgressProxy:
                 found.append(f"egress denied: {target} ({attempt.reason})")
             elif attempt.cut:
                 found.append(f"egress limit: {target} {attempt.error}")
-        unrecorded = self._requests - len(self._attempts)
-        if unrecorded:
-            found.append(
-                f"egress denied: {unrecorded} more request(s) past the egress_connections limit "
-                f"of {self.limits.connections}"
-            )
+        for reason, count in self._listener.refused.items():
+            found.append(f"egress denied: {count} connection(s) {reason}")
         return tuple(found)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._handlers.add(task)
+    async def _serve(self, connection: socket.socket, number: int) -> None:
+        try:
+            reader, writer = await asyncio.open_unix_connection(
+                sock=connection, limit=http.MAX_HEAD_BYTES
+            )
+        except OSError:
+            connection.close()
+            return
         attempt: AttemptRecord | None = None
         upstream: asyncio.StreamWriter | None = None
         try:
-            head = await _read_head(reader)
+            head = await self._head(reader, writer)
             if head is None:
+                if number > self.limits.connections:
+                    limit = (
+                        f"refused: past the egress_connections limit of {self.limits.connections}"
+                    )
+                    self._listener.refused[limit] += 1
                 return
             parsed = _parse(head)
             attempt = self._record(parsed)
-            request = self._admit(parsed)
+            request = self._admit(parsed, number)
             upstream_reader, upstream = await self._open(request, attempt)
             if request.tunnel:
                 await self._relay.tunnel(attempt, reader, writer, upstream_reader, upstream)
@@ -149,10 +155,14 @@ class EgressProxy:
             else:
                 attempt.error = refused.message
                 message = f"egress failed: {target}: {refused.message}"
-            reply = http.response(refused.status, _STATUS_TEXT[refused.status], message)
-            with contextlib.suppress(OSError):
-                writer.write(reply)
-                await writer.drain()
+            await _reply(writer, refused.status, message)
+        except http.RequestError as refused:
+            # A body refused part way: the origin never got the request's end, and drops it.
+            assert attempt is not None
+            attempt.allowed, attempt.reason = False, refused.reason
+            if not attempt.bytes_down:
+                target = attempt.freeze().target
+                await _reply(writer, 400, f"egress denied: {target} ({refused.reason})")
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             # Either side went away mid-transfer: normal for a tunnel, noted for the record.
             if attempt is not None and attempt.error is None:
@@ -161,28 +171,36 @@ class EgressProxy:
             if upstream is not None:
                 upstream.close()
             writer.close()
-            if task is not None:
-                self._handlers.discard(task)
-            if attempt is not None and attempt.recorded and self._on_attempt is not None:
+            if attempt is not None and self._on_attempt is not None:
                 self._on_attempt(attempt.freeze())
 
+    async def _head(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bytes | http.RequestError | None:
+        """The request head, or None when there is none to serve (counted if it timed out)."""
+        try:
+            async with asyncio.timeout(self.caps.head_timeout_seconds):
+                return await _read_head(reader)
+        except TimeoutError:
+            timeout = f"{self.caps.head_timeout_seconds:g}s"
+            self._listener.refused[f"sent no request head within {timeout}"] += 1
+            await _reply(writer, 408, f"egress denied: no request head within {timeout}")
+            return None
+
     def _record(self, parsed: http.ProxyRequest | http.RequestError) -> AttemptRecord:
-        """Start the request's record and count it."""
+        """Start the request's record (the listener has bounded how many there can be)."""
         if isinstance(parsed, http.RequestError):
             attempt = AttemptRecord("-", parsed.host, parsed.port)
         else:
             attempt = AttemptRecord(parsed.method, parsed.host, parsed.port)
-        self._requests += 1
-        # Only the first request past the limit is recorded; later ones are counted, so that a
-        # looping tool cannot grow the record without bound.
-        if self._requests <= self.limits.connections + 1:
-            attempt.recorded = True
-            self._attempts.append(attempt)
+        self._attempts.append(attempt)
         return attempt
 
-    def _admit(self, parsed: http.ProxyRequest | http.RequestError) -> http.ProxyRequest:
+    def _admit(
+        self, parsed: http.ProxyRequest | http.RequestError, number: int
+    ) -> http.ProxyRequest:
         """The request, unless it breaks a limit or could not be parsed (then _Refused)."""
-        if self._requests > self.limits.connections:
+        if number > self.limits.connections:
             limit = f"egress_connections limit of {self.limits.connections} reached"
             raise _Refused(403, limit, denied=True)
         if self._relay.exhausted:
@@ -237,6 +255,13 @@ class EgressProxy:
         return tuple(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
 
 
+async def _reply(writer: asyncio.StreamWriter, status: int, message: str) -> None:
+    """The proxy's own response; the client may be gone already."""
+    with contextlib.suppress(OSError, RuntimeError):
+        writer.write(http.response(status, _STATUS_TEXT[status], message))
+        await writer.drain()
+
+
 def _parse(head: bytes | http.RequestError) -> http.ProxyRequest | http.RequestError:
     if isinstance(head, http.RequestError):
         return head
@@ -247,12 +272,20 @@ def _parse(head: bytes | http.RequestError) -> http.ProxyRequest | http.RequestE
 
 
 async def _read_head(reader: asyncio.StreamReader) -> bytes | http.RequestError | None:
-    """The request head; None when the client sent nothing at all."""
-    try:
-        return await reader.readuntil(http.HEAD_END)
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial.strip():
-            return None
-        return http.RequestError("the request head ended early")
-    except asyncio.LimitOverrunError:
-        return http.RequestError(f"request head larger than {http.MAX_HEAD_BYTES} bytes")
+    """The request head, read a line at a time up to its blank line, or up to a line that does
+    not end in CRLF (for the parser to refuse); None when the client sent nothing at all."""
+    head = bytearray()
+    while True:
+        try:
+            line = await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:
+            if not (head + exc.partial).strip():
+                return None
+            return http.RequestError("the request head ended early")
+        except asyncio.LimitOverrunError:
+            line = b""
+        head += line
+        if not line or len(head) > http.MAX_HEAD_BYTES:
+            return http.RequestError(f"request head larger than {http.MAX_HEAD_BYTES} bytes")
+        if line == b"\r\n" or not line.endswith(b"\r\n"):
+            return bytes(head)

@@ -4,8 +4,10 @@
 only the given owner (the sandbox user) can enter. Its ``attachment`` is what the sandbox must
 add to use it: the directory bound read-only at ``SANDBOX_SOCKET_DIR``, the tool started behind
 the bridge, the proxy variables set; the sandbox applies it to its own spec, so that this
-package knows nothing of specs. ``close`` stops the proxy, cutting whatever is still open,
-removes the directory and reports every attempt.
+package knows nothing of specs. The proxy serves nobody until ``admit`` names the sandbox's
+processes; once the sandbox has mounted the directory, ``hide`` renames it to a name that
+appears nowhere (nsjail's argv shows the first). ``close`` stops the proxy, cutting whatever is
+still open, removes the directory and reports every attempt.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import glob
 import ipaddress
 import os
+import secrets
 import shutil
 import socket
 import sys
@@ -26,6 +29,7 @@ import structlog
 
 from runtime.errors import IsolationUnavailable, SandboxError
 from runtime.sandbox.egress import BRIDGE_INTERPRETER, BRIDGE_PORT
+from runtime.sandbox.egress.peer import Members
 from runtime.sandbox.egress.policy import EgressRule, EgressSettings, IPAddress, settings_from_env
 from runtime.sandbox.egress.proxy import AttemptCallback, EgressLimits, EgressProxy, EgressReport
 
@@ -135,7 +139,7 @@ class EgressSession:
             # Owned by the sandbox user, mode 0700: no other unprivileged user can connect.
             os.chown(directory, owner_uid, owner_gid)
             path = os.path.join(directory, SOCKET_NAME)
-            await proxy.start(path)
+            proxy.start(path)
             os.chown(path, owner_uid, owner_gid)
             os.chmod(path, 0o600)
         except OSError as exc:
@@ -154,6 +158,21 @@ class EgressSession:
             socket_dir=self.directory,
             mount_point=SANDBOX_SOCKET_DIR,
         )
+
+    def admit(self, members: Members) -> None:
+        """Let the processes ``members`` lists (the sandbox's own) use the proxy."""
+        self.proxy.admit(members)
+
+    def hide(self) -> None:
+        """Move the directory to a fresh name, once the sandbox has it mounted: a host process
+        that read the old name (in nsjail's argv) finds nothing there."""
+        # Only root can create entries in the sessions directory, so nobody can take the name.
+        hidden = os.path.join(_SESSIONS, f"s-{secrets.token_hex(16)}")
+        try:
+            os.rename(self.directory, hidden)
+        except OSError as exc:
+            raise SandboxError(f"cannot move the egress socket directory: {exc}") from exc
+        self.directory = hidden
 
     async def close(self) -> EgressReport:
         """Stop the proxy and remove its directory; safe to call again."""

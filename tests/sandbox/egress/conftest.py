@@ -33,6 +33,7 @@ from cryptography.x509.oid import NameOID
 
 from runtime.sandbox.egress.policy import EgressSettings, IPAddress, parse_rules
 from runtime.sandbox.egress.proxy import AttemptCallback
+from runtime.sandbox.egress.session import SANDBOX_SOCKET_DIR
 from runtime.sandbox.launcher import Launcher, Sandbox
 from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.profiles import Bind, LimitOverrides, ProfileStore, SandboxProfile
@@ -275,6 +276,21 @@ class NetJail:
             return await sandbox.run(b""), sandbox
 
         return asyncio.run(go())
+
+
+def live_socket_dir(sandbox: Sandbox) -> str:
+    """The proxy socket's host directory under its current name (hidden once the jail has it
+    mounted), found, as root may, through the jail's own mount of it."""
+    (named,) = [b.source for b in sandbox.spec.binds if b.target == SANDBOX_SOCKET_DIR]
+    for pid in sandbox.group.procs():
+        try:
+            inode = Path(f"/proc/{pid}/root{SANDBOX_SOCKET_DIR}").stat().st_ino
+        except OSError:
+            continue  # nsjail itself, whose root is the host's
+        for directory in Path(named).parent.iterdir():
+            if directory.stat().st_ino == inode:
+                return str(directory)
+    raise AssertionError("the jail's proxy socket directory was not found")
 
 
 @pytest.fixture
