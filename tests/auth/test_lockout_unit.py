@@ -125,7 +125,11 @@ def test_a_reloaded_policy_applies_to_the_next_failures(lockout: Lockout, clock:
 
 def authenticator(tokens: TokenStore, clock: FakeClock) -> Authenticator:
     return Authenticator(
-        tokens=tokens, lockout=Lockout(POLICY), transport=CONNECTIONS.get, clock=clock
+        tokens=tokens,
+        lockout=Lockout(POLICY),
+        transport=CONNECTIONS.get,
+        keyholders=frozenset({0}),
+        clock=clock,
     )
 
 
@@ -202,6 +206,17 @@ def test_one_local_users_refusals_do_not_lock_out_another(
     token = issue(tokens, clock, "other")
     guess(auth, "not-a-token", NOBODY)
     assert (admitted(auth, token, NOBODY), admitted(auth, token, ROOT)) == (False, True)
+
+
+def test_a_keyholder_is_locked_out_per_token_only(tokens: TokenStore, clock: FakeClock) -> None:
+    """A uid that can read the daemon's keys is locked out of a token it guesses at, never as a
+    whole: malformed tokens and guesses leave its other tokens working."""
+    auth = authenticator(tokens, clock)
+    holder = issue(tokens, clock, "holder")
+    guess(auth, "not-a-token", ROOT)
+    guess(auth, forge(holder), ROOT)
+    other = issue(tokens, clock, "other")
+    assert (admitted(auth, holder, ROOT), admitted(auth, other, ROOT)) == (False, True)
 
 
 def test_refusals_during_a_lock_do_not_extend_it(tokens: TokenStore, clock: FakeClock) -> None:
