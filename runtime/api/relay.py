@@ -16,7 +16,7 @@ import os
 import secrets
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,7 +31,8 @@ __all__ = ["Certify", "Relay"]
 log = structlog.get_logger("skillrt.relay")
 
 Certify = Callable[[Any], "Principal | None"]  # a verified client certificate -> its principal
-_Identify = Callable[[asyncio.BaseTransport], "Transport | None"]
+# What a listener learns of an accepted connection; None: the kernel cannot name the caller.
+_Identify = Callable[[asyncio.BaseTransport], Awaitable["Transport | None"]]
 
 
 class Relay:
@@ -60,10 +61,10 @@ class Relay:
     async def listen_tcp(
         self, address: str, *, tls: ssl.SSLContext | None = None, certify: Certify | None = None
     ) -> None:
-        def identify(connection: asyncio.BaseTransport) -> Transport | None:
-            peer = tcp_peer(
-                connection.get_extra_info("sockname")[:2], connection.get_extra_info("peername")[:2]
-            )
+        async def identify(connection: asyncio.BaseTransport) -> Transport | None:
+            ends = (connection.get_extra_info("sockname"), connection.get_extra_info("peername"))
+            # The kernel's socket tables are files: read them off the event loop.
+            peer = await asyncio.to_thread(tcp_peer, ends[0][:2], ends[1][:2])
             if peer is None:
                 return None
             certified = certify(connection.get_extra_info("peercert")) if certify else None
@@ -89,10 +90,9 @@ class Relay:
         """Identify ``downstream``'s caller, then open its upstream end, known to gRPC by a name
         of its own."""
         try:
-            # The kernel's socket tables are files: read them off the event loop.
-            transport = await asyncio.to_thread(identify, downstream.connection)
-        except OSError as exc:
-            log.error("relay: cannot identify a caller", error=str(exc))
+            transport = await identify(downstream.connection)
+        except Exception:  # a connection gone meanwhile, an unreadable table: unknown
+            log.exception("relay: cannot identify a caller")
             transport = None
         if transport is None:
             log.warning("relay: refused a caller the kernel cannot name")
@@ -125,7 +125,7 @@ class Relay:
             self._transports.pop(end.key, None)
 
 
-def _unix_transport(connection: asyncio.BaseTransport) -> Transport:
+async def _unix_transport(connection: asyncio.BaseTransport) -> Transport:
     return Transport(peer=unix_peer(connection.get_extra_info("socket")))
 
 
