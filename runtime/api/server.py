@@ -31,16 +31,17 @@ from runtime.api.housekeeping import (
     sweep_expired,
 )
 from runtime.api.interceptors import ServerInterceptor
+from runtime.api.relay import Relay
 from runtime.api.sessions import SessionsServicer
 from runtime.api.skill_runtime import SkillRuntimeServicer
-from runtime.api.tlsfront import TlsFront
+from runtime.api.tlsfront import certified_principal, server_context
 from runtime.api.workspace import WorkspaceServicer
 from runtime.approvals.gate import ApprovalGate
 from runtime.approvals.store import ApprovalStore
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.audit.writer import AuditLog
-from runtime.auth.authenticate import Authenticator, plain_peer
+from runtime.auth.authenticate import Authenticator
 from runtime.auth.bootstrap import AdminTokenKeeper, create_owner_if_none
 from runtime.auth.lockout import Lockout
 from runtime.auth.ratelimit import RateLimiter
@@ -84,6 +85,7 @@ log = structlog.get_logger("skillrt.server")
 
 # After the drain, how long callers get to receive the final records of cancelled invocations.
 _ANSWER_SECONDS = 5.0
+_SUN_PATH_MAX = 108  # bytes in sockaddr_un's path, its terminating NUL included
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
@@ -152,6 +154,17 @@ def _prepare_socket(path: Path) -> None:
         raise ConfigError(f"{path}: another daemon is already listening on this socket")
     finally:
         probe.close()
+
+
+def _private_socket(state_dir: Path) -> Path:
+    """gRPC's own socket, in the state directory that only this daemon uses (it holds the
+    lock): one left by a daemon that died is removed."""
+    path = state_dir / "grpc.sock"
+    if len(os.fsencode(path)) >= _SUN_PATH_MAX:
+        raise ConfigError(f"{state_dir}: too long a path for a Unix socket inside it")
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    return path
 
 
 def _session_host(profiles: ProfileStore, profile: str) -> Host:
@@ -253,13 +266,14 @@ async def _serve(
         overlap_ms=config.token_overlap_ms,
     )
     keeper.refresh()
-    front: TlsFront | None = None
+    upstream = _private_socket(config.state_dir)
+    relay = Relay(upstream)
     lockout = Lockout(config.lockout)
     authenticator = Authenticator(
         tokens=tokens,
         lockout=lockout,
-        transport=lambda peer: front.transport(peer) if front is not None else plain_peer(peer),
-        allow_plain_tcp=config.insecure_tcp,
+        transport=relay.transport,
+        keyholders=frozenset({0, os.geteuid()}),  # root, and the user the daemon runs as
         on_failure=lambda peer, token_id: audit_auth_failure(audit_log, peer, token_id),
     )
     server = grpc.aio.server(
@@ -309,23 +323,23 @@ async def _serve(
         server,
     )
     _prepare_socket(config.socket_path)
-    old_umask = os.umask(0o177)  # the socket is created 0600: only the daemon's user connects
-    try:
-        server.add_insecure_port(f"unix:{config.socket_path}")
-    finally:
-        os.umask(old_umask)
+    # gRPC listens only where the daemon's listeners relay to: they name each caller.
+    server.add_insecure_port(f"unix:{upstream}")
+    await server.start()
+    await relay.listen_unix(config.socket_path)
     if config.tcp_address and config.tls is not None:
-        upstream = server.add_insecure_port("127.0.0.1:0")
-        front = TlsFront(config.tls, address=config.tcp_address, upstream_port=upstream)
+        tls = config.tls
+        await relay.listen_tcp(
+            config.tcp_address,
+            tls=server_context(tls),
+            certify=lambda cert: certified_principal(tls, cert),
+        )
     elif config.tcp_address:
         log.warning(
             "INSECURE: listening on TCP without TLS; tokens cross the wire in clear text",
             address=config.tcp_address,
         )
-        server.add_insecure_port(config.tcp_address)
-    await server.start()
-    if front is not None:
-        await front.start()
+        await relay.listen_tcp(config.tcp_address)
     keeper_task = asyncio.create_task(keeper.run())
     pruner_task = asyncio.create_task(prune_audit_daily(config))
     sweeper_task = asyncio.create_task(sweep_expired(invocations, sessions))
@@ -362,15 +376,16 @@ async def _serve(
     sweeper_task.cancel()
     collector_task.cancel()
     await health_servicer.enter_graceful_shutdown()
-    if front is not None:
-        await front.stop()
+    relay.stop_listening()
     # The server outlasts the drain so that callers still connected receive their invocation's
     # final record (cancelled, with its id) instead of UNAVAILABLE; it stops as soon as every
     # call has answered.
     await asyncio.gather(server.stop(grace + _ANSWER_SECONDS), invocations.drain(grace))
+    relay.close()
     await sessions.close()
     snapshots.close()
     await audit_log.close()
-    with contextlib.suppress(FileNotFoundError):
-        config.socket_path.unlink()
+    for path in (config.socket_path, upstream):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     log.info("stopped")

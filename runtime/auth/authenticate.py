@@ -7,27 +7,28 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from runtime.auth.lockout import Lockout
+from runtime.auth.peers import Peer
 from runtime.auth.roles import Principal
 from runtime.auth.tokens import TokenStore, token_id
 from runtime.errors import BadCredentials
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
-__all__ = ["Authenticator", "FailureHook", "Metadata", "Transport", "TransportInfo", "plain_peer"]
+__all__ = ["Authenticator", "FailureHook", "Metadata", "Transport", "TransportInfo"]
 
 Metadata = Iterable[tuple[str, Any]]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Transport:
-    """What the TLS front knows about the connection a call arrived on."""
+    """What the daemon's listener learnt about the connection a call arrived on."""
 
-    tls: bool  # a TLS 1.3 connection terminated by the daemon
+    peer: Peer  # who is calling, as the kernel tells it
     certified: Principal | None = None  # from a verified, mapped client certificate
-    remote: str | None = None  # the client's address as the TLS front saw it
 
 
-TransportInfo = Callable[[str], Transport]
-FailureHook = Callable[[str, str], None]  # (peer, token id or "") after each refused attempt
+# A call's gRPC peer string -> its connection, or None for one no listener accepted.
+TransportInfo = Callable[[str], "Transport | None"]
+FailureHook = Callable[[str, str], None]  # (who, token id or "") after each refused attempt
 
 
 class Authenticator:
@@ -37,7 +38,7 @@ class Authenticator:
         tokens: TokenStore,
         lockout: Lockout,
         transport: TransportInfo,
-        allow_plain_tcp: bool,
+        keyholders: frozenset[int] = frozenset(),
         on_failure: FailureHook | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
@@ -45,7 +46,7 @@ class Authenticator:
         self._lockout = lockout
         self._clock = clock
         self._transport = transport
-        self._allow_plain_tcp = allow_plain_tcp
+        self._keyholders = keyholders
         self._on_failure = on_failure
 
     def authenticate(self, metadata: Metadata, peer: str) -> Principal:
@@ -53,31 +54,36 @@ class Authenticator:
         token = _bearer(metadata)
         presented_id = token_id(token) if token else None
         transport = self._transport(peer)
-        peer_key = _peer_key(transport.remote or peer)
-        # Guesses at a token are counted per place they come from: someone who knows a token's
-        # (public) id cannot lock its real holder out from elsewhere.
-        token_key = f"token:{presented_id}@{peer_key or 'local'}" if presented_id else None
-        keys = [k for k in (peer_key, token_key) if k]
+        if transport is None:
+            # Not a connection the daemon accepted (gRPC's private socket reached directly):
+            # unknown means deny, and there is no identity to count the failure against.
+            self._fail([], f"unknown {peer}", presented_id, now)
+        who = transport.peer.identity
+        # Failures count against who calls, alone and with the token id presented: guesses at a
+        # (public) token id lock out the guesser, never the token's holder. A keyholder (a uid
+        # that can read the daemon's keys) gains nothing by guessing; locking it out as a whole
+        # would only lock the operator out of their own daemon, so it is locked per token only.
+        keys = [] if transport.peer.uid in self._keyholders else [f"peer:{who}"]
+        if presented_id:
+            keys.append(f"token:{presented_id}@{who}")
         if any(self._lockout.locked(k, now) for k in keys):
             raise BadCredentials()
-        if _is_tcp(peer) and not transport.tls and not self._allow_plain_tcp:
-            self._fail(keys, peer, presented_id, now)
         if token is None:
             if transport.certified is not None:
                 return transport.certified
-            self._fail(keys, peer, presented_id, now)
+            self._fail(keys, transport.peer.label, presented_id, now)
         record = self._tokens.verify(token, now)
         if record is None:
-            self._fail(keys, peer, presented_id, now)
+            self._fail(keys, transport.peer.label, presented_id, now)
         return Principal(
             name=record.name, role=record.role, authenticated_by="token", token_id=record.id
         )
 
-    def _fail(self, keys: list[str], peer: str, presented_id: str | None, now: int) -> NoReturn:
+    def _fail(self, keys: list[str], who: str, presented_id: str | None, now: int) -> NoReturn:
         for key in keys:
             self._lockout.failure(key, now)
         if self._on_failure is not None:
-            self._on_failure(peer, presented_id or "")
+            self._on_failure(who, presented_id or "")
         raise BadCredentials()
 
 
@@ -89,21 +95,3 @@ def _bearer(metadata: Metadata) -> str | None:
             if scheme.lower() == "bearer" and credential.strip():
                 return credential.strip()
     return None
-
-
-def _is_tcp(peer: str) -> bool:
-    return peer.startswith(("ipv4:", "ipv6:"))
-
-
-def plain_peer(peer: str) -> Transport:
-    """The transport of a daemon without a TLS front: nothing is TLS."""
-    return Transport(tls=False)
-
-
-def _peer_key(peer: str) -> str | None:
-    """Lock out remote addresses; every Unix-socket caller is local and already trusted by
-    the socket's 0600 mode, and they all share one peer string."""
-    if not _is_tcp(peer):
-        return None
-    address = peer.split(":", 1)[1].rsplit(":", 1)[0]
-    return f"peer:{address}"

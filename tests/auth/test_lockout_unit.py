@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.auth.authenticate import Authenticator, Transport, TransportInfo, plain_peer
+from runtime.auth.authenticate import Authenticator, Transport
 from runtime.auth.lockout import Lockout, LockoutPolicy
+from runtime.auth.peers import Peer
 from runtime.auth.roles import Role
 from runtime.auth.tokens import TokenStore
 from runtime.errors import BadCredentials
@@ -18,10 +19,18 @@ from tests.fakes import FakeClock
 POLICY = LockoutPolicy(
     max_failures=3, window_ms=10_000, base_lockout_ms=1_000, max_lockout_ms=4_000
 )
-KEY = "peer:192.0.2.1"
-PEER_A = "ipv4:192.0.2.1:40000"
-PEER_B = "ipv4:192.0.2.2:40000"
-LOCAL = "unix:"
+KEY = "peer:address:192.0.2.1"
+# gRPC peer strings of relayed connections, and who the listener found at the other end.
+PEER_A = "unix-abstract:a"
+PEER_B = "unix-abstract:b"
+ROOT = "unix-abstract:root"
+NOBODY = "unix-abstract:nobody"
+CONNECTIONS = {
+    PEER_A: Transport(peer=Peer(address="192.0.2.1")),
+    PEER_B: Transport(peer=Peer(address="192.0.2.2")),
+    ROOT: Transport(peer=Peer(uid=0, pid=100)),
+    NOBODY: Transport(peer=Peer(uid=65534, pid=200)),
+}
 
 
 @pytest.fixture
@@ -114,14 +123,12 @@ def test_a_reloaded_policy_applies_to_the_next_failures(lockout: Lockout, clock:
 # The Authenticator decides which keys a refused call counts against.
 
 
-def authenticator(
-    tokens: TokenStore, clock: FakeClock, transport: TransportInfo = plain_peer
-) -> Authenticator:
+def authenticator(tokens: TokenStore, clock: FakeClock) -> Authenticator:
     return Authenticator(
         tokens=tokens,
         lockout=Lockout(POLICY),
-        transport=transport,
-        allow_plain_tcp=True,
+        transport=CONNECTIONS.get,
+        keyholders=frozenset({0}),
         clock=clock,
     )
 
@@ -168,14 +175,14 @@ def test_guessing_from_elsewhere_cannot_lock_out_the_holder(
     assert admitted(auth, holder, PEER_B)
 
 
-def test_local_guessing_cannot_lock_out_the_holder_over_tcp(
+def test_another_users_guessing_cannot_lock_out_the_holder(
     tokens: TokenStore, clock: FakeClock
 ) -> None:
-    """Guesses at a token over the Unix socket lock it for local callers only."""
+    """Guesses at a token by one local user lock it for that user only, not for its holder."""
     auth = authenticator(tokens, clock)
     holder = issue(tokens, clock, "holder")
-    guess(auth, forge(holder), LOCAL)
-    assert (admitted(auth, holder, LOCAL), admitted(auth, holder, PEER_B)) == (False, True)
+    guess(auth, forge(holder), NOBODY)
+    assert (admitted(auth, holder, NOBODY), admitted(auth, holder, ROOT)) == (False, True)
 
 
 def test_a_locked_out_peer_is_refused_with_any_token(tokens: TokenStore, clock: FakeClock) -> None:
@@ -185,30 +192,31 @@ def test_a_locked_out_peer_is_refused_with_any_token(tokens: TokenStore, clock: 
     assert not admitted(auth, issue(tokens, clock, "other"), PEER_A)
 
 
-def test_the_peer_key_ignores_the_source_port(tokens: TokenStore, clock: FakeClock) -> None:
-    """Guesses from one port of an address lock out the same address on another port."""
+def test_a_connection_no_listener_accepted_is_refused(tokens: TokenStore, clock: FakeClock) -> None:
+    """A call whose connection the daemon's listeners do not know is refused, token or not."""
     auth = authenticator(tokens, clock)
-    guess(auth, "not-a-token", "ipv6:[2001:db8::1]:40000")
-    assert not admitted(auth, issue(tokens, clock, "other"), "ipv6:[2001:db8::1]:40001")
+    assert not admitted(auth, issue(tokens, clock, "holder"), "unix:")
 
 
-def test_local_callers_are_never_locked_out_as_a_peer(tokens: TokenStore, clock: FakeClock) -> None:
-    """Malformed tokens over the Unix socket do not lock out other local callers."""
-    auth = authenticator(tokens, clock)
-    guess(auth, "not-a-token", LOCAL)
-    assert admitted(auth, issue(tokens, clock, "other"), LOCAL)
-
-
-def test_behind_the_tls_front_the_client_address_is_the_key(
+def test_one_local_users_refusals_do_not_lock_out_another(
     tokens: TokenStore, clock: FakeClock
 ) -> None:
-    """Through the TLS front, lockout follows the client's address, not the front's connection."""
-    remotes = {"ipv4:127.0.0.1:50001": "ipv4:192.0.2.1:40000"}
-    auth = authenticator(
-        tokens, clock, lambda peer: Transport(tls=True, remote=remotes.get(peer, PEER_B))
-    )
-    guess(auth, "not-a-token", "ipv4:127.0.0.1:50001")
-    assert admitted(auth, issue(tokens, clock, "other"), "ipv4:127.0.0.1:50002")
+    """Malformed tokens from one local user lock out that user, and no other."""
+    auth = authenticator(tokens, clock)
+    token = issue(tokens, clock, "other")
+    guess(auth, "not-a-token", NOBODY)
+    assert (admitted(auth, token, NOBODY), admitted(auth, token, ROOT)) == (False, True)
+
+
+def test_a_keyholder_is_locked_out_per_token_only(tokens: TokenStore, clock: FakeClock) -> None:
+    """A uid that can read the daemon's keys is locked out of a token it guesses at, never as a
+    whole: malformed tokens and guesses leave its other tokens working."""
+    auth = authenticator(tokens, clock)
+    holder = issue(tokens, clock, "holder")
+    guess(auth, "not-a-token", ROOT)
+    guess(auth, forge(holder), ROOT)
+    other = issue(tokens, clock, "other")
+    assert (admitted(auth, holder, ROOT), admitted(auth, other, ROOT)) == (False, True)
 
 
 def test_refusals_during_a_lock_do_not_extend_it(tokens: TokenStore, clock: FakeClock) -> None:

@@ -18,6 +18,7 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.util import paths
 from tests.api.conftest import BearerToken, Daemon, cleanup, make_daemon
+from tests.auth.as_user import calls_as
 
 
 def free_port() -> int:
@@ -157,23 +158,13 @@ def test_insecure_loopback_tcp_is_loud(tmp_path: Path) -> None:
         cleanup(daemon)
 
 
-def test_guessing_from_one_peer_does_not_lock_out_the_holder(tmp_path: Path) -> None:
-    """Failed guesses at a token from a TCP peer lock that peer out, not the token's holder."""
-    daemon = make_daemon()
-    try:
-        address = f"127.0.0.1:{free_port()}"
-        daemon.start("--tcp", address, "--insecure-tcp")
-        with daemon.channel() as channel:
-            stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
-            victim = stub.CreateToken(pb.CreateTokenRequest(name="victim", role="viewer")).token
-        forged = victim[:-1] + ("A" if victim[-1] != "A" else "B")
-        attacker = grpc.intercept_channel(grpc.insecure_channel(address), BearerToken(forged))
-        with attacker:
-            for _ in range(12):
-                with pytest.raises(grpc.RpcError):
-                    pb_grpc.AdminStub(attacker).Whoami(pb.WhoamiRequest(), timeout=10)  # type: ignore[no-untyped-call]
-        with daemon.channel(victim) as channel:
-            stub = pb_grpc.AdminStub(channel)  # type: ignore[no-untyped-call]
-            assert stub.Whoami(pb.WhoamiRequest(), timeout=10).name == "victim"
-    finally:
-        cleanup(daemon)
+def test_anonymous_tls_calls_of_one_user_do_not_lock_out_another(
+    tls_daemon: tuple[Daemon, str, Path],
+) -> None:
+    """Over TLS on loopback, another user's calls without credentials lock out that user only."""
+    daemon, address, pki = tls_daemon
+    anonymous = [None] * 11  # past the default of 10 failures
+    codes = calls_as(65534, address, *anonymous, ca=pki / "ca.pem")
+    assert codes == ["UNAUTHENTICATED"] * len(anonymous)
+    principal = whoami(address, Tls(ca=pki / "ca.pem"), daemon.owner_token)
+    assert principal.name == "owner"
