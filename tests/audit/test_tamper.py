@@ -14,9 +14,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from runtime.audit import events
 from runtime.audit.chainkey import read_chain_key
 from runtime.audit.entry import entry_hash
 from runtime.audit.query import entries
+from runtime.audit.writer import AuditLog
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.util.canonical import canonical_bytes
@@ -142,10 +144,21 @@ def test_emptied_log_fails(state: Path, anchor: Path) -> None:
     """An emptied log fails verify, and fails against the anchor."""
     rewrite(state / "audit.log", [])
     proc = skillrt("audit", "verify", "--state-dir", str(state))
-    assert_one_line_error(proc, "the log is empty")
+    assert_one_line_error(proc, "the log is empty, but its chain key")
     proc = skillrt("audit", "verify", "--state-dir", str(state), "--anchor", str(anchor))
-    assert_one_line_error(proc, "")
-    assert proc.returncode == 1
+    assert_one_line_error(proc, "the log is empty, but its chain key")
+
+
+def test_emptied_and_written_again_fails_against_the_anchor(state: Path, anchor: Path) -> None:
+    """Once new entries follow an emptying, the chain verifies again: the anchor still fails."""
+    log = state / "audit.log"
+    rewrite(log, [])
+    writer = AuditLog(log, keys=state / "audit-keys")
+    for _ in range(_anchored_seq(anchor) + 1):
+        writer.append(events.RPC_CALLED, actor="skillrt", method="/after/emptying")
+    assert _verify(state)[0] == 0
+    proc = skillrt("audit", "verify", "--state-dir", str(state), "--anchor", str(anchor))
+    assert_one_line_error(proc, f"seq {_anchored_seq(anchor)} in the log has hash")
 
 
 def test_truncated_after_the_anchor_fails(state: Path, anchor: Path) -> None:
