@@ -22,7 +22,6 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from runtime.audit.chainkey import ChainKey
 from runtime.audit.entry import format_ts
 from runtime.audit.keys import create_private, private_dir, read_private
 from runtime.audit.verify import Verdict
@@ -99,12 +98,14 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
-def sign_head(verdict: Verdict, *, log: Path, private: Ed25519PrivateKey, now: float) -> str:
-    """The anchor of a verified log's head, as the text of a JSON document."""
+def sign_head(verdict: Verdict, *, log: Path, keys: Path, now: float) -> str:
+    """The anchor of a verified log's head, signed with the head key in ``keys`` (made on first
+    use), as the text of a JSON document."""
     if verdict.broken is not None:
         raise IntegrityError(f"{log}: {verdict.broken}; refusing to anchor a log that fails")
     if verdict.key is None or verdict.last is None:
         raise NoSuchEntity(f"{log}: no keyed entry to anchor yet")
+    private = head_key(keys)
     anchor = Anchor(
         format=FORMAT,
         log=verdict.key.log_id,
@@ -158,8 +159,9 @@ def read_anchor(path: Path, public: Ed25519PublicKey) -> Anchor:
     return anchor
 
 
-def mismatch(anchor: Anchor, verdict: Verdict, key: ChainKey | None) -> str | None:
+def mismatch(anchor: Anchor, verdict: Verdict) -> str | None:
     """Why a verified log no longer holds the anchored head, or None when it does."""
+    key = verdict.key
     if key is None or key.log_id != anchor.log:
         current = f"log {key.log_id}" if key else "a log without a chain key"
         return f"the anchor is of log {anchor.log}, this is {current}"

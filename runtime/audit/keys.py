@@ -37,12 +37,14 @@ _KEY_BYTES = 32
 
 def private_dir(directory: Path, *, create: bool) -> bool:
     """Whether ``directory`` exists (made 0700 when ``create``); refused if others may enter it."""
-    if create:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
+        if create:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         mode = directory.stat().st_mode
     except FileNotFoundError:
         return False
+    except OSError as exc:
+        raise IntegrityError(f"{directory}: cannot reach the audit keys: {exc.strerror}") from exc
     if not stat.S_ISDIR(mode):
         raise IntegrityError(f"{directory}: not a directory")
     if mode & 0o077:

@@ -161,7 +161,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         raise IntegrityError(f"{state.audit_log}: {verdict.broken}")
     holds = ""
     if anchored is not None:
-        problem = anchor.mismatch(anchored, verdict, verdict.key)
+        problem = anchor.mismatch(anchored, verdict)
         if problem is not None:
             raise IntegrityError(f"{state.audit_log}: {problem} (anchor {args.anchor})")
         holds = f"; holds the anchored seq {anchored.seq} of {anchored.anchored_at}"
@@ -186,13 +186,12 @@ def _chain_text(verdict: Verdict) -> str:
 
 def cmd_audit_head(args: argparse.Namespace) -> int:
     state = load_state(args)
-    signer = anchor.head_key(state.audit_keys)
     verdict = check(state.audit_log, keys=state.audit_keys)
-    text = anchor.sign_head(verdict, log=state.audit_log, private=signer, now=time.time())
+    text = anchor.sign_head(verdict, log=state.audit_log, keys=state.audit_keys, now=time.time())
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    args.out.write_text(text)
+    _write_out(args.out, text.encode())
     assert verdict.last is not None
     seq = verdict.last.seq
     print(f"{args.out}: the head of {state.audit_log}, seq {seq}; keep it off this host")
@@ -205,8 +204,15 @@ def cmd_audit_public_key(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(pem.decode())
     else:
-        args.out.write_bytes(pem)
+        _write_out(args.out, pem)
     return 0
+
+
+def _write_out(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise BadRequest(f"{path}: cannot write: {exc.strerror}") from exc
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
