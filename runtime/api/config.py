@@ -15,7 +15,9 @@
     [rate_limits.roles.<role>] and [rate_limits.tokens.<token name>]:
                   invocations_per_minute, concurrent, cpu_seconds_per_hour
     [approvals]   timeout (per tool: approval_timeout in the skill manifest)
-    [audit]       retention (default 30 days)
+    [audit]       retention (default 30 days), key_dir (the chain and head keys, a 0700
+                  directory apart from the log: default audit-keys in the state directory;
+                  $SKILLRT_AUDIT_KEY_DIR for the command line)
     [secrets]     key_command (a command that prints the secrets key, for a KMS)
     [sessions]    root, default_profile, max_sessions, max_per_principal, max_total_size
     [sessions.commands.<profile>] deny, approve: shell-style patterns of command lines
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.api.tlsfront import TlsSettings
+from runtime.audit.chainkey import default_key_dir
 from runtime.auth.lockout import LockoutPolicy
 from runtime.auth.ratelimit import RateLimits
 from runtime.auth.roles import Role
@@ -80,6 +83,7 @@ class DaemonConfig:
     rate_limits_by_token: dict[str, RateLimits] = field(default_factory=dict)
     approval_timeout_ms: int = 900_000  # unanswered requests fail closed after this
     audit_retention_ms: int = 30 * 86_400_000
+    audit_key_dir: Path | None = None  # None: audit-keys in the state directory
     secrets_key_command: tuple[str, ...] | None = None  # a KMS helper that prints the key
     sessions_root: Path | None = None  # None: /run/skillrt-sessions/<cgroup_root>
     session_default_profile: str = "workspace"
@@ -106,6 +110,10 @@ class DaemonConfig:
     @property
     def audit_log(self) -> Path:
         return self.state_dir / "audit.log"
+
+    @property
+    def audit_keys(self) -> Path:
+        return self.audit_key_dir or default_key_dir(self.audit_log)
 
     @property
     def secrets_db(self) -> Path:
@@ -149,6 +157,9 @@ def defaults() -> DaemonConfig:
         max_queued=64,
         shutdown_grace_ms=10_000,
         cgroup_root="skillrt",
+        audit_key_dir=Path(os.environ["SKILLRT_AUDIT_KEY_DIR"])
+        if os.environ.get("SKILLRT_AUDIT_KEY_DIR")
+        else None,
     )
 
 
@@ -208,6 +219,8 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
     audit_table = doc.table("audit")
     if audit_table.has("retention"):
         changes["audit_retention_ms"] = audit_table.parsed("retention", parse_duration_ms)
+    if audit_table.has("key_dir"):
+        changes["audit_key_dir"] = base / audit_table.string("key_dir")
     audit_table.finish()
     secrets_table = doc.table("secrets")
     if secrets_table.has("key_command"):
@@ -339,11 +352,15 @@ def _check(config: DaemonConfig) -> None:
         raise ConfigError("sandboxes.max_queued: must not be negative")
     if not config.cgroup_root or "/" in config.cgroup_root or config.cgroup_root.startswith("."):
         raise ConfigError("sandboxes.cgroup_root: must be a plain directory name")
+    if config.audit_keys.resolve() == config.audit_log.parent.resolve():
+        # Whoever can edit the log could then read the key that makes its entries unforgeable.
+        raise ConfigError("audit.key_dir: must not be the audit log's directory")
     daemon_dirs = (
         config.state_dir,
         config.socket_path.parent,
         config.sessions.root,
         config.snapshot_root,
+        config.audit_keys,
     )
     check_allowlist(
         "catalog.allowed_readonly_paths", config.allowed_readonly_paths, never_bindable(daemon_dirs)

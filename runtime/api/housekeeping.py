@@ -104,7 +104,10 @@ async def prune_audit_daily(config: DaemonConfig) -> None:
         if config.audit_log.exists():
             try:
                 await asyncio.to_thread(
-                    prune, config.audit_log, older_than_ms=config.audit_retention_ms
+                    prune,
+                    config.audit_log,
+                    older_than_ms=config.audit_retention_ms,
+                    keys=config.audit_keys,
                 )
             except SkillRuntimeError as exc:
                 log.error("audit prune failed", error=str(exc))

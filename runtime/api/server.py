@@ -233,7 +233,7 @@ async def _serve(
     )
     catalog.policy()  # a malformed policy file stops the start, naming file and key
     catalog.listing()  # the operator hears at once of every folder that cannot be used
-    audit_log = BackgroundAudit(AuditLog(config.audit_log))
+    audit_log = BackgroundAudit(AuditLog(config.audit_log, keys=config.audit_keys))
     audit_log.bind(asyncio.get_running_loop())
     audit_recovery(audit_log, recovery)
     broker = OAuthBroker(

@@ -1,3 +1,4 @@
-"""The hash-chained, keyed audit log: events, the writer, verification, queries, retention."""
+"""The hash-chained, keyed audit log: events, keys, the writer, verification, anchors, queries,
+retention."""
 
 __all__: list[str] = []

@@ -1,9 +1,10 @@
 """One entry of the audit log: its model, its line of JSON, its hash, and a line that breaks.
 
-Each line is one entry ``{seq, ts, event, actor, ...fields, prev, hash}``: ``hash`` is the sha256
-of the entry's canonical JSON without ``hash``, and ``prev`` is the hash of the entry before it
-(``GENESIS`` for the very first), so editing, removing or reordering a line breaks the chain where
-it happened.
+Each line is one entry ``{seq, ts, event, actor, ...fields, prev, hash}``: ``hash`` is computed
+over the entry's canonical JSON without ``hash`` (keyed with the chain key, see ``chainkey``; the
+unkeyed sha256 here is what logs written before that carry), and ``prev`` is the hash of the
+entry before it (``GENESIS`` for the very first), so editing, removing or reordering a line breaks
+the chain where it happened.
 """
 
 from __future__ import annotations
@@ -135,8 +136,8 @@ def entry_hash(body: Mapping[str, Any]) -> str:
 
 
 def entry_hashes(body: Mapping[str, Any]) -> tuple[str, ...]:
-    """Every hash a genuine entry may carry: RFC 8785 (what skillrt writes now) and the form of
-    logs written before it, so that an upgraded daemon still verifies and prunes its old log."""
+    """Every unkeyed hash a genuine entry may carry: over RFC 8785 and over the form of logs
+    written before it, so that an upgraded daemon still verifies and prunes its old log."""
     unsigned = {k: v for k, v in body.items() if k != "hash"}
     return (entry_hash(body), *legacy_digests(unsigned))
 

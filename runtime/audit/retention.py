@@ -2,8 +2,8 @@
 
 The new file starts with a checkpoint entry that stands for the pruned range. Its ``seq`` is the
 last pruned entry's seq and it records how many entries were pruned and the last pruned hash,
-from which the chain continues. A checkpoint is authenticated with an HMAC under the key beside
-the log (see ``keys``), so whoever can delete lines still cannot forge one.
+from which the chain continues. Its hash is keyed like every entry's (see ``chainkey``), so
+whoever can delete lines still cannot forge one.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from runtime.audit.entry import GENESIS, Entry, entry_hash, format_ts, parse_ts
+from runtime.audit.chainkey import create_chain_key, default_key_dir
+from runtime.audit.entry import GENESIS, Entry, format_ts, parse_ts
 from runtime.audit.events import CHECKPOINT
-from runtime.audit.keys import checkpoint_mac, default_key_path, key_for_writing
 from runtime.audit.lock import ProcessLock
-from runtime.audit.verify import verify
+from runtime.audit.verify import check
 from runtime.errors import IntegrityError
 from runtime.util.fsio import fsync_dir
 
@@ -41,7 +41,7 @@ def prune(
     older_than_ms: int = DEFAULT_RETENTION_MS,
     now: float | None = None,
     actor: str = "skillrt",
-    key_path: Path | None = None,
+    keys: Path | None = None,
 ) -> PruneReport:
     """Drop the entries older than ``older_than_ms``, keeping the rest verifiable.
 
@@ -50,15 +50,19 @@ def prune(
     """
     moment = time.time() if now is None else now
     cutoff = moment - older_than_ms / 1000
-    key_file = key_path or default_key_path(path)
+    directory = keys or default_key_dir(path)
     with ProcessLock(path):
-        broken = verify(path, key_path=key_file)
-        if broken is not None:
-            raise IntegrityError(f"{path}: {broken}; refusing to prune a log that does not verify")
+        verdict = check(path, keys=directory)
+        if verdict.broken is not None:
+            raise IntegrityError(
+                f"{path}: {verdict.broken}; refusing to prune a log that does not verify"
+            )
         with path.open("rb") as source:
             earlier, newly, last = _skip_old(source, cutoff)
-            if last is None:
+            if last is None or verdict.last is None:
                 return PruneReport(pruned=0, kept=sum(1 for _ in source), checkpoint=None)
+            # A log not keyed yet (written before skillrt keyed its chain) is keyed from here.
+            key = verdict.key or create_chain_key(directory, legacy_until=verdict.last.seq)
             body: dict[str, Any] = {
                 "seq": last["seq"],
                 "ts": format_ts(moment),
@@ -69,8 +73,7 @@ def prune(
                 "last_pruned_hash": last["hash"],
                 "prev": GENESIS,
             }
-            body["mac"] = checkpoint_mac(key_for_writing(key_file), body)
-            checkpoint = Entry.from_body({**body, "hash": entry_hash(body)})
+            checkpoint = Entry.from_body({**body, "hash": key.link(body)})
             kept = _replace(path, checkpoint, source)
     return PruneReport(pruned=newly, kept=kept, checkpoint=checkpoint)
 

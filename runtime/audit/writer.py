@@ -1,4 +1,5 @@
-"""Appending to the audit log: each entry linked to the last, in one write, fsync'd.
+"""Appending to the audit log: each entry linked to the last under the chain key, in one write,
+fsync'd.
 
 Appends are serialized across threads and processes by the lock file beside the log.
 """
@@ -13,15 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runtime.audit.entry import (
-    GENESIS,
-    Entry,
-    check_entry,
-    entry_hash,
-    format_ts,
-    parse_line,
-    render_line,
-)
+from runtime.audit.chainkey import ChainKey, chain_key_for_append, default_key_dir
+from runtime.audit.entry import GENESIS, Entry, check_entry, format_ts, parse_line, render_line
 from runtime.audit.events import CHECKPOINT
 from runtime.audit.lock import ProcessLock
 from runtime.errors import BadRequest, IntegrityError
@@ -35,13 +29,20 @@ _CHUNK = 65536
 class AuditLog:
     """Appends entries to one log file; safe to share between threads and event loops."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        keys: Path | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.path = path
+        self.keys = keys or default_key_dir(path)
         self._clock = clock or time.time
         self._lock = ProcessLock(path)
         # (inode, size) of the file when this process last wrote, and the link that follows:
         # while the file is unchanged the last line need not be read again.
-        self._tail: tuple[int, int, int, str] | None = None
+        self._tail: tuple[int, int, int, str, ChainKey] | None = None
 
     def append(self, event: str, *, actor: str, **fields: Any) -> Entry:
         check_entry(event, actor, fields)
@@ -60,9 +61,9 @@ class AuditLog:
             if st.st_mode & 0o077:
                 os.fchmod(fd, 0o600)
             if self._tail is not None and self._tail[:2] == (st.st_ino, st.st_size):
-                seq, prev = self._tail[2:]
+                seq, prev, key = self._tail[2:]
             else:
-                seq, prev = _next_link(self.path)
+                seq, prev, key = _next_link(self.path, self.keys)
             body: dict[str, Any] = {
                 "seq": seq,
                 "ts": format_ts(self._clock()),
@@ -75,7 +76,7 @@ class AuditLog:
                 # Hash what a reader will parse back, not Python values that JSON changes (an
                 # int key becomes a string, a tuple a list).
                 body = json.loads(render_line(body))
-                entry = Entry.from_body({**body, "hash": entry_hash(body)})
+                entry = Entry.from_body({**body, "hash": key.link(body)})
                 data = (entry.line() + "\n").encode()
             except (TypeError, ValueError) as exc:
                 raise BadRequest(f"audit: fields must be JSON values: {exc}") from exc
@@ -84,26 +85,27 @@ class AuditLog:
             os.fsync(fd)
             if st.st_size == 0:
                 fsync_dir(self.path.parent)
-            self._tail = (st.st_ino, st.st_size + len(data), seq + 1, entry.hash)
+            self._tail = (st.st_ino, st.st_size + len(data), seq + 1, entry.hash, key)
             return entry
         finally:
             os.close(fd)
 
 
-def _next_link(path: Path) -> tuple[int, str]:
-    """The seq and prev of the entry that follows the last line of ``path``."""
+def _next_link(path: Path, keys: Path) -> tuple[int, str, ChainKey]:
+    """The seq, prev and chain key of the entry that follows the last line of ``path``."""
     raw = _last_line(path)
     if raw is None:
-        return 1, GENESIS
+        return 1, GENESIS, chain_key_for_append(keys, path, None)
     body, broken = parse_line(0, raw)
     if broken is not None or not raw.endswith(b"\n"):
         raise IntegrityError(
             f"{path}: the last line is not a complete entry; run `skillrt audit verify`"
         )
     assert body is not None
+    key = chain_key_for_append(keys, path, body)
     if body["event"] == CHECKPOINT:
-        return body["seq"] + 1, str(body["last_pruned_hash"])
-    return body["seq"] + 1, str(body["hash"])
+        return body["seq"] + 1, str(body["last_pruned_hash"]), key
+    return body["seq"] + 1, str(body["hash"]), key
 
 
 def _last_line(path: Path) -> bytes | None:

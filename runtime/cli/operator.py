@@ -11,12 +11,14 @@ import argparse
 import base64
 import json
 import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from runtime.audit import events, query, retention
+from runtime.audit import anchor, events, query, retention
 from runtime.audit.entry import Entry, format_ts
-from runtime.audit.verify import verify
+from runtime.audit.verify import Verdict, check
 from runtime.cli.author import duration_flag
 from runtime.cli.state_dir import actor, add_state_flag, load_state, record
 from runtime.core.store import Store
@@ -25,7 +27,9 @@ from runtime.state.schema import open_main
 
 __all__ = [
     "cmd_audit_export",
+    "cmd_audit_head",
     "cmd_audit_prune",
+    "cmd_audit_public_key",
     "cmd_audit_tail",
     "cmd_audit_verify",
     "cmd_data_delete",
@@ -46,7 +50,22 @@ def register(verbs: Any) -> None:
     tail.add_argument("--json", action="store_true", help="print entries as JSON lines")
     tail.set_defaults(handler=cmd_audit_tail)
     check = actions.add_parser("verify", help="check the hash chain; name the first broken line")
+    check.add_argument(
+        "--anchor", type=Path, metavar="FILE", help="fail unless the log holds this signed head"
+    )
+    check.add_argument(
+        "--public-key",
+        type=Path,
+        metavar="FILE",
+        help="check the anchor with this key (default: the head key beside the chain key)",
+    )
     check.set_defaults(handler=cmd_audit_verify)
+    head = actions.add_parser("head", help="sign the log's head, to keep off this host")
+    head.add_argument("--out", type=Path, metavar="FILE", help="write it here, not to stdout")
+    head.set_defaults(handler=cmd_audit_head)
+    public = actions.add_parser("public-key", help="the public key that checks anchors (PEM)")
+    public.add_argument("--out", type=Path, metavar="FILE", help="write it here, not to stdout")
+    public.set_defaults(handler=cmd_audit_public_key)
     export = actions.add_parser("export", help="print entries as JSON lines")
     _query_flags(export)
     export.set_defaults(handler=cmd_audit_export)
@@ -59,7 +78,7 @@ def register(verbs: Any) -> None:
         help="default 30d",
     )
     prune.set_defaults(handler=cmd_audit_prune)
-    for parser in (tail, check, export, prune):
+    for parser in (tail, check, head, public, export, prune):
         add_state_flag(parser)
 
     data = verbs.add_parser("data", help="export or delete what the daemon keeps")
@@ -127,11 +146,73 @@ def _entry_text(entry: Entry) -> str:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     state = load_state(args)
-    broken = verify(state.audit_log)
-    if broken is not None:
-        raise IntegrityError(f"{state.audit_log}: {broken}")
-    print(f"{state.audit_log}: chain intact")
+    anchored = None
+    if args.anchor is not None:
+        public = (
+            anchor.load_public_key(args.public_key)
+            if args.public_key is not None
+            else anchor.head_public_key(state.audit_keys)
+        )
+        anchored = anchor.read_anchor(args.anchor, public)
+    verdict = check(
+        state.audit_log, keys=state.audit_keys, at_seq=anchored.seq if anchored else None
+    )
+    if verdict.broken is not None:
+        raise IntegrityError(f"{state.audit_log}: {verdict.broken}")
+    holds = ""
+    if anchored is not None:
+        problem = anchor.mismatch(anchored, verdict)
+        if problem is not None:
+            raise IntegrityError(f"{state.audit_log}: {problem} (anchor {args.anchor})")
+        holds = f"; holds the anchored seq {anchored.seq} of {anchored.anchored_at}"
+    print(f"{state.audit_log}: chain intact ({_chain_text(verdict)}){holds}")
     return 0
+
+
+def _chain_text(verdict: Verdict) -> str:
+    first, last, key = verdict.first, verdict.last, verdict.key
+    if first is None or last is None:
+        return "empty"
+    span = f"seqs {first.seq}-{last.seq}"
+    if key is None:
+        return f"{span}, unkeyed: written before skillrt keyed its chain; the next entry keys it"
+    if key.legacy_until < first.seq:
+        return f"{span}, keyed"
+    return (
+        f"{span}; {first.seq}-{key.legacy_until} unkeyed, written before skillrt keyed its "
+        f"chain; keyed from seq {key.legacy_until + 1}"
+    )
+
+
+def cmd_audit_head(args: argparse.Namespace) -> int:
+    state = load_state(args)
+    verdict = check(state.audit_log, keys=state.audit_keys)
+    text = anchor.sign_head(verdict, log=state.audit_log, keys=state.audit_keys, now=time.time())
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    _write_out(args.out, text.encode())
+    assert verdict.last is not None
+    seq = verdict.last.seq
+    print(f"{args.out}: the head of {state.audit_log}, seq {seq}; keep it off this host")
+    return 0
+
+
+def cmd_audit_public_key(args: argparse.Namespace) -> int:
+    state = load_state(args)
+    pem = anchor.public_pem(anchor.head_key(state.audit_keys).public_key())
+    if args.out is None:
+        sys.stdout.write(pem.decode())
+    else:
+        _write_out(args.out, pem)
+    return 0
+
+
+def _write_out(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise BadRequest(f"{path}: cannot write: {exc.strerror}") from exc
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
@@ -146,7 +227,9 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
 
 def cmd_audit_prune(args: argparse.Namespace) -> int:
     state = load_state(args)
-    report = retention.prune(state.audit_log, older_than_ms=args.older_than, actor=actor())
+    report = retention.prune(
+        state.audit_log, older_than_ms=args.older_than, actor=actor(), keys=state.audit_keys
+    )
     if report.checkpoint is None:
         print(f"nothing to prune; {report.kept} entries kept")
     else:

@@ -31,4 +31,4 @@ def actor() -> str:
 
 
 def record(state: daemon_config.DaemonConfig, event: str, **fields: Any) -> None:
-    AuditLog(state.audit_log).append(event, actor=actor(), **fields)
+    AuditLog(state.audit_log, keys=state.audit_keys).append(event, actor=actor(), **fields)

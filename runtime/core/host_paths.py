@@ -38,7 +38,7 @@ _CREDENTIAL_NAMES = frozenset({".ssh", ".gnupg", ".aws", ".kube", ".docker", ".n
 
 def never_bindable(daemon_dirs: Iterable[Path]) -> tuple[Path, ...]:
     """Every path no allowlist may reach: the fixed ones and the daemon's own directories
-    (state, socket, session workspaces, skill snapshots)."""
+    (state, socket, session workspaces, skill snapshots, audit keys)."""
     fixed = tuple(Path(p) for p in _ALWAYS_FORBIDDEN)
     return tuple(_real(p) for p in (*fixed, *daemon_dirs))
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from runtime.audit import events
+from runtime.audit.chainkey import default_key_dir, read_chain_key
 from runtime.audit.entry import Problem, entry_hash
 from runtime.audit.query import entries
 from runtime.audit.verify import verify
@@ -32,13 +33,16 @@ def test_appended_entries_verify(log_path: Path, write_days: WriteDays) -> None:
 
 
 def test_entry_links_to_the_previous_hash(log_path: Path, write_days: WriteDays) -> None:
-    """Each entry carries seq, ts, event, actor, its fields, prev and its own hash."""
+    """Each entry carries seq, ts, event, actor, its fields, prev and its own hash, which is
+    keyed: not the sha256 anyone could recompute."""
     write_days(2)
     first, second = (json.loads(line) for line in lines(log_path))
     assert list(first) == ["seq", "ts", "event", "actor", "method", "day", "prev", "hash"]
     assert (first["seq"], first["prev"]) == (1, "")
     assert (second["seq"], second["prev"]) == (2, first["hash"])
-    assert first["hash"] == entry_hash(first)
+    key = read_chain_key(default_key_dir(log_path))
+    assert key is not None
+    assert first["hash"] == key.link(first) != entry_hash(first)
 
 
 def test_edited_line_is_named(log_path: Path, write_days: WriteDays) -> None:
@@ -52,13 +56,30 @@ def test_edited_line_is_named(log_path: Path, write_days: WriteDays) -> None:
     assert (broken.line, broken.seq, broken.problem) == (3, 3, Problem.EDITED)
 
 
-def test_rehashed_edit_breaks_the_next_link(log_path: Path, write_days: WriteDays) -> None:
-    """An edit with a recomputed hash no longer matches the next entry's prev."""
+def test_rehashed_edit_is_named(log_path: Path, write_days: WriteDays) -> None:
+    """An edit given a recomputed sha256 is named: only the chain key makes a hash that holds."""
     write_days(5)
     text = lines(log_path)
     body = json.loads(text[1])
     body["actor"] = "someone-else"
     body["hash"] = entry_hash(body)
+    text[1] = json.dumps(body) + "\n"
+    rewrite(log_path, text)
+    broken = verify(log_path)
+    assert broken is not None
+    assert (broken.line, broken.problem) == (2, Problem.EDITED)
+    assert "rewritten without the chain key" in broken.detail
+
+
+def test_keyed_edit_breaks_the_next_link(log_path: Path, write_days: WriteDays) -> None:
+    """An edit rehashed with the key itself no longer matches the next entry's prev."""
+    write_days(5)
+    key = read_chain_key(default_key_dir(log_path))
+    assert key is not None
+    text = lines(log_path)
+    body = json.loads(text[1])
+    body["actor"] = "someone-else"
+    body["hash"] = key.link(body)
     text[1] = json.dumps(body) + "\n"
     rewrite(log_path, text)
     broken = verify(log_path)

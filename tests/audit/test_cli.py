@@ -64,7 +64,10 @@ def test_verify_intact_log(log_path: Path, write_days: WriteDays) -> None:
     """An untouched log verifies with exit 0."""
     write_days(3)
     proc = skillrt("audit", "verify", *_state(log_path))
-    assert (proc.returncode, proc.stdout.strip()) == (0, f"{log_path}: chain intact")
+    assert (proc.returncode, proc.stdout.strip()) == (
+        0,
+        f"{log_path}: chain intact (seqs 1-3, keyed)",
+    )
 
 
 def test_tail_filters_events(log_path: Path, write_days: WriteDays) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runtime.audit import events
+from runtime.audit.chainkey import default_key_dir
 from runtime.audit.entry import Problem, entry_hash
 from runtime.audit.keys import checkpoint_mac, default_key_path
 from runtime.audit.query import entries
@@ -48,13 +49,19 @@ def test_checkpoint_records_the_last_pruned_hash(log_path: Path, write_days: Wri
     assert checkpoint["last_pruned_hash"] == pruned_hash == first_kept["prev"]
 
 
-def test_key_file_is_private(log_path: Path, write_days: WriteDays) -> None:
-    """The checkpoint key is created beside the log with mode 0600."""
+def test_checkpoint_is_keyed_by_the_chain_key(log_path: Path, write_days: WriteDays) -> None:
+    """The checkpoint is keyed like the entries, in a private directory apart from the log; no
+    key is left beside the log any more."""
     write_days(10)
     _prune(log_path, at_day=9)
-    key = default_key_path(log_path)
-    assert key.parent == log_path.parent
-    assert key.stat().st_mode & 0o777 == 0o600
+    checkpoint = json.loads(lines(log_path)[0])
+    assert "mac" not in checkpoint
+    assert checkpoint["hash"] != entry_hash(checkpoint)
+    directory = default_key_dir(log_path)
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert [p.name for p in directory.iterdir()] == ["chain.key"]
+    assert (directory / "chain.key").stat().st_mode & 0o777 == 0o600
+    assert not default_key_path(log_path).exists()
 
 
 def test_pruning_again_adds_up(log_path: Path, write_days: WriteDays, clock: Clock) -> None:
@@ -112,7 +119,7 @@ def test_forged_checkpoint_is_detected(log_path: Path, write_days: WriteDays) ->
     broken = verify(log_path)
     assert broken is not None
     assert (broken.line, broken.problem) == (1, Problem.FORGED)
-    assert "HMAC does not match" in broken.detail
+    assert "rewritten without the chain key" in broken.detail
 
 
 def test_checkpoint_with_a_strange_mac_is_forged(log_path: Path, write_days: WriteDays) -> None:
@@ -140,13 +147,14 @@ def test_removed_checkpoint_is_detected(log_path: Path, write_days: WriteDays) -
 
 
 def test_checkpoint_needs_its_key(log_path: Path, write_days: WriteDays) -> None:
-    """Without the key file a checkpoint cannot be trusted."""
+    """Without the chain key a checkpoint cannot be trusted."""
     write_days(10)
     _prune(log_path, at_day=9)
-    default_key_path(log_path).unlink()
+    (default_key_dir(log_path) / "chain.key").unlink()
     broken = verify(log_path)
     assert broken is not None
-    assert broken.problem is Problem.FORGED
+    assert (broken.line, broken.problem) == (1, Problem.EDITED)
+    assert "no chain key" in broken.detail
 
 
 def test_prune_refuses_a_broken_log(log_path: Path, write_days: WriteDays) -> None:

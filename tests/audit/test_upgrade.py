@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from runtime.audit import events
+from runtime.audit.chainkey import default_key_dir
 from runtime.audit.verify import verify
 from runtime.audit.writer import AuditLog
 from runtime.util.canonical import canonical_hash, legacy_hash
 
 
 def _as_written_before(path: Path) -> None:
-    """Re-hash every entry the way the writer did before RFC 8785, relinking the chain."""
+    """Re-hash every entry the way the writer did before RFC 8785, relinking the chain; that
+    writer kept no chain key."""
+    shutil.rmtree(default_key_dir(path))
     previous = ""
     out = []
     for line in path.read_text().splitlines():
