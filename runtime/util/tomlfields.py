@@ -66,7 +66,7 @@ class Table:
                 raise self.error(key, "missing")
             return default
         value: str = self._get(key, str, "a string")
-        return value
+        return self._no_nul(key, value)
 
     def boolean(self, key: str, default: bool) -> bool:
         if key not in self._data:
@@ -108,7 +108,14 @@ class Table:
         for index, item in enumerate(value):
             if not isinstance(item, str):
                 raise self.error(f"{key}[{index}]", f"expected a string, got {item!r}")
+            self._no_nul(f"{key}[{index}]", item)
         return tuple(value)
+
+    def _no_nul(self, key: str, value: str) -> str:
+        # TOML allows \u0000, but no path, name or command the daemon hands the kernel can hold one.
+        if "\0" in value:
+            raise self.error(key, "must not contain a NUL character")
+        return value
 
     def table(self, key: str, *, required: bool = False) -> Table:
         if key not in self._data:

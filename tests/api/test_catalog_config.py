@@ -31,3 +31,18 @@ def test_policy_of_the_wrong_type_names_the_key(tmp_path: Path) -> None:
     file.write_text("[catalog]\npolicy = 3\n")
     with pytest.raises(ConfigError, match=r"skillrt\.toml: catalog\.policy: expected a string"):
         load(file)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[server]\nstate_dir = "/tmp/a\\u0000b"\n',
+        '[catalog]\nallowed_readonly_paths = ["/a\\u0000"]\n',
+    ],
+)
+def test_a_nul_in_a_string_names_the_key(tmp_path: Path, text: str) -> None:
+    """TOML can spell a NUL; a path holding one is a ConfigError, not a ValueError from the OS."""
+    file = tmp_path / "skillrt.toml"
+    file.write_text(text)
+    with pytest.raises(ConfigError, match="must not contain a NUL character"):
+        load(file)
