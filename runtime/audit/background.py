@@ -77,8 +77,13 @@ class BackgroundAudit:
         self._loop = self._loop or loop
         done = loop.create_future()
         self._enqueue(_Job(event=job.event, actor=job.actor, fields=job.fields, done=done))
-        # Shielded: a caller that leaves does not unqueue what may already be on disk.
-        await asyncio.shield(done)
+        try:
+            # Shielded: a caller that leaves does not unqueue what may already be on disk.
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # Nobody is left to hear how it went; the writer logs nothing more for it either.
+            done.add_done_callback(lambda f: f.cancelled() or f.exception())
+            raise
 
     def _enqueue(self, job: _Job) -> None:
         self._queue.put_nowait(job)

@@ -76,15 +76,16 @@ class Database:
         self._worker: ThreadPoolExecutor | None = None
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
-            self._conn.execute("PRAGMA busy_timeout=5000")
-            # What a statement deletes or overwrites is zeroed, not left in free pages.
-            self._conn.execute("PRAGMA secure_delete=ON")
-            if durable:
-                self._conn.execute("PRAGMA synchronous=FULL")
-            else:
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._migrate(migrations)
+            with self._writable():
+                self._conn.execute("PRAGMA busy_timeout=5000")
+                # What a statement deletes or overwrites is zeroed, not left in free pages.
+                self._conn.execute("PRAGMA secure_delete=ON")
+                if durable:
+                    self._conn.execute("PRAGMA synchronous=FULL")
+                else:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                    self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._migrate(migrations)
         except BaseException:
             self._conn.close()
             raise

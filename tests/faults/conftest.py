@@ -52,9 +52,9 @@ def small_disk_daemon() -> Iterator[Daemon]:
 
 
 def fill(directory: Path) -> Path:
-    """A file that takes every free byte of ``directory``'s filesystem."""
+    """A file that takes every free byte of ``directory``'s filesystem (again, if called again)."""
     filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         block = b"\0" * _CHUNK
         while True:
