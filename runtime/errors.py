@@ -17,6 +17,7 @@ translated once, with ``raise ... from exc``.
     ├── IsolationUnavailable       the host cannot give the isolation a profile asks for
     ├── SandboxError               the sandbox machinery itself failed
     ├── IntegrityError             stored state failed an integrity check
+    ├── StateUnwritable            the daemon cannot write its own state (audit log, database)
     └── UpstreamError              a service skillrt depends on failed
 """
 
@@ -34,6 +35,7 @@ __all__ = [
     "OverLimit",
     "SandboxError",
     "SkillRuntimeError",
+    "StateUnwritable",
     "UpstreamError",
     "WrongState",
 ]
@@ -99,6 +101,11 @@ class SandboxError(SkillRuntimeError):
 
 class IntegrityError(SkillRuntimeError):
     """Stored state failed an integrity check: a broken audit chain, an undecryptable secret."""
+
+
+class StateUnwritable(SkillRuntimeError):
+    """The daemon cannot write its own state (the audit log, a database): a full disk, a
+    read-only or failing filesystem. Nothing that would need the write goes ahead meanwhile."""
 
 
 class UpstreamError(SkillRuntimeError):

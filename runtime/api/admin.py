@@ -11,8 +11,8 @@ import grpc
 import structlog
 
 from runtime.audit import events
+from runtime.audit.background import BackgroundAudit
 from runtime.audit.query import Query, tail
-from runtime.audit.writer import AuditLog
 from runtime.auth.roles import Role, principal
 from runtime.auth.tokens import TokenRecord, TokenStore
 from runtime.errors import BadRequest
@@ -40,7 +40,9 @@ def token_info(record: TokenRecord) -> pb.TokenInfo:
 
 
 class AdminServicer(pb_grpc.AdminServicer):
-    def __init__(self, *, tokens: TokenStore, default_overlap_ms: int, audit_log: AuditLog) -> None:
+    def __init__(
+        self, *, tokens: TokenStore, default_overlap_ms: int, audit_log: BackgroundAudit
+    ) -> None:
         self.tokens = tokens
         self._sql = tokens.db.call  # SQLite work runs off the event loop
         self.default_overlap_ms = default_overlap_ms
@@ -72,7 +74,7 @@ class AdminServicer(pb_grpc.AdminServicer):
                 ttl_ms=_duration_ms(request.ttl_seconds, "ttl_seconds") or None,
             )
             log.info("token created", token_id=record.id, name=record.name, role=role.value)
-            await self.audit_log.append_async(
+            await self.audit_log.record(
                 events.TOKEN_CREATED,
                 actor=principal().name,
                 token_id=record.id,
@@ -99,7 +101,7 @@ class AdminServicer(pb_grpc.AdminServicer):
         async def revoke() -> pb.TokenInfo:
             record = await self._sql(self.tokens.revoke, request.id, SYSTEM_CLOCK.now_ms())
             log.info("token revoked", token_id=record.id, name=record.name)
-            await self.audit_log.append_async(
+            await self.audit_log.record(
                 events.TOKEN_REVOKED, actor=principal().name, token_id=record.id, name=record.name
             )
             return token_info(record)
@@ -122,7 +124,7 @@ class AdminServicer(pb_grpc.AdminServicer):
             log.info(
                 "token rotated", token_id=request.id, new_token_id=record.id, overlap_ms=overlap
             )
-            await self.audit_log.append_async(
+            await self.audit_log.record(
                 events.TOKEN_ROTATED,
                 actor=principal().name,
                 token_id=request.id,
@@ -147,8 +149,8 @@ class AdminServicer(pb_grpc.AdminServicer):
             raise BadRequest(f"limit: at most {_MAX_AUDIT_LIMIT}")
         found = await asyncio.to_thread(
             lambda: (
-                list(tail(self.audit_log.path, limit, query))
-                if self.audit_log.path.exists()
+                list(tail(self.audit_log.log.path, limit, query))
+                if self.audit_log.log.path.exists()
                 else []
             )
         )

@@ -27,6 +27,7 @@ __all__ = [
     "collect_snapshots",
     "prune_audit_daily",
     "reload_config",
+    "repair_audit",
     "sweep_expired",
 ]
 
@@ -112,6 +113,15 @@ async def prune_audit_daily(config: DaemonConfig) -> None:
             except SkillRuntimeError as exc:
                 log.error("audit prune failed", error=str(exc))
         await asyncio.sleep(_PRUNE_INTERVAL_SECONDS)
+
+
+async def repair_audit(audit_log: BackgroundAudit) -> None:
+    """At start, a torn tail is cut before anything is appended. A log that cannot be written
+    yet does not stop the start: calls that need it are refused until it can be."""
+    try:
+        await audit_log.repair()
+    except SkillRuntimeError as exc:
+        log.error("audit log cannot be repaired yet", error=str(exc))
 
 
 def audit_recovery(audit_log: BackgroundAudit, recovery: Recovery) -> None:

@@ -28,6 +28,7 @@ from runtime.api.housekeeping import (
     collect_snapshots,
     prune_audit_daily,
     reload_config,
+    repair_audit,
     sweep_expired,
 )
 from runtime.api.interceptors import ServerInterceptor
@@ -235,6 +236,7 @@ async def _serve(
     catalog.listing()  # the operator hears at once of every folder that cannot be used
     audit_log = BackgroundAudit(AuditLog(config.audit_log, keys=config.audit_keys))
     audit_log.bind(asyncio.get_running_loop())
+    await repair_audit(audit_log)
     audit_recovery(audit_log, recovery)
     broker = OAuthBroker(
         SecretStore(
@@ -296,7 +298,7 @@ async def _serve(
     )
     pb_grpc.add_AdminServicer_to_server(  # type: ignore[no-untyped-call]
         AdminServicer(
-            tokens=tokens, default_overlap_ms=config.token_overlap_ms, audit_log=audit_log.log
+            tokens=tokens, default_overlap_ms=config.token_overlap_ms, audit_log=audit_log
         ),
         server,
     )

@@ -21,6 +21,7 @@ _STATUS: dict[type[errors.SkillRuntimeError], grpc.StatusCode] = {
     errors.IsolationUnavailable: grpc.StatusCode.FAILED_PRECONDITION,
     errors.SandboxError: grpc.StatusCode.UNAVAILABLE,
     errors.IntegrityError: grpc.StatusCode.DATA_LOSS,
+    errors.StateUnwritable: grpc.StatusCode.UNAVAILABLE,
     errors.UpstreamError: grpc.StatusCode.UNAVAILABLE,
 }
 

@@ -147,17 +147,19 @@ class ApprovalGate:
             decided.decided_by,
         )
         assert decided_by is not None
+        # On disk before it counts: a decision the audit log cannot take is not taken.
+        if self._audit is not None:
+            await self._audit.record(
+                events.APPROVAL_DECIDED,
+                actor=decided_by,
+                approval_id=approval_id,
+                invocation_id=approval.invocation_id,
+                approved=approve,
+                reason=reason,
+            )
         if not await self._sql(self.store.record_decision, decided):
             current = await self._sql(self.store.get, approval_id)
             raise WrongState(f"approval {approval_id} is already {current.state.value}")
-        self._emit(
-            events.APPROVAL_DECIDED,
-            decided_by,
-            approval_id=approval_id,
-            invocation_id=approval.invocation_id,
-            approved=approve,
-            reason=reason,
-        )
         log.info(
             "approval decided",
             approval_id=approval_id,

@@ -1,10 +1,16 @@
-"""Audit entries from the daemon's event loop, written in order without waiting for the disk."""
+"""Audit entries from the daemon's event loop, written in order by one writer task.
+
+``record`` waits until its entry is on disk and raises ``StateUnwritable`` when it cannot be:
+whatever an entry authorizes (a sandbox launch, a decision) waits for it. ``emit`` does not
+wait, for what is said after the fact. After a failed write, and at start, the writer first
+repairs the log's torn tail, so the log verifies again as soon as the disk has room.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -16,35 +22,71 @@ __all__ = ["BackgroundAudit"]
 
 _log = structlog.get_logger("skillrt.audit")
 
+_AT_START = "torn tail found at start"
+_AFTER_FAILURE = "torn tail left by a write that failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Job:
+    event: str | None  # None: only repair the tail
+    actor: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    done: asyncio.Future[None] | None = None  # for whoever waits for the disk
+
 
 class BackgroundAudit:
-    """Appends for the daemon's event loop without making a request wait for the fsync.
+    """Appends for the daemon's event loop, in the order entries were emitted or recorded.
 
-    One writer task takes entries in the order they were emitted and appends them in a thread;
-    ``close`` writes out everything emitted before returning, so a clean stop loses nothing.
+    One writer task appends in a thread, so the event loop never waits on the disk; ``close``
+    writes out everything emitted before returning, so a clean stop loses nothing.
     """
 
     def __init__(self, log: AuditLog) -> None:
         self.log = log
-        self._queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Why the tail may be torn, until a repair succeeds: first whatever a start finds.
+        self._repair_reason: str | None = _AT_START
 
     def emit(self, event: str, *, actor: str, **fields: Any) -> None:
         """Queue an entry; callable from the event loop and from its worker threads alike."""
         check_entry(event, actor, fields)
+        job = _Job(event=event, actor=actor, fields=fields)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:  # a worker thread (SQLite work): hand over to the loop
             running = None
         if running is None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._enqueue, event, actor, fields)
+            self._loop.call_soon_threadsafe(self._enqueue, job)
             return
         self._loop = self._loop or running
-        self._enqueue(event, actor, fields)
+        self._enqueue(job)
 
-    def _enqueue(self, event: str, actor: str, fields: dict[str, Any]) -> None:
-        self._queue.put_nowait((event, actor, fields))
+    async def record(self, event: str, *, actor: str, **fields: Any) -> None:
+        """Write an entry and return once it is on disk; ``StateUnwritable`` if it cannot be."""
+        check_entry(event, actor, fields)
+        await self._wait(_Job(event=event, actor=actor, fields=fields))
+
+    async def repair(self) -> None:
+        """Cut a torn tail now (at start), in turn with the entries queued before."""
+        await self._wait(_Job(event=None))
+
+    async def _wait(self, job: _Job) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = self._loop or loop
+        done = loop.create_future()
+        self._enqueue(_Job(event=job.event, actor=job.actor, fields=job.fields, done=done))
+        try:
+            # Shielded: a caller that leaves does not unqueue what may already be on disk.
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # Nobody is left to hear how it went; the writer logs nothing more for it either.
+            done.add_done_callback(lambda f: f.cancelled() or f.exception())
+            raise
+
+    def _enqueue(self, job: _Job) -> None:
+        self._queue.put_nowait(job)
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
 
@@ -55,16 +97,30 @@ class BackgroundAudit:
 
     async def _write(self) -> None:
         while True:
-            event, actor, fields = await self._queue.get()
+            job = await self._queue.get()
             try:
-                await asyncio.to_thread(
-                    functools.partial(self.log.append, event, actor=actor, **fields)
-                )
-            except Exception:
+                await asyncio.to_thread(self._write_one, job)
+            except Exception as exc:
                 # One unwritable entry must not silence every later one.
-                _log.exception("audit entry not written", audit_event=event)
+                self._repair_reason = _AFTER_FAILURE
+                if job.done is None:
+                    _log.exception("audit entry not written", audit_event=job.event)
+                elif not job.done.done():
+                    job.done.set_exception(exc)
+            else:
+                if job.done is not None and not job.done.done():
+                    job.done.set_result(None)
             finally:
                 self._queue.task_done()
+
+    def _write_one(self, job: _Job) -> None:
+        if self._repair_reason is not None:
+            repaired = self.log.repair(reason=self._repair_reason)
+            self._repair_reason = None
+            if repaired is not None:
+                _log.warning("audit log repaired", **repaired.fields)
+        if job.event is not None:
+            self.log.append(job.event, actor=job.actor, **job.fields)
 
     async def close(self) -> None:
         await self._queue.join()

@@ -11,6 +11,7 @@ __all__ = [
     "APPROVAL_DECIDED",
     "APPROVAL_EXPIRED",
     "APPROVAL_REQUESTED",
+    "AUDIT_REPAIRED",
     "AUTH_FAILED",
     "CHECKPOINT",
     "CONFIG_RELOADED",
@@ -60,11 +61,13 @@ EGRESS_DECIDED = "egress.decided"  # one network connection a sandbox asked for,
 DAEMON_RECOVERED = "daemon.recovered"  # a start after an unclean stop, and what it cleaned up
 SESSION_CREATED = "session.created"
 SESSION_ENDED = "session.ended"  # destroyed, expired, or ended by a daemon stop or restart
+AUDIT_REPAIRED = "audit.repaired"  # a torn tail cut off: how many bytes, after which seq
 # Written by retention only, so it is not in EVENTS: no caller may append one.
 CHECKPOINT = "audit.checkpoint"
 EVENTS = frozenset(
     {
         EGRESS_DECIDED,
+        AUDIT_REPAIRED,
         SESSION_CREATED,
         SESSION_ENDED,
         DAEMON_RECOVERED,

@@ -1,7 +1,9 @@
 """Appending to the audit log: each entry linked to the last under the chain key, in one write,
 fsync'd.
 
-Appends are serialized across threads and processes by the lock file beside the log.
+Appends are serialized across threads and processes by the lock file beside the log. A log that
+cannot be written (a full disk) is ``StateUnwritable``; a write cut short leaves a torn tail,
+which ``repair`` cuts, leaving an entry that says what it cut.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from typing import Any
 
 from runtime.audit.chainkey import ChainKey, chain_key_for_append, default_key_dir
 from runtime.audit.entry import GENESIS, Entry, check_entry, format_ts, parse_line, render_line
-from runtime.audit.events import CHECKPOINT
+from runtime.audit.events import AUDIT_REPAIRED, CHECKPOINT
 from runtime.audit.lock import ProcessLock
-from runtime.errors import BadRequest, IntegrityError
+from runtime.audit.repair import find_tail
+from runtime.errors import BadRequest, IntegrityError, StateUnwritable
 from runtime.util.fsio import fsync_dir
 
 __all__ = ["AuditLog"]
 
 _CHUNK = 65536
+_DAEMON = "skillrt"  # the actor of what the log does to itself, as the daemon names itself
 
 
 class AuditLog:
@@ -43,11 +47,44 @@ class AuditLog:
         # (inode, size) of the file when this process last wrote, and the link that follows:
         # while the file is unchanged the last line need not be read again.
         self._tail: tuple[int, int, int, str, ChainKey] | None = None
+        # What a repair cut but could not yet say in the log: (bytes, seq of the last intact).
+        self._unsaid: tuple[int, int] | None = None
 
     def append(self, event: str, *, actor: str, **fields: Any) -> Entry:
         check_entry(event, actor, fields)
-        with self._lock:
-            return self._write(event, actor, fields)
+        try:
+            with self._lock:
+                return self._write(event, actor, fields)
+        except OSError as exc:
+            raise _unwritable(exc) from exc
+
+    def repair(self, *, reason: str) -> Entry | None:
+        """Cut a torn tail back to the last complete entry and append an ``audit.repaired``
+        entry saying what was cut; None when there was nothing to cut or to say.
+
+        A cut whose entry could not be written (the disk still full) is said by the next
+        repair that can write, so no cut goes unrecorded by this process.
+        """
+        try:
+            with self._lock:
+                tail = find_tail(self.path)
+                if tail.torn:
+                    _truncate(self.path, tail.intact)
+                    self._tail = None
+                    cut = tail.torn + (self._unsaid[0] if self._unsaid else 0)
+                    self._unsaid = (cut, tail.last_seq)
+                if self._unsaid is None:
+                    return None
+                cut, last_seq = self._unsaid
+                entry = self._write(
+                    AUDIT_REPAIRED,
+                    _DAEMON,
+                    {"cut_bytes": cut, "resumed_after_seq": last_seq, "reason": reason},
+                )
+                self._unsaid = None
+                return entry
+        except OSError as exc:
+            raise _unwritable(exc) from exc
 
     async def append_async(self, event: str, *, actor: str, **fields: Any) -> Entry:
         """``append`` off the event loop: the fsync must not stall other requests."""
@@ -80,8 +117,7 @@ class AuditLog:
                 data = (entry.line() + "\n").encode()
             except (TypeError, ValueError) as exc:
                 raise BadRequest(f"audit: fields must be JSON values: {exc}") from exc
-            if os.write(fd, data) != len(data):
-                raise OSError(f"short write to {self.path}")
+            _write_all(fd, data)
             os.fsync(fd)
             if st.st_size == 0:
                 fsync_dir(self.path.parent)
@@ -89,6 +125,26 @@ class AuditLog:
             return entry
         finally:
             os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    # A short write means the disk filled mid-line: trying the rest names the error (ENOSPC).
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _truncate(path: Path, size: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unwritable(exc: OSError) -> StateUnwritable:
+    return StateUnwritable(f"audit log cannot be written: {exc.strerror or exc}")
 
 
 def _next_link(path: Path, keys: Path) -> tuple[int, str, ChainKey]:

@@ -31,4 +31,7 @@ def actor() -> str:
 
 
 def record(state: daemon_config.DaemonConfig, event: str, **fields: Any) -> None:
-    AuditLog(state.audit_log, keys=state.audit_keys).append(event, actor=actor(), **fields)
+    log = AuditLog(state.audit_log, keys=state.audit_keys)
+    # A write cut short (a full disk) must not stop every later change from being recorded.
+    log.repair(reason="torn tail found by the command line")
+    log.append(event, actor=actor(), **fields)

@@ -99,14 +99,15 @@ class Invocations:
             return earlier
         call = await self.strategies[kind].resolve(call)  # what it names -> the sandbox spec
         call = await self._decide(kind, call)  # standing rules, its policy, or a claimed approval
-        self._emit(events.INVOCATION_REQUESTED, request.principal.name, **self._requested(call))
+        new_id = f"inv_{secrets.token_hex(12)}"
+        await self._requested(call, new_id)  # on disk in the audit log, or refused: UNAVAILABLE
         if call.verdict is Verdict.DENY:
-            return await self._refuse(call, sink)  # 1. a rule denies it
+            return await self._refuse(call, new_id, sink)  # 1. a rule denies it
         with self._rate_limited(request.principal) as permit:  # calls, concurrency, CPU budget
             if call.verdict is Verdict.APPROVE_BEFORE_RUN:
-                return await self._await_approval(kind, call, sink, permit)  # 2. approve, run
+                return await self._await_approval(kind, call, new_id, sink, permit)  # 2. approve
             ticket = self.admission.enter()  # a sandbox slot, or RESOURCE_EXHAUSTED at once
-            record = await self._admitted(call, ticket)  # the invocation exists from here on
+            record = await self._admitted(call, new_id, ticket)  # the invocation exists from here
             verdict = call.verdict
             hold = self._hold(kind, call) if verdict is Verdict.APPROVE_BEFORE_RETURN else None
             task = self._launch(kind, record, call.ready, ticket, sink, hold)  # slot..result
@@ -144,16 +145,20 @@ class Invocations:
             decision = Decision(verdict=Verdict.RUN)
         return call.with_(decision=decision)
 
-    def _requested(self, call: Invocation) -> dict[str, object]:
+    async def _requested(self, call: Invocation, invocation_id: str) -> None:
         assert call.decision is not None
         rule = call.decision.rule
-        return {
-            **call.audit_fields(),
-            "verdict": call.verdict.value,
-            "rule": rule.id if rule is not None else None,
-        }
+        if self._audit is not None:
+            await self._audit.record(
+                events.INVOCATION_REQUESTED,
+                actor=call.request.principal.name,
+                invocation_id=invocation_id,
+                **call.audit_fields(),
+                verdict=call.verdict.value,
+                rule=rule.id if rule is not None else None,
+            )
 
-    async def _refuse(self, call: Invocation, sink: EventSink) -> InvocationRecord:
+    async def _refuse(self, call: Invocation, new_id: str, sink: EventSink) -> InvocationRecord:
         assert call.decision is not None
         if call.decision.rule is not None:
             rule = call.decision.rule.id
@@ -164,7 +169,7 @@ class Invocations:
             failed_result(Status.DENIED, note),
             violations=(f"policy: {violation} denies this call",),
         )
-        record = await self._accept(call)
+        record = await self._accept(call, new_id)
         await sink(Accepted(record.id))
         return await to_the_end(self.runner.finish(record.id, result, None, sink))
 
@@ -182,11 +187,13 @@ class Invocations:
             budget.close()
 
     async def _await_approval(
-        self, kind: str, call: Invocation, sink: EventSink, budget: Budget
+        self, kind: str, call: Invocation, new_id: str, sink: EventSink, budget: Budget
     ) -> InvocationRecord:
-        record = await self._accept(call)
+        record = await self._accept(call, new_id)
         # Filed whole even if the caller leaves meanwhile: the request is durable.
-        approval = await to_the_end(self._file_request(kind, call, record))
+        approval = await to_the_end(
+            self.runner.or_end(record.id, self._file_request(kind, call, record))
+        )
         await sink(Accepted(record.id))
         await sink(PendingApproval(record.id, approval.id, approval.expires_ms))
         budget.close()  # nothing ran yet; the approved run is charged when it ends
@@ -203,9 +210,9 @@ class Invocations:
         await self._sql(self.store.await_approval, record.id, approval.id)
         return approval
 
-    async def _admitted(self, call: Invocation, ticket: Ticket) -> InvocationRecord:
+    async def _admitted(self, call: Invocation, new_id: str, ticket: Ticket) -> InvocationRecord:
         try:
-            return await self._accept(call)
+            return await self._accept(call, new_id)
         except BaseException:
             ticket.release()
             raise
@@ -248,10 +255,10 @@ class Invocations:
 
     # Helpers of the steps.
 
-    async def _accept(self, call: Invocation) -> InvocationRecord:
+    async def _accept(self, call: Invocation, new_id: str) -> InvocationRecord:
         prepared = call.ready
         record = InvocationRecord(
-            id=f"inv_{secrets.token_hex(12)}",
+            id=new_id,
             skill=prepared.label.skill,
             tool=prepared.label.tool,
             version=prepared.label.version,
@@ -290,10 +297,6 @@ class Invocations:
             audit_fields=call.audit_fields(),
             timeout_ms=timeout_ms or self.approval_timeout_ms,
         )
-
-    def _emit(self, event: str, actor: str, **fields: object) -> None:
-        if self._audit is not None:
-            self._audit.emit(event, actor=actor, **fields)
 
     # What a settled approval does to its invocation (the gate calls this).
 

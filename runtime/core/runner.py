@@ -2,7 +2,12 @@
 
 Each run is an ``asyncio`` task, so a client's cancellation, CancelInvocation and shutdown all stop
 it the same way. ``Runner.start`` launches one; its steps are ``_run``: wait for a sandbox slot ->
-resolve secrets -> launch and collect -> hold the result for approval, or record it -> audit.
+resolve secrets -> audit the start -> launch and collect -> hold the result for approval, or record
+it -> audit.
+
+No sandbox starts and no secret is read before its audit entry is on disk. When the daemon's
+state cannot be written (a full disk) the invocation ends (its row retried until it can be) and
+the caller hears ``StateUnwritable``, never a result the audit log lacks.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
+from typing import TypeVar
 
 import structlog
 
@@ -32,7 +38,7 @@ from runtime.core.invocation import (
 from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, with_secrets
 from runtime.core.store import Store
-from runtime.errors import SkillRuntimeError, WrongState
+from runtime.errors import SkillRuntimeError, StateUnwritable, WrongState
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.result import SandboxResult, Status, failed_result
@@ -46,6 +52,9 @@ log = structlog.get_logger("skillrt.invocations")
 SecretResolver = Callable[[tuple[str, ...]], Awaitable[dict[str, bytes]]]
 # A before_return call's result waits for a person: this files the approval request.
 Hold = Callable[[InvocationRecord], Awaitable[ApprovalRecord]]
+_T = TypeVar("_T")
+# How often an end the database could not take is tried again: first, then at most.
+_END_RETRY_SECONDS = (0.2, 5.0)
 
 
 class Runner:
@@ -67,6 +76,7 @@ class Runner:
         self._tasks: dict[str, asyncio.Task[InvocationRecord]] = {}
         self._sinks: dict[str, EventSink] = {}  # callers still connected, by invocation
         self._finished: dict[str, asyncio.Event] = {}
+        self._ending: set[asyncio.Task[None]] = set()  # ends waiting for the database
 
     def start(
         self,
@@ -147,11 +157,13 @@ class Runner:
         started = self._clock.monotonic()
         output_json: str | None = None
         spent_ms = [0]  # CPU of a run that gets cancelled, still charged to its principal
+        refused: StateUnwritable | None = None
         try:
             if record.state is State.QUEUED:
                 await sink(Accepted(record.id))
             await ticket.acquire()
             prepared = await self._with_secrets(record, prepared)
+            await self._record(events.INVOCATION_STARTED, record.principal, invocation_id=record.id)
             run = await self._launch(record, prepared, sink, hold is not None, spent_ms)
             result: SandboxResult = run.result
             if run.output is not None or result.status is Status.OK:
@@ -159,6 +171,10 @@ class Runner:
         except asyncio.CancelledError:
             result = failed_result(Status.CANCELLED, "cancelled", wall_ms=self._since(started))
             result = replace(result, usage=replace(result.usage, cpu_ms=spent_ms[0]))
+        except StateUnwritable as exc:
+            # Not the sandbox's failure: the daemon could not audit or record the run.
+            refused = exc
+            result = failed_result(Status.SANDBOX_ERROR, str(exc), wall_ms=self._since(started))
         except SkillRuntimeError as exc:
             result = failed_result(Status.SANDBOX_ERROR, str(exc), wall_ms=self._since(started))
         except Exception:
@@ -171,11 +187,25 @@ class Runner:
             ticket.release()
         # However the run ended, that is recorded even if this task is cancelled meanwhile
         # (a caller leaving, shutdown): an unrecorded end would read as a crash on restart.
-        if hold is not None and result.status is not Status.CANCELLED:
-            work = self._hold(record, result, output_json, sink, hold)
+        if hold is not None and refused is None and result.status is not Status.CANCELLED:
+            work = self.or_end(record.id, self._hold(record, result, output_json, sink, hold))
         else:
             work = self.finish(record.id, result, output_json, sink)
-        return await to_the_end(work, then_cancel=False)
+        ended = await to_the_end(work, then_cancel=False)
+        if refused is not None:
+            raise refused
+        return ended
+
+    async def or_end(self, invocation_id: str, work: Awaitable[_T]) -> _T:
+        """``work`` on an invocation that exists; if the daemon's state cannot be written
+        meanwhile, the invocation ends (never left queued) and the caller hears why."""
+        try:
+            return await work
+        except StateUnwritable as exc:
+            refused = failed_result(Status.SANDBOX_ERROR, str(exc))
+            with contextlib.suppress(StateUnwritable):
+                await self.finish(invocation_id, refused, None, self.sink_of(invocation_id))
+            raise
 
     async def _hold(
         self,
@@ -197,15 +227,14 @@ class Runner:
             return prepared
         if self.resolve_secrets is None:
             raise WrongState("this daemon has no secrets store configured")
-        values = await self.resolve_secrets(tuple(names))
-        self._emit(
+        await self._record(
             events.SECRET_ACCESSED,
             record.principal,
             invocation_id=record.id,
             skill=prepared.label.skill,
             names=list(names),
         )
-        return with_secrets(prepared, values)
+        return with_secrets(prepared, await self.resolve_secrets(tuple(names)))
 
     async def _launch(
         self,
@@ -217,7 +246,6 @@ class Runner:
     ) -> ToolRun:
         async def on_started() -> None:
             await self._sql(self.store.mark_running, record.id, self._clock.now_ms())
-            self._emit(events.INVOCATION_STARTED, record.principal, invocation_id=record.id)
             await sink(Started(record.id))
 
         async def on_output(stream: str, data: bytes) -> None:
@@ -246,26 +274,70 @@ class Runner:
     async def finish(
         self, invocation_id: str, result: SandboxResult, output_json: str | None, sink: EventSink
     ) -> InvocationRecord:
-        """Record how an invocation ended, audit it, and tell whoever waits."""
-        await self._sql(self.store.finish, invocation_id, result, output_json, self._clock.now_ms())
+        """Record how an invocation ended, audit it, and tell whoever waits.
+
+        ``StateUnwritable`` when the database cannot take the end (it is retried until it can:
+        no invocation stays queued or running) or the audit log cannot take its entry.
+        """
+        try:
+            await self._sql(
+                self.store.finish, invocation_id, result, output_json, self._clock.now_ms()
+            )
+        except StateUnwritable as exc:
+            log.error(
+                "invocation end not recorded yet", invocation_id=invocation_id, error=str(exc)
+            )
+            task = asyncio.create_task(self._end_later(invocation_id, result, output_json, sink))
+            self._ending.add(task)
+            task.add_done_callback(self._ending.discard)
+            raise
+        return await self._ended(invocation_id, result, sink)
+
+    async def _end_later(
+        self, invocation_id: str, result: SandboxResult, output_json: str | None, sink: EventSink
+    ) -> None:
+        delay, longest = _END_RETRY_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._sql(
+                    self.store.finish, invocation_id, result, output_json, self._clock.now_ms()
+                )
+            except StateUnwritable:
+                delay = min(delay * 2, longest)
+                continue
+            with contextlib.suppress(StateUnwritable):
+                await self._ended(invocation_id, result, sink)
+            return
+
+    async def _ended(
+        self, invocation_id: str, result: SandboxResult, sink: EventSink
+    ) -> InvocationRecord:
         record = await self._sql(self.store.get, invocation_id)
-        self._emit(
-            events.INVOCATION_FINISHED,
-            record.principal,
-            invocation_id=invocation_id,
-            skill=record.skill,
-            tool=record.tool,
-            status=result.status.value,
-            usage=asdict(result.usage),
-            violations=list(result.violations),
-        )
+        unaudited: StateUnwritable | None = None
+        try:
+            await self._record(
+                events.INVOCATION_FINISHED,
+                record.principal,
+                invocation_id=invocation_id,
+                skill=record.skill,
+                tool=record.tool,
+                status=result.status.value,
+                usage=asdict(result.usage),
+                violations=list(result.violations),
+            )
+        except StateUnwritable as exc:
+            unaudited = exc  # the end is recorded: waiters still hear of it, the caller of why
         log.info(
             "invocation finished",
             invocation_id=invocation_id,
             status=result.status.value,
             **asdict(result.usage),
         )
-        return await self.announce(invocation_id, sink)
+        finished = await self.announce(invocation_id, sink)
+        if unaudited is not None:
+            raise unaudited
+        return finished
 
     async def announce(self, invocation_id: str, sink: EventSink) -> InvocationRecord:
         finished = await self._sql(self.store.get, invocation_id)
@@ -280,6 +352,10 @@ class Runner:
     def _emit(self, event: str, actor: str, **fields: object) -> None:
         if self._audit is not None:
             self._audit.emit(event, actor=actor, **fields)
+
+    async def _record(self, event: str, actor: str, **fields: object) -> None:
+        if self._audit is not None:
+            await self._audit.record(event, actor=actor, **fields)
 
 
 def cpu_ms(task: asyncio.Task[InvocationRecord]) -> int:

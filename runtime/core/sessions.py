@@ -161,19 +161,33 @@ class Sessions:
         async with self._lock:
             self._check_caps(principal, size)
             session_id = f"{_ID_PREFIX}{secrets.token_hex(12)}"
+            # On disk before the workspace exists: a session the audit log lacks never starts.
+            await self._record(
+                events.SESSION_CREATED,
+                principal.name,
+                session_id=session_id,
+                profile=chosen.name,
+                skills=list(skills),
+                workspace_bytes=size,
+                idle_timeout_ms=idle,
+            )
             # Mounted and registered whole, even if the caller leaves meanwhile: a mount the
             # registry does not know would escape the caps, destroy and expiry.
-            workspace = await to_the_end(
-                asyncio.to_thread(
-                    Workspace.create,
-                    self.settings.root,
-                    session_id,
-                    size,
-                    uid=SANDBOX_UID,
-                    gid=SANDBOX_GID,
-                ),
-                then_cancel=False,
-            )
+            try:
+                workspace = await to_the_end(
+                    asyncio.to_thread(
+                        Workspace.create,
+                        self.settings.root,
+                        session_id,
+                        size,
+                        uid=SANDBOX_UID,
+                        gid=SANDBOX_GID,
+                    ),
+                    then_cancel=False,
+                )
+            except Exception:
+                self._emit(events.SESSION_ENDED, session_id=session_id, reason="never started")
+                raise
             now = self._clock.now_ms()
             info = SessionInfo(
                 id=session_id,
@@ -190,15 +204,6 @@ class Sessions:
                 env_allowed=policy.env_allowed,
             )
             self._live[session_id] = Live(info=info, profile=chosen, workspace=workspace)
-        self._emit(
-            events.SESSION_CREATED,
-            principal.name,
-            session_id=session_id,
-            profile=chosen.name,
-            skills=list(skills),
-            workspace_bytes=size,
-            idle_timeout_ms=idle,
-        )
         log.info("session created", session_id=session_id, owner=principal.name)
         return info
 
@@ -309,6 +314,10 @@ class Sessions:
     def _emit(self, event: str, actor: str = SESSION_ACTOR, **fields: object) -> None:
         if self._audit is not None:
             self._audit.emit(event, actor=actor, **fields)
+
+    async def _record(self, event: str, actor: str, **fields: object) -> None:
+        if self._audit is not None:
+            await self._audit.record(event, actor=actor, **fields)
 
 
 def _within(name: str, wanted: int, default: int, maximum: int) -> int:

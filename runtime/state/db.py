@@ -6,7 +6,8 @@ rows are never interleaved with another's. Its schema is a list of numbered migr
 in order inside a transaction and recorded in ``PRAGMA user_version``, so an older file is brought
 up to date when it is opened and a newer one (from a later skillrt) is refused rather than
 misread. The daemon reaches SQLite through ``call``, which runs the work on the database's own
-worker thread: the event loop never waits on a disk.
+worker thread: the event loop never waits on a disk. A disk that is full or fails writes is
+``StateUnwritable`` naming the file, and a transaction it interrupts is rolled back whole.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from runtime.errors import ConfigError
+from runtime.errors import ConfigError, StateUnwritable
 
 __all__ = ["Database", "Migration", "Rows"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 Params = Sequence[Any]
+# A full disk, or one that fails writes: the state cannot be written, nothing is wrong with it.
+_UNWRITABLE = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,22 +76,23 @@ class Database:
         self._worker: ThreadPoolExecutor | None = None
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
-            self._conn.execute("PRAGMA busy_timeout=5000")
-            # What a statement deletes or overwrites is zeroed, not left in free pages.
-            self._conn.execute("PRAGMA secure_delete=ON")
-            if durable:
-                self._conn.execute("PRAGMA synchronous=FULL")
-            else:
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._migrate(migrations)
+            with self._writable():
+                self._conn.execute("PRAGMA busy_timeout=5000")
+                # What a statement deletes or overwrites is zeroed, not left in free pages.
+                self._conn.execute("PRAGMA secure_delete=ON")
+                if durable:
+                    self._conn.execute("PRAGMA synchronous=FULL")
+                else:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                    self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._migrate(migrations)
         except BaseException:
             self._conn.close()
             raise
         path.chmod(0o600)
 
     def execute(self, sql: str, params: Params = ()) -> Rows:
-        with self._lock:
+        with self._lock, self._writable():
             cursor = self._conn.execute(sql, params)
             rows = cursor.fetchall()
             columns = tuple(d[0] for d in cursor.description or ())
@@ -97,20 +101,33 @@ class Database:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Database]:
         """Statements run as one: all of them are committed, or none (on any exception)."""
-        with self._lock:
+        with self._lock, self._writable():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # After some errors (a full disk) SQLite has rolled back already.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def scrub(self) -> None:
         """Copy the WAL into the file and empty it: the old versions of pages it holds (content
         just deleted, say) are then gone from disk too. A no-op without a WAL."""
-        with self._lock:
+        with self._lock, self._writable():
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @contextlib.contextmanager
+    def _writable(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF in _UNWRITABLE:
+                raise StateUnwritable(
+                    f"database {self.path.name} cannot be written: {exc}"
+                ) from exc
+            raise
 
     async def call(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run ``fn`` (a store method) on the database's worker thread and wait for it."""
