@@ -18,6 +18,7 @@ from runtime.sandbox.cgroups import CgroupUsage, InvocationCgroup
 from runtime.sandbox.cleanup import to_completion
 from runtime.sandbox.egress.proxy import EgressReport
 from runtime.sandbox.egress.session import EgressSession
+from runtime.sandbox.identity import HostIdentity
 from runtime.sandbox.log_pipe import LogPipe
 from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.result import (
@@ -50,12 +51,14 @@ class Sandbox:
         group: InvocationCgroup,
         log: LogPipe,
         egress: EgressSession | None = None,
+        lease: HostIdentity | None = None,
     ) -> None:
         self.spec = spec
         self.group = group
         self._process = process
         self._log = log
         self._egress = egress
+        self._lease = lease  # the sandbox's own host uid, given back once nothing runs as it
         self._egress_report = EgressReport(attempts=(), violations=())
         self._used = False
         self._input_error: Exception | None = None
@@ -225,7 +228,7 @@ class Sandbox:
 
     async def _reap(self) -> None:
         """Wait for nsjail, kill whatever is left in the group (daemonized children), remove it;
-        then close the egress proxy, whose clients are all gone."""
+        then close the egress proxy, whose clients are all gone, and give back the uid."""
         if self._process.returncode is None:
             self.group.kill()
             await self._process.wait()
@@ -234,6 +237,8 @@ class Sandbox:
         self.group.remove()
         if self._egress is not None:
             self._egress_report = await self._egress.close()
+        if self._lease is not None:
+            self._lease.release()
 
     def _read_usage(self) -> CgroupUsage:
         try:
