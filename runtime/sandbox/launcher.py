@@ -31,6 +31,7 @@ from runtime.sandbox.log_pipe import LogPipe
 from runtime.sandbox.nsjail import SandboxSpec, find_nsjail, render_argv
 from runtime.sandbox.profiles import Bind
 from runtime.sandbox.reach import check_reachable
+from runtime.sandbox.seccomp_kills import KillWatch
 from runtime.sandbox.started import OutputCallback, Sandbox
 
 # Sandbox and OutputCallback belong to the launcher's interface: callers start and run
@@ -114,6 +115,23 @@ class Launcher:
             if not os.path.exists(device):
                 raise IsolationUnavailable(f"device {device} does not exist on this host")
         argv = render_argv(spec, nsjail=self.nsjail, binds=binds, host_uid=host_uid)
+        kills = KillWatch.open()  # before the jail exists, so no kill of it goes unseen
+        try:
+            return await self._launch(spec, name, egress, host_uid, lease, argv, kills)
+        except BaseException:
+            kills.close()
+            raise
+
+    async def _launch(
+        self,
+        spec: SandboxSpec,
+        name: str | None,
+        egress: EgressSession | None,
+        host_uid: int,
+        lease: HostIdentity | None,
+        argv: list[str],
+        kills: KillWatch,
+    ) -> Sandbox:
         group = self.cgroups.create(
             name or f"sbx-{secrets.token_hex(8)}",
             # nsjail supervises from inside the group, so it needs one pid of its own.
@@ -160,7 +178,13 @@ class Launcher:
         finally:
             os.close(log_write)
         sandbox = Sandbox(
-            spec=spec, process=process, group=group, log=log, egress=egress, lease=lease
+            spec=spec,
+            process=process,
+            group=group,
+            log=log,
+            egress=egress,
+            identity=(host_uid, lease),
+            kills=kills,
         )
         try:
             await sandbox.wait_ready()
