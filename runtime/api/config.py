@@ -9,7 +9,8 @@
                   daemon's own directories never), snapshot_dir (where loaded skills are copied
                   for sandboxes to bind; default /run/skillrt-skills/<cgroup_root>; one daemon
                   each, reachable by the sandbox user, writable by the daemon only)
-    [sandboxes]   max_running, max_queued, cgroup_root
+    [sandboxes]   max_running, max_queued, cgroup_root, host_uids ("first-last": the host uids
+                  sandboxes run as, one per running sandbox or session; no account may be in it)
     [auth]        max_failures, failure_window, lockout, max_lockout, token_overlap,
                   admin_token_rotation
     [rate_limits.roles.<role>] and [rate_limits.tokens.<token name>]:
@@ -44,6 +45,7 @@ from runtime.core.host_paths import check_allowlist, never_bindable
 from runtime.core.sessions import SessionSettings
 from runtime.core.snapshots import SNAPSHOTS_BASE
 from runtime.errors import ConfigError
+from runtime.sandbox.identity import DEFAULT_UIDS, UidRange, parse_uid_range
 from runtime.util import paths
 from runtime.util.tomlfields import Table
 from runtime.util.units import parse_duration_ms, parse_size
@@ -94,6 +96,7 @@ class DaemonConfig:
     catalog_policy: Path | None = None  # None: skills-policy.toml beside the catalog folder
     allowed_readonly_paths: tuple[Path, ...] = ()  # what tool skills may ask to have bound
     snapshot_dir: Path | None = None  # None: /run/skillrt-skills/<cgroup_root>
+    host_uids: UidRange = DEFAULT_UIDS
 
     @property
     def database(self) -> Path:
@@ -207,6 +210,10 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
             changes[key] = sandboxes.integer(key)
     if sandboxes.has("cgroup_root"):
         changes["cgroup_root"] = sandboxes.string("cgroup_root")
+    if sandboxes.has("host_uids"):
+        changes["host_uids"] = parse_uid_range(
+            sandboxes.string("host_uids"), key="sandboxes.host_uids"
+        )
     sandboxes.finish()
     if doc.has("tls"):
         changes["tls"] = _tls(doc.table("tls"), base)

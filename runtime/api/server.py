@@ -64,6 +64,7 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.cgroups import Cgroups, detect_layout
 from runtime.sandbox.egress.session import load_settings, remove_stale_sessions
+from runtime.sandbox.identity import IdentityPool
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import find_nsjail
 from runtime.sandbox.profiles import ProfileStore
@@ -200,7 +201,12 @@ async def serve(
             # Shown once, on the terminal only: logs never carry secrets.
             print(f"skillrt: owner token (shown once, keep it safe): {owner}", flush=True)
         cgroups = Cgroups(detect_layout(), config.cgroup_root)
-        launcher = Launcher(cgroups=cgroups, nsjail=find_nsjail(), egress=load_settings())
+        launcher = Launcher(
+            cgroups=cgroups,
+            nsjail=find_nsjail(),
+            egress=load_settings(),
+            identities=IdentityPool(config.host_uids),
+        )
         recovery = recover(cgroups, store)
         remove_stale_sessions()
         await _serve(config, store, tokens, approvals, launcher, ready, reload, recovery)
@@ -255,7 +261,11 @@ async def _serve(
         resolve_secrets=lambda names: asyncio.to_thread(broker.resolve, names),
     )
     sessions = Sessions(
-        settings=config.sessions, profiles=profiles, catalog=catalog, audit_log=audit_log
+        settings=config.sessions,
+        profiles=profiles,
+        catalog=catalog,
+        identities=launcher.identities,
+        audit_log=audit_log,
     )
     sessions.recover()
     invocations.add_strategy(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from runtime.check.egress_probes import egress_probes
 from runtime.check.host_probes import file_probes, network_probes
 from runtime.check.limit_probes import limit_probes
-from runtime.check.model import Probe
+from runtime.check.model import KILLED, Probe
 from runtime.check.syscall_probes import syscall_probes
 from runtime.sandbox.egress.policy import EgressSettings
 from runtime.sandbox.egress.session import proxy_env
@@ -28,12 +28,13 @@ def probe_plan(
 ) -> tuple[Probe, ...]:
     """Every probe of ``profile``, in report order; ``host_port`` is the host's listener and
     ``egress`` the launcher's egress settings."""
+    syscalls = syscall_probes(profile.seccomp)
     return (
-        *_sandbox_probes(),
+        *_sandbox_probes(any(KILLED in p.accept for p in syscalls)),
         *file_probes(profile),
         *network_probes(profile, host_port),
         *egress_probes(profile, egress or EgressSettings()),
-        *syscall_probes(profile.seccomp),
+        *syscalls,
         *_identity_probes(),
         *_environment_probes(profile),
         *limit_probes(profile),
@@ -49,14 +50,16 @@ def program_config(plan: Sequence[Probe], profile: SandboxProfile) -> dict[str, 
     }
 
 
-def _sandbox_probes() -> tuple[Probe, ...]:
+def _sandbox_probes(kills: bool) -> tuple[Probe, ...]:
+    """``kills``: some probes make calls the policy kills for, so the run must report them."""
+    status = "seccomp_violation" if kills else "ok"
     return (
         Probe(
             key="sandbox.run",
             area="sandbox",
             label="probe program run",
-            expected="ok",
-            accept=frozenset({"value:ok"}),
+            expected=status + (" (the probes the policy killed)" if kills else ""),
+            accept=frozenset({f"value:{status}"}),
         ),
         Probe(
             key="sandbox.report",

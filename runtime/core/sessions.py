@@ -28,7 +28,7 @@ from runtime.auth.roles import Principal
 from runtime.core.catalog import Catalog
 from runtime.core.workspace_files import WorkspaceFiles
 from runtime.errors import BadRequest, NoSuchEntity, NotAllowed, OverLimit
-from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
+from runtime.sandbox.identity import HostIdentity, IdentityPool
 from runtime.sandbox.profiles import LimitOverrides, Limits, ProfileStore, SandboxProfile
 from runtime.sandbox.workspace import Workspace, prepare_root, remove_stale
 from runtime.util.aio import to_the_end
@@ -93,6 +93,7 @@ class Live:
     info: SessionInfo
     profile: SandboxProfile
     workspace: Workspace
+    identity: HostIdentity  # the host uid of its sandboxes and its workspace's files
     tasks: set[asyncio.Future[object]] = field(default_factory=set)
 
     def touch(self, now_ms: int) -> None:
@@ -106,10 +107,12 @@ class Sessions:
         settings: SessionSettings,
         profiles: ProfileStore,
         catalog: Catalog,
+        identities: IdentityPool,
         audit_log: BackgroundAudit | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.settings = settings
+        self.identities = identities
         self.profiles = profiles
         self.catalog = catalog
         self._audit = audit_log
@@ -171,21 +174,27 @@ class Sessions:
                 workspace_bytes=size,
                 idle_timeout_ms=idle,
             )
+            # A uid of its own for the session's life: its workspace belongs to it, and its
+            # commands run as it, so no other sandbox can touch its files or share its quotas.
+            identity = None
             # Mounted and registered whole, even if the caller leaves meanwhile: a mount the
             # registry does not know would escape the caps, destroy and expiry.
             try:
+                identity = self.identities.acquire()
                 workspace = await to_the_end(
                     asyncio.to_thread(
                         Workspace.create,
                         self.settings.root,
                         session_id,
                         size,
-                        uid=SANDBOX_UID,
-                        gid=SANDBOX_GID,
+                        uid=identity.uid,
+                        gid=identity.gid,
                     ),
                     then_cancel=False,
                 )
-            except Exception:
+            except BaseException:
+                if identity is not None:
+                    identity.release()
                 self._emit(events.SESSION_ENDED, session_id=session_id, reason="never started")
                 raise
             now = self._clock.now_ms()
@@ -203,7 +212,9 @@ class Sessions:
                 limits=limits,
                 env_allowed=policy.env_allowed,
             )
-            self._live[session_id] = Live(info=info, profile=chosen, workspace=workspace)
+            self._live[session_id] = Live(
+                info=info, profile=chosen, workspace=workspace, identity=identity
+            )
         log.info("session created", session_id=session_id, owner=principal.name)
         return info
 
@@ -230,8 +241,8 @@ class Sessions:
         live = self.owned(session_id, principal)
         return WorkspaceFiles(
             live.workspace.workspace_dir,
-            uid=SANDBOX_UID,
-            gid=SANDBOX_GID,
+            uid=live.identity.uid,
+            gid=live.identity.gid,
             max_read_bytes=_MAX_FILE_MESSAGE,
             max_write_bytes=_MAX_FILE_MESSAGE,
         )
@@ -282,6 +293,7 @@ class Sessions:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await asyncio.to_thread(live.workspace.remove)
+        live.identity.release()  # its commands are gone and its files with the workspace
         self._emit(events.SESSION_ENDED, session_id=session_id, state=state.value, reason=reason)
         log.info("session ended", session_id=session_id, state=state.value, reason=reason)
         return replace(live.info, state=state, running=0, used_bytes=0)

@@ -13,16 +13,21 @@ from runtime.errors import IsolationUnavailable
 from runtime.sandbox.egress.policy import EgressSettings
 from runtime.sandbox.egress.proxy import AttemptCallback, EgressLimits
 from runtime.sandbox.egress.session import Attachment, EgressSession
-from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID, SandboxSpec
+from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.profiles import Bind
 
 __all__ = ["bridged", "open_egress"]
 
 
 async def open_egress(
-    spec: SandboxSpec, *, settings: EgressSettings, on_attempt: AttemptCallback | None = None
+    spec: SandboxSpec,
+    *,
+    settings: EgressSettings,
+    owner: int,
+    on_attempt: AttemptCallback | None = None,
 ) -> EgressSession:
-    """The egress session for ``spec``'s allowlist and limits, reachable by the sandbox user."""
+    """The egress session for ``spec``'s allowlist and limits, reachable only by the sandbox's
+    host uid ``owner`` (and its gid of the same number)."""
     limits = spec.limits
     if limits.egress_bytes is None or limits.egress_connections is None:
         raise IsolationUnavailable(
@@ -32,8 +37,8 @@ async def open_egress(
         rules=spec.egress,
         limits=EgressLimits(bytes=limits.egress_bytes, connections=limits.egress_connections),
         settings=settings,
-        owner_uid=SANDBOX_UID,
-        owner_gid=SANDBOX_GID,
+        owner_uid=owner,
+        owner_gid=owner,
         on_attempt=on_attempt,
     )
 

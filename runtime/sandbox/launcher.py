@@ -6,6 +6,9 @@ leaves no process, cgroup or egress socket behind.
 
 In network mode allowlist the sandbox also gets its own egress proxy (``bridging``), opened
 before the jail and closed, with its socket, after every process of the jail is gone.
+
+nsjail runs as the sandbox's own host uid (``identity``), without capabilities: the user
+namespace it creates, and every kernel count charged to its owner, belong to that uid alone.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 
 from runtime.errors import IsolationUnavailable, SandboxError
 from runtime.sandbox.bridging import bridged, open_egress
@@ -22,34 +26,44 @@ from runtime.sandbox.cleanup import to_completion
 from runtime.sandbox.egress.policy import EgressSettings
 from runtime.sandbox.egress.proxy import AttemptCallback
 from runtime.sandbox.egress.session import EgressSession, load_settings
+from runtime.sandbox.identity import HostIdentity, IdentityPool
 from runtime.sandbox.log_pipe import LogPipe
 from runtime.sandbox.nsjail import SandboxSpec, find_nsjail, render_argv
 from runtime.sandbox.profiles import Bind
 from runtime.sandbox.reach import check_reachable
+from runtime.sandbox.seccomp_kills import KillWatch
 from runtime.sandbox.started import OutputCallback, Sandbox
 
 # Sandbox and OutputCallback belong to the launcher's interface: callers start and run
 # sandboxes through this module.
 __all__ = ["Launcher", "OutputCallback", "Sandbox"]
 
-# Joins the invocation's cgroups before exec'ing nsjail, so nsjail and the jail never run outside
-# them; a shell is the cheapest safe way to do that from an asyncio (threaded) process.
+# Joins the invocation's cgroups (as root) before exec'ing nsjail, so nsjail and the jail never
+# run outside them; a shell is the cheapest safe way to do that from an asyncio (threaded) process.
 _JOIN_AND_EXEC = (
     'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done;'
     ' exec "$@"'
 )
 _SHELL = "/bin/sh"
+_SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class Launcher:
     """Starts sandboxes on this host; refuses when the host cannot isolate as profiles ask."""
 
     def __init__(
-        self, *, cgroups: Cgroups, nsjail: str, egress: EgressSettings | None = None
+        self,
+        *,
+        cgroups: Cgroups,
+        nsjail: str,
+        egress: EgressSettings | None = None,
+        identities: IdentityPool | None = None,
     ) -> None:
         self.cgroups = cgroups
         self.nsjail = nsjail
         self.egress = egress or EgressSettings()
+        self.identities = identities or IdentityPool()
+        self._setpriv = _find_setpriv()
 
     @classmethod
     def for_host(cls, cgroup_root: str = "skillrt-local") -> Launcher:
@@ -69,25 +83,55 @@ class Launcher:
         on_egress: AttemptCallback | None = None,
     ) -> Sandbox:
         """A ready sandbox for ``spec``; ``on_egress`` hears of each egress attempt as it ends."""
+        # A session's sandboxes run as the session's uid; any other holds one of its own.
+        lease = self.identities.acquire() if spec.host_uid is None else None
+        host_uid = lease.uid if lease is not None else spec.host_uid
+        assert host_uid is not None
         egress = None
-        if spec.profile.network.mode == "allowlist":
-            egress = await open_egress(spec, settings=self.egress, on_attempt=on_egress)
-            spec = bridged(spec, egress.attachment)
         try:
-            return await self._start(spec, name, egress)
+            if spec.profile.network.mode == "allowlist":
+                egress = await open_egress(
+                    spec, settings=self.egress, on_attempt=on_egress, owner=host_uid
+                )
+                spec = bridged(spec, egress.attachment)
+            return await self._start(spec, name, egress, host_uid, lease)
         except BaseException:
             if egress is not None:
                 await to_completion(_closed(egress))
+            if lease is not None:
+                lease.release()
             raise
 
     async def _start(
-        self, spec: SandboxSpec, name: str | None, egress: EgressSession | None
+        self,
+        spec: SandboxSpec,
+        name: str | None,
+        egress: EgressSession | None,
+        host_uid: int,
+        lease: HostIdentity | None,
     ) -> Sandbox:
-        binds = _present_binds((*spec.profile.filesystem.readonly_binds, *spec.binds))
+        binds = _present_binds((*spec.profile.filesystem.readonly_binds, *spec.binds), host_uid)
         for device in spec.profile.filesystem.devices:
             if not os.path.exists(device):
                 raise IsolationUnavailable(f"device {device} does not exist on this host")
-        argv = render_argv(spec, nsjail=self.nsjail, binds=binds)
+        argv = render_argv(spec, nsjail=self.nsjail, binds=binds, host_uid=host_uid)
+        kills = KillWatch.open()  # before the jail exists, so no kill of it goes unseen
+        try:
+            return await self._launch(spec, name, egress, host_uid, lease, argv, kills)
+        except BaseException:
+            kills.close()
+            raise
+
+    async def _launch(
+        self,
+        spec: SandboxSpec,
+        name: str | None,
+        egress: EgressSession | None,
+        host_uid: int,
+        lease: HostIdentity | None,
+        argv: list[str],
+        kills: KillWatch,
+    ) -> Sandbox:
         group = self.cgroups.create(
             name or f"sbx-{secrets.token_hex(8)}",
             # nsjail supervises from inside the group, so it needs one pid of its own.
@@ -111,6 +155,7 @@ class Launcher:
                 "sh",
                 str(len(files)),
                 *files,
+                *self._as_user(host_uid),
                 *argv[:1],
                 "--log_fd",
                 str(log_write),
@@ -134,7 +179,15 @@ class Launcher:
             raise
         finally:
             os.close(log_write)
-        sandbox = Sandbox(spec=spec, process=process, group=group, log=log, egress=egress)
+        sandbox = Sandbox(
+            spec=spec,
+            process=process,
+            group=group,
+            log=log,
+            egress=egress,
+            identity=(host_uid, lease),
+            kills=kills,
+        )
         try:
             await sandbox.wait_ready()
             if egress is not None:
@@ -143,6 +196,25 @@ class Launcher:
             await sandbox.close()
             raise
         return sandbox
+
+    def _as_user(self, uid: int) -> list[str]:
+        """setpriv's argv that execs the rest as ``uid`` with no groups and no capabilities."""
+        return [
+            self._setpriv,
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+        ]
+
+
+def _find_setpriv() -> str:
+    found = shutil.which("setpriv", path=_SYSTEM_PATH)
+    if found is None:
+        raise IsolationUnavailable("setpriv (util-linux) not found: sandboxes cannot drop root")
+    return found
 
 
 async def _abandon(
@@ -160,12 +232,12 @@ async def _abandon(
     group.remove()
 
 
-def _present_binds(binds: tuple[Bind, ...]) -> tuple[Bind, ...]:
+def _present_binds(binds: tuple[Bind, ...], host_uid: int) -> tuple[Bind, ...]:
     present = []
     for bind in binds:
         what = "writable bind" if bind.writable else "read-only bind"
         if os.path.exists(bind.source):
-            check_reachable(bind.source, what=what)
+            check_reachable(bind.source, what=what, uid=host_uid)
             present.append(bind)
         elif not bind.optional:
             raise IsolationUnavailable(f"{what} {bind.source} does not exist on this host")

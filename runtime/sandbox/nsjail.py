@@ -15,8 +15,8 @@ from runtime.sandbox.profiles import Bind, Limits, SandboxProfile
 
 __all__ = ["SANDBOX_GID", "SANDBOX_UID", "SandboxSpec", "find_nsjail", "render_argv"]
 
-# The jailed processes run as nobody, mapped one-to-one: without a mapping the process would
-# still be host root for file permission checks.
+# Inside the jail every process is nobody, mapped one-to-one to the sandbox's own host uid
+# (``identity``): without a mapping the process would still be host root for file checks.
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
 _MIB = 1024 * 1024
@@ -42,6 +42,9 @@ class SandboxSpec:
     cwd: str | None = None
     egress: tuple[EgressRule, ...] = ()  # the allowlist, in network mode allowlist
     elevated: bool = False  # an elevated tool's sandbox: the only one network mode host may run
+    # The host uid (and gid) a session's sandboxes share with its workspace; None: the launcher
+    # gives the sandbox a uid of its own for as long as it runs.
+    host_uid: int | None = None
 
 
 def find_nsjail() -> str:
@@ -64,8 +67,10 @@ def find_nsjail() -> str:
     return str(path)
 
 
-def render_argv(spec: SandboxSpec, *, nsjail: str, binds: tuple[Bind, ...]) -> list[str]:
-    """nsjail's argv for ``spec``; ``binds`` are the binds present on this host."""
+def render_argv(
+    spec: SandboxSpec, *, nsjail: str, binds: tuple[Bind, ...], host_uid: int
+) -> list[str]:
+    """nsjail's argv for ``spec``, run as ``host_uid``; ``binds`` are those present here."""
     profile, limits = spec.profile, spec.limits
     argv = [
         nsjail,
@@ -74,9 +79,9 @@ def render_argv(spec: SandboxSpec, *, nsjail: str, binds: tuple[Bind, ...]) -> l
         "--hostname",
         "skillrt",
         "--user",
-        f"{SANDBOX_UID}:{SANDBOX_UID}:1",
+        f"{SANDBOX_UID}:{host_uid}:1",
         "--group",
-        f"{SANDBOX_GID}:{SANDBOX_GID}:1",
+        f"{SANDBOX_GID}:{host_uid}:1",
         "--cwd",
         spec.cwd or profile.filesystem.work_dir,
         "--time_limit",
@@ -128,6 +133,9 @@ def _rlimits(limits: Limits) -> list[str]:
 def _mounts(profile: SandboxProfile, binds: tuple[Bind, ...]) -> list[str]:
     fs = profile.filesystem
     mounts: list[tuple[str, list[str]]] = [
+        # Only the jail's own processes: the host's cmdline, boot_id, loadavg, meminfo, kallsyms
+        # and /proc/sys are not there to read. Read-only as nsjail's own /proc would be.
+        ("/proc", ["--mount", "none:/proc:proc:ro,subset=pid"]),
         *((b.target, [_bind_flag(b), f"{b.source}:{b.target}"]) for b in binds),
         *((d, ["--bindmount_ro", f"{d}:{d}"]) for d in fs.devices),
         *(
@@ -138,7 +146,7 @@ def _mounts(profile: SandboxProfile, binds: tuple[Bind, ...]) -> list[str]:
     # nsjail mounts in order, so a mount inside another (a bind under /tmp) must come after it
     # or the outer one would hide it.
     mounts.sort(key=lambda mount: mount[0].rstrip("/").count("/"))
-    argv = [arg for _, args in mounts for arg in args]
+    argv = ["--disable_proc", *(arg for _, args in mounts for arg in args)]
     for link, target in fs.symlinks:
         argv += ["--symlink", f"{target}:{link}"]
     return argv

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
+from runtime.sandbox.seccomp import syscall_name
+from runtime.sandbox.seccomp_kills import SeccompKill
 
 __all__ = [
     "Classified",
@@ -123,6 +125,10 @@ class Outcome:
     kill_reason: KillReason | None
     oom_kills: int
     pids_limit_hits: int
+    # The kernel's records of processes the seccomp policy killed (any process, not only PID 1),
+    # and whether such records may have been lost while the sandbox ran.
+    seccomp_kills: tuple[SeccompKill, ...] = ()
+    audit_lost: bool = False
     cpu_ms: int
     cpu_limit_ms: int
     wall_ms: int
@@ -145,8 +151,7 @@ def classify(outcome: Outcome) -> Classified:
         violations.append(f"memory limit: {outcome.oom_kills} process(es) killed by the OOM killer")
     if outcome.pids_limit_hits:
         violations.append(f"pids limit: {outcome.pids_limit_hits} fork(s) refused")
-    if log.seccomp_violation or signal == signals.SIGSYS:
-        violations.append("seccomp: the process made a forbidden system call and was killed")
+    violations.extend(_seccomp_violations(outcome))
 
     unreported = exit_code is None and signal is None
     if outcome.kill_reason is None and (log.failed or unreported):
@@ -163,6 +168,23 @@ def classify(outcome: Outcome) -> Classified:
     elif status is Status.OUTPUT_LIMIT:
         violations.append("output limit reached")
     return status, exit_code, signal, tuple(violations), None
+
+
+def _seccomp_violations(outcome: Outcome) -> list[str]:
+    found = [
+        f"seccomp: {kill.comm} (pid {kill.pid}) was killed for calling "
+        f"{syscall_name(kill.arch, kill.syscall)}"
+        for kill in outcome.seccomp_kills
+    ]
+    if outcome.audit_lost:
+        # Unknown means deny: a kill whose record was lost cannot be ruled out.
+        found.append(
+            "seccomp: audit records were lost while the sandbox ran; a killed process "
+            "cannot be ruled out"
+        )
+    if not found and (outcome.log.seccomp_violation or outcome.log.signal == signals.SIGSYS):
+        found.append("seccomp: the process made a forbidden system call and was killed")
+    return found
 
 
 def _jail_error(log: JailLog) -> str:
@@ -183,10 +205,10 @@ def _status(outcome: Outcome, signal: int | None) -> Status:
     }
     if reason is not None:
         return by_reason[reason]
+    if outcome.seccomp_kills or outcome.audit_lost or signal == signals.SIGSYS:
+        return Status.SECCOMP_VIOLATION
     if signal is None:
         return Status.OK if outcome.log.exit_code == 0 else Status.NONZERO_EXIT
-    if signal == signals.SIGSYS:
-        return Status.SECCOMP_VIOLATION
     if signal in (signals.SIGKILL, signals.SIGXCPU):
         if outcome.oom_kills:
             return Status.MEMORY_LIMIT

@@ -17,6 +17,7 @@ __all__ = [
     "SOCKET_FAMILIES",
     "SeccompPolicy",
     "render_kafel",
+    "syscall_name",
     "syscall_number",
     "validate",
 ]
@@ -68,6 +69,17 @@ def syscall_number(name: str) -> int | None:
     except (ValueError, OSError, TypeError):
         return None
     return number if isinstance(number, int) and number >= 0 else None
+
+
+def syscall_name(arch: int, number: int) -> str:
+    """The name of syscall ``number`` of the ABI ``arch`` (an AUDIT_ARCH value), or its number."""
+    try:
+        name = pyseccomp.resolve_syscall(arch, number)
+    except (ValueError, OSError, TypeError):
+        name = None
+    if isinstance(name, bytes) and name:
+        return name.decode("ascii", "replace")
+    return f"syscall {number}"
 
 
 def validate(policy: SeccompPolicy) -> tuple[str, str] | None:

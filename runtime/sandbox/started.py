@@ -18,6 +18,7 @@ from runtime.sandbox.cgroups import CgroupUsage, InvocationCgroup
 from runtime.sandbox.cleanup import to_completion
 from runtime.sandbox.egress.proxy import EgressReport
 from runtime.sandbox.egress.session import EgressSession
+from runtime.sandbox.identity import HostIdentity
 from runtime.sandbox.log_pipe import LogPipe
 from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.result import (
@@ -28,6 +29,7 @@ from runtime.sandbox.result import (
     classify,
     parse_jail_log,
 )
+from runtime.sandbox.seccomp_kills import KillWatch, SeccompKill
 
 __all__ = ["OutputCallback", "Sandbox"]
 
@@ -49,6 +51,8 @@ class Sandbox:
         process: asyncio.subprocess.Process,
         group: InvocationCgroup,
         log: LogPipe,
+        identity: tuple[int, HostIdentity | None],
+        kills: KillWatch,
         egress: EgressSession | None = None,
     ) -> None:
         self.spec = spec
@@ -56,6 +60,12 @@ class Sandbox:
         self._process = process
         self._log = log
         self._egress = egress
+        # The sandbox's host uid, and its lease when the uid is the sandbox's alone (not a
+        # session's): given back once nothing runs as it.
+        self._host_uid, self._lease = identity
+        self._kill_watch = kills
+        self._seccomp_kills: tuple[SeccompKill, ...] = ()
+        self._audit_lost = False
         self._egress_report = EgressReport(attempts=(), violations=())
         self._used = False
         self._input_error: Exception | None = None
@@ -120,6 +130,8 @@ class Sandbox:
                 kill_reason=self._kill_reason,
                 oom_kills=usage.oom_kills,
                 pids_limit_hits=usage.pids_limit_hits,
+                seccomp_kills=self._seccomp_kills,
+                audit_lost=self._audit_lost,
                 cpu_ms=cpu_ms,
                 cpu_limit_ms=limits.cpu_time_ms,
                 wall_ms=wall_ms,
@@ -225,15 +237,19 @@ class Sandbox:
 
     async def _reap(self) -> None:
         """Wait for nsjail, kill whatever is left in the group (daemonized children), remove it;
-        then close the egress proxy, whose clients are all gone."""
+        then close the egress proxy, whose clients are all gone, and give back the uid."""
         if self._process.returncode is None:
             self.group.kill()
             await self._process.wait()
         self.group.kill()
         self._usage = self._read_usage()
         self.group.remove()
+        # Every process of the uid is gone: its kill records, if any, are queued by now.
+        self._seccomp_kills, self._audit_lost = await self._kill_watch.collect(self._host_uid)
         if self._egress is not None:
             self._egress_report = await self._egress.close()
+        if self._lease is not None:
+            self._lease.release()
 
     def _read_usage(self) -> CgroupUsage:
         try:

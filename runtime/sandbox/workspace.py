@@ -25,6 +25,7 @@ from pathlib import Path
 
 from runtime.errors import BadRequest, IsolationUnavailable, SandboxError, WrongState
 from runtime.sandbox.filesystem import Bind
+from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
 from runtime.sandbox.reach import check_reachable
 from runtime.sandbox.session_policy import TMP_MOUNT, WORKSPACE_MOUNT
 
@@ -51,7 +52,7 @@ class Workspace:
 
     @classmethod
     def create(cls, root: Path, name: str, size_bytes: int, *, uid: int, gid: int) -> Workspace:
-        """Mount a fresh workspace of ``size_bytes`` at ``root/name`` for the sandbox user
+        """Mount a fresh workspace of ``size_bytes`` at ``root/name`` owned by the session's host
         ``uid``:``gid``; ``root`` is a directory made by ``prepare_root``."""
         if not _NAME.match(name):
             raise BadRequest(f"workspace name {name!r} must match {_NAME.pattern}")
@@ -112,11 +113,12 @@ class Workspace:
         etc = self.path / "etc"
         etc.mkdir()
         etc.chmod(0o755)
-        user = _host_name(lambda: pwd.getpwuid(uid).pw_name)
-        group = _host_name(lambda: grp.getgrgid(gid).gr_name)
+        # Inside the jail the files' owner (the session's host uid) is the jail's own user.
+        user = _host_name(lambda: pwd.getpwuid(SANDBOX_UID).pw_name)
+        group = _host_name(lambda: grp.getgrgid(SANDBOX_GID).gr_name)
         accounts = {
-            "passwd": f"{user}:x:{uid}:{gid}:{user}:{TMP_MOUNT}:/bin/sh\n",
-            "group": f"{group}:x:{gid}:\n",
+            "passwd": f"{user}:x:{SANDBOX_UID}:{SANDBOX_GID}:{user}:{TMP_MOUNT}:/bin/sh\n",
+            "group": f"{group}:x:{SANDBOX_GID}:\n",
         }
         for name in _ACCOUNT_FILES:
             (etc / name).write_text(accounts[name])

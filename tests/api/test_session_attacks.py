@@ -99,8 +99,8 @@ def test_host_loopback_is_unreachable(client: Client, session_id: str) -> None:
 
 def test_only_loopback_interface(client: Client, session_id: str) -> None:
     """The command's network namespace holds the loopback interface and nothing else."""
-    # Netlink (if_nameindex) is itself refused by the seccomp policy; /proc/net/dev lists them.
-    code = "print([l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]])"
+    # Netlink (if_nameindex) is itself refused by the seccomp policy; /proc/self/net/dev lists them.
+    code = "print([l.split(':')[0].strip() for l in open('/proc/self/net/dev').readlines()[2:]])"
     assert _says(_python(client, session_id, code)) == "['lo']"
 
 

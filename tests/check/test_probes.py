@@ -157,13 +157,23 @@ def test_one_failure_fails_the_check(default: SandboxProfile) -> None:
 
 
 def test_failed_run_fails_the_sandbox_row(default: SandboxProfile) -> None:
-    """A probe run that did not end ok makes the sandbox row fail."""
-    result = sandbox_result(Status.SECCOMP_VIOLATION)
+    """A probe run that did not end as expected (a seccomp violation, from the probes the
+    policy kills) makes the sandbox row fail."""
+    result = sandbox_result(Status.TIMEOUT)
     observations = run_observations(result, None, listener_reached=False)
     rows = compare(probe_plan(default, host_port=_PORT), observations)
     by_key = {r.key: r for r in rows}
     assert by_key["sandbox.run"].verdict is Verdict.FAIL
     assert by_key["sandbox.report"].verdict is Verdict.FAIL
+
+
+def test_probe_run_of_a_killing_policy_must_report_the_kills(default: SandboxProfile) -> None:
+    """The default policy kills some probes, so its run passes only as seccomp_violation."""
+    plan = probe_plan(default, host_port=_PORT)
+    for status, verdict in ((Status.SECCOMP_VIOLATION, Verdict.PASS), (Status.OK, Verdict.FAIL)):
+        observations = run_observations(sandbox_result(status), None, listener_reached=False)
+        by_key = {r.key: r for r in compare(plan, observations)}
+        assert by_key["sandbox.run"].verdict is verdict, status
 
 
 def test_reached_listener_fails(default: SandboxProfile) -> None:

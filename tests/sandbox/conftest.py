@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
+from runtime.sandbox.identity import HostIdentity
+from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.workspace import Workspace, prepare_root, remove_stale
 
 WORKSPACE_BYTES = 8 * 1024 * 1024
@@ -31,10 +32,20 @@ def workspace_root() -> Iterator[Path]:
 
 
 @pytest.fixture
-def workspace(workspace_root: Path) -> Iterator[Workspace]:
-    """An 8 MiB workspace for the sandbox user."""
+def identity(launcher: Launcher) -> Iterator[HostIdentity]:
+    """A host uid held for the test, as a session holds one (specs name it as host_uid)."""
+    held = launcher.identities.acquire()
+    try:
+        yield held
+    finally:
+        held.release()
+
+
+@pytest.fixture
+def workspace(workspace_root: Path, identity: HostIdentity) -> Iterator[Workspace]:
+    """An 8 MiB workspace owned by ``identity``, as a session's is."""
     created = Workspace.create(
-        workspace_root, "session-1", WORKSPACE_BYTES, uid=SANDBOX_UID, gid=SANDBOX_GID
+        workspace_root, "session-1", WORKSPACE_BYTES, uid=identity.uid, gid=identity.gid
     )
     try:
         yield created

@@ -12,8 +12,9 @@ from typing import Protocol
 
 import pyseccomp
 
+from runtime.sandbox.identity import DEFAULT_UIDS
 from runtime.sandbox.launcher import Launcher
-from runtime.sandbox.nsjail import SANDBOX_UID, SandboxSpec
+from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.profiles import SandboxProfile
 from runtime.sandbox.result import SandboxResult
 
@@ -81,13 +82,13 @@ def syscall_number(name: str) -> int:
 
 
 def sandbox_processes_with(marker: str) -> list[int]:
-    """Host pids of processes owned by the sandbox uid whose command line contains ``marker``."""
+    """Host pids of processes owned by a sandbox uid whose command line contains ``marker``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if entry.stat().st_uid != SANDBOX_UID:
+            if not DEFAULT_UIDS.first <= entry.stat().st_uid <= DEFAULT_UIDS.last:
                 continue
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runtime.errors import IsolationUnavailable
-from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
+from runtime.sandbox.identity import HostIdentity
 from runtime.sandbox.profiles import Bind
 from runtime.sandbox.reach import check_reachable
 from runtime.sandbox.result import Status
@@ -30,44 +30,71 @@ _WRITE = script("""
 
 
 @pytest.fixture
-def sandbox_owned_dir() -> Iterator[Path]:
-    """A host directory the sandbox user owns, under parents it can search."""
+def sandbox_owned_dir(identity: HostIdentity) -> Iterator[Path]:
+    """A host directory the sandbox's host uid owns, under parents it can search."""
     parent = Path(tempfile.mkdtemp(prefix="skillrt-bind-"))
     parent.chmod(0o755)
     directory = parent / "data"
     directory.mkdir(mode=0o700)
-    os.chown(directory, SANDBOX_UID, SANDBOX_GID)
+    os.chown(directory, identity.uid, identity.gid)
     try:
         yield directory
     finally:
         shutil.rmtree(parent)
 
 
-def test_writable_bind_writes_land_on_the_host(jail: Jail, sandbox_owned_dir: Path) -> None:
-    """A file written in a writable bind is on the host, owned by the sandbox user."""
+def test_writable_bind_writes_land_on_the_host(
+    jail: Jail, sandbox_owned_dir: Path, identity: HostIdentity
+) -> None:
+    """A file written in a writable bind is on the host, owned by the sandbox's host uid."""
     bind = Bind(source=str(sandbox_owned_dir), target="/data", writable=True)
-    spec = replace(jail.spec(["/usr/bin/python3", "-c", _WRITE]), binds=(bind,))
+    spec = replace(
+        jail.spec(["/usr/bin/python3", "-c", _WRITE]), binds=(bind,), host_uid=identity.uid
+    )
     result = run_spec(jail.launcher, spec)
     assert out(result) == "written", explain(result)
     written = sandbox_owned_dir / "out.txt"
     assert written.read_text() == "from the sandbox"
-    assert written.stat().st_uid == SANDBOX_UID
+    assert written.stat().st_uid == identity.uid
 
 
-def test_read_only_bind_refuses_writes(jail: Jail, sandbox_owned_dir: Path) -> None:
+def test_another_sandbox_cannot_write_a_sandbox_owned_bind(
+    jail: Jail, sandbox_owned_dir: Path
+) -> None:
+    """A sandbox of another host uid is refused a directory bound writable that a session's uid
+    owns: sandboxes no longer share one host user."""
+    bind = Bind(source=str(sandbox_owned_dir), target="/data", writable=True)
+    spec = replace(jail.spec(["/usr/bin/python3", "-c", _WRITE]), binds=(bind,))
+    result = run_spec(jail.launcher, spec)
+    assert result.status is Status.SANDBOX_ERROR or out(result) == "EACCES", explain(result)
+    assert list(sandbox_owned_dir.iterdir()) == []
+
+
+def test_read_only_bind_refuses_writes(
+    jail: Jail, sandbox_owned_dir: Path, identity: HostIdentity
+) -> None:
     """The same directory bound read-only refuses the write with EROFS, although the sandbox
     user owns it."""
     bind = Bind(source=str(sandbox_owned_dir), target="/data")
-    spec = replace(jail.spec(["/usr/bin/python3", "-c", _WRITE]), binds=(bind,))
+    spec = replace(
+        jail.spec(["/usr/bin/python3", "-c", _WRITE]), binds=(bind,), host_uid=identity.uid
+    )
     result = run_spec(jail.launcher, spec)
     assert out(result) == "EROFS", explain(result)
     assert list(sandbox_owned_dir.iterdir()) == []
 
 
-def test_cwd_is_the_process_directory(jail: Jail, sandbox_owned_dir: Path) -> None:
+def test_cwd_is_the_process_directory(
+    jail: Jail, sandbox_owned_dir: Path, identity: HostIdentity
+) -> None:
     """A spec's cwd, here inside a writable bind, is where the command starts."""
     bind = Bind(source=str(sandbox_owned_dir), target="/data", writable=True)
-    spec = replace(jail.spec(["/bin/sh", "-c", "pwd; echo x > here"]), binds=(bind,), cwd="/data")
+    spec = replace(
+        jail.spec(["/bin/sh", "-c", "pwd; echo x > here"]),
+        binds=(bind,),
+        cwd="/data",
+        host_uid=identity.uid,
+    )
     result = run_spec(jail.launcher, spec)
     assert out(result) == "/data", explain(result)
     assert (sandbox_owned_dir / "here").read_text() == "x\n"
@@ -84,16 +111,26 @@ def test_missing_cwd_is_a_clear_sandbox_error(jail: Jail) -> None:
     assert result.usage.wall_ms < 5000
 
 
-def test_directory_owned_by_the_sandbox_user_is_reachable(sandbox_owned_dir: Path) -> None:
-    """A 0700 parent owned by the sandbox user passes the reachability check (its owner bits)."""
-    check_reachable(str(sandbox_owned_dir / "inside"), what="writable bind")
+def test_directory_owned_by_the_sandbox_user_is_reachable(
+    sandbox_owned_dir: Path, identity: HostIdentity
+) -> None:
+    """A 0700 parent owned by the sandbox's uid passes the reachability check (its owner bits)."""
+    check_reachable(str(sandbox_owned_dir / "inside"), what="writable bind", uid=identity.uid)
 
 
-def test_directory_closed_to_the_sandbox_user_is_unreachable(sandbox_owned_dir: Path) -> None:
+def test_directory_of_another_sandbox_uid_is_unreachable(sandbox_owned_dir: Path) -> None:
+    """The same 0700 parent is refused to any other sandbox uid (others' bits)."""
+    with pytest.raises(IsolationUnavailable, match=r"needs o\+x"):
+        check_reachable(str(sandbox_owned_dir / "inside"), what="writable bind", uid=1)
+
+
+def test_directory_closed_to_the_sandbox_user_is_unreachable(
+    sandbox_owned_dir: Path, identity: HostIdentity
+) -> None:
     """A parent the sandbox user owns without u+x is refused, naming the bit to set."""
     sandbox_owned_dir.chmod(0o600)
     with pytest.raises(IsolationUnavailable, match=r"not searchable by its owner.*needs u\+x"):
-        check_reachable(str(sandbox_owned_dir / "inside"), what="writable bind")
+        check_reachable(str(sandbox_owned_dir / "inside"), what="writable bind", uid=identity.uid)
 
 
 def test_root_owned_closed_parent_is_unreachable(tmp_path: Path) -> None:

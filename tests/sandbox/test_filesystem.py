@@ -164,11 +164,11 @@ def test_proc_sees_sandbox_children_only(jail: Jail) -> None:
 
 
 def test_proc_is_read_only(jail: Jail) -> None:
-    """Writing a kernel setting under /proc/sys fails with EROFS."""
+    """Writing under /proc, even the process's own comm, fails with EROFS."""
     result = jail.python(
         script("""
         try:
-            with open("/proc/sys/kernel/hostname", "w") as f:
+            with open("/proc/self/comm", "w") as f:
                 f.write("pwned")
             print("written")
         except OSError as exc:
@@ -176,3 +176,34 @@ def test_proc_is_read_only(jail: Jail) -> None:
     """)
     )
     assert out(result) == "EROFS", explain(result)
+
+
+HOST_PROC_FILES = (
+    "/proc/cmdline",
+    "/proc/sys/kernel/random/boot_id",
+    "/proc/loadavg",
+    "/proc/meminfo",
+    "/proc/kallsyms",
+    "/proc/sys/kernel/hostname",
+    "/proc/modules",
+)
+
+
+def test_proc_shows_nothing_of_the_host(jail: Jail) -> None:
+    """The host's kernel command line, boot id, load, memory, symbols and /proc/sys are absent
+    from the sandbox's /proc; only its own processes (and self) are listed."""
+    result = jail.python(
+        script(f"""
+        import os
+        for path in {HOST_PROC_FILES!r}:
+            try:
+                open(path).read()
+                print(path, "read")
+            except OSError as exc:
+                print(path, errno_name(exc))
+        print(sorted(n for n in os.listdir("/proc") if not n.isdigit()))
+    """)
+    )
+    *files, listing = out(result).splitlines()
+    assert files == [f"{path} ENOENT" for path in HOST_PROC_FILES], explain(result)
+    assert listing == "['self', 'thread-self']", explain(result)

@@ -70,10 +70,10 @@ def test_host_abstract_unix_socket_is_unreachable(jail: Jail) -> None:
 
 
 def test_only_loopback_interface_exists(jail: Jail) -> None:
-    """/proc/net/dev lists a single interface, lo."""
+    """The process's net/dev lists a single interface, lo."""
     result = jail.python(
         script("""
-        lines = open("/proc/net/dev").read().splitlines()[2:]
+        lines = open("/proc/self/net/dev").read().splitlines()[2:]
         print(" ".join(sorted(line.split(":")[0].strip() for line in lines)))
     """)
     )

@@ -8,12 +8,14 @@ from runtime.sandbox.nsjail import SandboxSpec, render_argv
 from runtime.sandbox.profiles import Bind, ProfileStore
 from runtime.util import paths
 
+HOST_UID = 1_900_000_123
+
 
 def _argv() -> list[str]:
     profile = ProfileStore(paths.PROJECT_ROOT / "sandbox_profiles").get("default")
     spec = SandboxSpec(argv=("/usr/bin/true",), profile=profile, limits=profile.limits)
     binds = tuple(b for b in profile.filesystem.readonly_binds if not b.optional)
-    return render_argv(spec, nsjail="/x/nsjail", binds=binds)
+    return render_argv(spec, nsjail="/x/nsjail", binds=binds, host_uid=HOST_UID)
 
 
 def _pairs(argv: list[str]) -> list[tuple[str, str]]:
@@ -27,9 +29,17 @@ def test_never_chroots_host_root() -> None:
 
 
 def test_uid_and_gid_are_mapped() -> None:
-    """The jail user is nobody with a one-to-one mapping, never an unmapped id."""
+    """The jail user is nobody, mapped one-to-one to the sandbox's own host uid and gid."""
     pairs = _pairs(_argv())
-    assert ("--user", "65534:65534:1") in pairs and ("--group", "65534:65534:1") in pairs
+    assert ("--user", f"65534:{HOST_UID}:1") in pairs
+    assert ("--group", f"65534:{HOST_UID}:1") in pairs
+
+
+def test_proc_shows_only_the_jails_processes() -> None:
+    """nsjail's own /proc is replaced by a read-only procfs of the jail's pids alone."""
+    argv = _argv()
+    assert "--disable_proc" in argv
+    assert ("--mount", "none:/proc:proc:ro,subset=pid") in _pairs(argv)
 
 
 def test_rlimits_are_set_deliberately() -> None:
@@ -67,7 +77,9 @@ def test_extra_binds_are_read_only() -> None:
     """A skill folder bind is rendered read-only at its target."""
     profile = ProfileStore(paths.PROJECT_ROOT / "sandbox_profiles").get("default")
     spec = SandboxSpec(argv=("/usr/bin/true",), profile=profile, limits=profile.limits)
-    argv = render_argv(spec, nsjail="n", binds=(Bind(source="/opt/s", target="/skill"),))
+    argv = render_argv(
+        spec, nsjail="n", binds=(Bind(source="/opt/s", target="/skill"),), host_uid=HOST_UID
+    )
     assert ("--bindmount_ro", "/opt/s:/skill") in _pairs(argv)
 
 
@@ -79,7 +91,7 @@ def test_writable_binds_are_read_write() -> None:
         Bind(source="/w/ws", target="/workspace", writable=True),
         Bind(source="/w/etc/passwd", target="/etc/passwd"),
     )
-    pairs = _pairs(render_argv(spec, nsjail="n", binds=binds))
+    pairs = _pairs(render_argv(spec, nsjail="n", binds=binds, host_uid=HOST_UID))
     assert ("--bindmount", "/w/ws:/workspace") in pairs
     assert ("--bindmount_ro", "/w/etc/passwd:/etc/passwd") in pairs
 
@@ -88,8 +100,10 @@ def test_cwd_is_rendered() -> None:
     """A spec's cwd is nsjail's --cwd; without one, the profile's work dir."""
     profile = ProfileStore(paths.PROJECT_ROOT / "sandbox_profiles").get("default")
     spec = SandboxSpec(argv=("/usr/bin/true",), profile=profile, limits=profile.limits)
-    assert ("--cwd", "/tmp") in _pairs(render_argv(spec, nsjail="n", binds=()))
+    assert ("--cwd", "/tmp") in _pairs(render_argv(spec, nsjail="n", binds=(), host_uid=HOST_UID))
     elsewhere = SandboxSpec(
         argv=("/usr/bin/true",), profile=profile, limits=profile.limits, cwd="/usr/bin"
     )
-    assert ("--cwd", "/usr/bin") in _pairs(render_argv(elsewhere, nsjail="n", binds=()))
+    assert ("--cwd", "/usr/bin") in _pairs(
+        render_argv(elsewhere, nsjail="n", binds=(), host_uid=HOST_UID)
+    )

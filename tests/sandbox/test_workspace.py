@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from runtime.errors import BadRequest, IsolationUnavailable, WrongState
-from runtime.sandbox.nsjail import SANDBOX_GID, SANDBOX_UID
+from runtime.sandbox.identity import HostIdentity
 from runtime.sandbox.workspace import Workspace, prepare_root, remove_stale
 
 from .conftest import WORKSPACE_BYTES
 
 _MIB = 1024 * 1024
+_UID = 1_900_000_001  # workspaces made here run nothing: any uid of the range will do
 
 
 def _mounts() -> list[list[str]]:
@@ -28,7 +29,7 @@ def _mount_points() -> list[str]:
 
 
 def _create(root: Path, name: str) -> Workspace:
-    return Workspace.create(root, name, WORKSPACE_BYTES, uid=SANDBOX_UID, gid=SANDBOX_GID)
+    return Workspace.create(root, name, WORKSPACE_BYTES, uid=_UID, gid=_UID)
 
 
 def test_workspace_is_a_tmpfs_of_its_size(workspace: Workspace) -> None:
@@ -41,15 +42,17 @@ def test_workspace_is_a_tmpfs_of_its_size(workspace: Workspace) -> None:
     assert workspace.size_bytes == WORKSPACE_BYTES
 
 
-def test_directories_belong_to_the_sandbox_user(workspace: Workspace) -> None:
-    """The mount, workspace/ and tmp/ are the sandbox user's; the mount is 0700."""
+def test_directories_belong_to_the_sandbox_user(
+    workspace: Workspace, identity: HostIdentity
+) -> None:
+    """The mount, workspace/ and tmp/ are the session's host uid's; the mount is 0700."""
     for directory, mode in (
         (workspace.path, 0o700),
         (workspace.workspace_dir, 0o755),
         (workspace.tmp_dir, 0o1777),
     ):
         info = directory.stat()
-        assert (info.st_uid, info.st_gid) == (SANDBOX_UID, SANDBOX_GID), directory
+        assert (info.st_uid, info.st_gid) == (identity.uid, identity.gid), directory
         assert stat.S_IMODE(info.st_mode) == mode, directory
 
 

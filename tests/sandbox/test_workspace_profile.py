@@ -22,7 +22,13 @@ def _session_run(
 ) -> SandboxResult:
     profile = profiles.get("workspace")
     limits = replace(profile.limits, wall_time_ms=30_000)
-    spec = SandboxSpec(argv=tuple(argv), profile=profile, limits=limits, binds=workspace.binds())
+    spec = SandboxSpec(
+        argv=tuple(argv),
+        profile=profile,
+        limits=limits,
+        binds=workspace.binds(),
+        host_uid=workspace.path.stat().st_uid,  # the session's uid owns its workspace
+    )
     return run_spec(launcher, spec)
 
 
@@ -60,7 +66,7 @@ def test_workspace_and_tmp_persist_between_commands(
     assert second.status is Status.OK, explain(second)
     written = workspace.workspace_dir / "out"
     assert written.read_text() == "from script\n"
-    assert written.stat().st_uid == SANDBOX_UID
+    assert written.stat().st_uid == workspace.path.stat().st_uid != SANDBOX_UID
     assert (workspace.tmp_dir / "script.sh").exists()
 
 

@@ -109,10 +109,12 @@ def test_host_mode_renders_only_for_elevated_sandboxes(profiles: ProfileStore) -
     host = replace(profiles.get("default"), network=NetworkPolicy(mode="host"))
     spec = SandboxSpec(argv=("/bin/true",), profile=host, limits=host.limits)
     with pytest.raises(IsolationUnavailable, match="only for elevated tools"):
-        render_argv(spec, nsjail="nsjail", binds=())
-    elevated = render_argv(replace(spec, elevated=True), nsjail="nsjail", binds=())
+        render_argv(spec, nsjail="nsjail", binds=(), host_uid=65534)
+    elevated = render_argv(replace(spec, elevated=True), nsjail="nsjail", binds=(), host_uid=65534)
     assert "--disable_clone_newnet" in elevated
-    none = render_argv(replace(spec, profile=profiles.get("network")), nsjail="nsjail", binds=())
+    none = render_argv(
+        replace(spec, profile=profiles.get("network")), nsjail="nsjail", binds=(), host_uid=65534
+    )
     assert "--disable_clone_newnet" not in none
 
 
