@@ -81,6 +81,11 @@ class Sandbox:
     def pid(self) -> int:
         return self._process.pid
 
+    @property
+    def host_uid(self) -> int:
+        """The host uid the sandbox's processes run as (its own, or its session's)."""
+        return self._host_uid
+
     async def run(
         self, stdin: bytes | AsyncIterable[bytes], *, on_output: OutputCallback | None = None
     ) -> SandboxResult:

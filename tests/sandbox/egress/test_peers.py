@@ -1,5 +1,5 @@
-"""Only the invocation's own sandbox may use its egress proxy: a host process running as the
-sandbox user, which can reach the socket's directory, is refused and never counted."""
+"""Only the invocation's own sandbox may use its egress proxy: a host process is refused and never
+counted, even one running as the sandbox's own host uid, which owns the socket."""
 
 from __future__ import annotations
 
@@ -30,11 +30,11 @@ except OSError as exc:
 """
 
 
-def _attack(path: str, request: str) -> str:
-    """What a host process running as the sandbox user gets from the proxy socket at ``path``."""
+def _attack(path: str, request: str, uid: int = SANDBOX_UID) -> str:
+    """What a host process running as ``uid`` gets from the proxy socket at ``path``."""
     done = subprocess.run(
         ["/usr/bin/python3", "-I", "-c", ATTACK, path, request],
-        user=SANDBOX_UID,
+        user=uid,
         group=SANDBOX_GID,
         extra_groups=[],
         capture_output=True,
@@ -46,8 +46,9 @@ def _attack(path: str, request: str) -> str:
 
 
 def test_host_process_as_the_sandbox_user_is_refused(net: NetJail, origin: Origin) -> None:
-    """A host process (uid 65534) at the live socket is cut off; the sandbox's own request works,
-    and only the sandbox's request is in the result."""
+    """A host process at the live socket is kept out: as uid 65534 by the socket's owner and mode,
+    as the sandbox's own host uid by the proxy's peer check. The sandbox's own request works, and
+    only the sandbox's request is in the result."""
     tag = os.urandom(6).hex()
     spec = net.spec(
         f"""
@@ -59,7 +60,7 @@ def test_host_process_as_the_sandbox_user_is_refused(net: NetJail, origin: Origi
     )
     borrowed = f"GET http://allowed.test/echo?t={tag}-host HTTP/1.1\r\nHost: allowed.test\r\n\r\n"
 
-    async def go() -> tuple[str, str, bool, SandboxResult]:
+    async def go() -> tuple[str, str, str, bool, SandboxResult]:
         sandbox = await net.launcher.start(spec)
         (named,) = [b.source for b in sandbox.spec.binds if b.target == SANDBOX_SOCKET_DIR]
         argv_path = os.path.join(named, SOCKET_NAME)
@@ -73,12 +74,16 @@ def test_host_process_as_the_sandbox_user_is_refused(net: NetJail, origin: Origi
         run = asyncio.ensure_future(sandbox.run(stdin()))
         by_argv = await asyncio.to_thread(_attack, argv_path, borrowed)
         by_live = await asyncio.to_thread(_attack, live, borrowed)
+        by_owner = await asyncio.to_thread(_attack, live, borrowed, sandbox.host_uid)
         attacked.set()
-        return by_argv, by_live, os.path.exists(argv_path), await run
+        return by_argv, by_live, by_owner, os.path.exists(argv_path), await run
 
-    by_argv, by_live, argv_path_exists, result = asyncio.run(asyncio.wait_for(go(), timeout=60))
+    by_argv, by_live, by_owner, argv_path_exists, result = asyncio.run(
+        asyncio.wait_for(go(), timeout=60)
+    )
     assert not argv_path_exists and by_argv == "FileNotFoundError"
-    assert by_live in ("b''", "BrokenPipeError", "ConnectionResetError"), by_live
+    assert by_live == "PermissionError", by_live
+    assert by_owner in ("b''", "BrokenPipeError", "ConnectionResetError"), by_owner
     assert origin.requests_for(f"{tag}-host") == []
     assert out(result) == "200", explain(result)
     assert [a.host for a in result.egress] == ["allowed.test"]
