@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import logging
 import os
 import resource
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import grpc
@@ -32,6 +30,7 @@ from runtime.api.housekeeping import (
     sweep_expired,
 )
 from runtime.api.interceptors import ServerInterceptor
+from runtime.api.logs import configure_logging
 from runtime.api.relay import Relay
 from runtime.api.sessions import SessionsServicer
 from runtime.api.skill_runtime import SkillRuntimeServicer
@@ -79,7 +78,6 @@ __all__ = [
     "APPROVALS_SERVICE_NAME",
     "SERVICE_NAME",
     "Reloader",
-    "configure_logging",
     "serve",
 ]
 
@@ -92,41 +90,6 @@ _SUN_PATH_MAX = 108  # bytes in sockaddr_un's path, its terminating NUL included
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
 APPROVALS_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Approvals"].full_name
-
-
-def configure_logging() -> None:
-    """JSON lines on stderr, one per event, with the bound request id when there is one.
-
-    Records of the standard library's logging (grpc's own, asyncio's) are rendered the same way,
-    so that nothing the daemon prints breaks the one-JSON-object-per-line log.
-    """
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(),
-            ],
-        )
-    )
-    logging.basicConfig(handlers=[handler], level=logging.INFO, force=True)
-    logging.captureWarnings(True)
-    structlog.configure(
-        processors=[
-            *shared,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
-    )
 
 
 def _lock_state_dir(state_dir: Path) -> int:

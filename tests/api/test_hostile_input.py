@@ -186,7 +186,7 @@ def test_health_check_of_unknown_service_is_not_found(
 
 _STDLIB_LOGGING = """
 import logging, warnings
-from runtime.api.server import configure_logging
+from runtime.api.logs import configure_logging
 configure_logging()
 try:
     1 / 0
