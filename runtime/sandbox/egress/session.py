@@ -12,6 +12,8 @@ still open, removes the directory and reports every attempt.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import ipaddress
 import os
@@ -110,6 +112,10 @@ class EgressSession:
     def __init__(self, *, proxy: EgressProxy, directory: str) -> None:
         self.proxy = proxy
         self.directory = directory
+        # Held while the session lives (a lock on the directory itself, which moves with it on
+        # ``hide``): how a sweep tells a live session from one whose process died, without
+        # connecting to its proxy.
+        self._alive = _lock_directory(directory)
 
     @classmethod
     async def open(
@@ -178,7 +184,16 @@ class EgressSession:
         """Stop the proxy and remove its directory; safe to call again."""
         report = await self.proxy.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+        if self._alive >= 0:
+            os.close(self._alive)
+            self._alive = -1
         return report
+
+
+def _lock_directory(directory: str) -> int:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 # Sessions live in a root-owned directory that others may traverse but not list (0711): a host
@@ -198,17 +213,20 @@ def _sessions_dir() -> str:
 def remove_stale_sessions() -> int:
     """Remove egress directories whose proxy is gone (left by a process that died).
 
-    A directory whose socket still accepts connections belongs to a live run (a CLI run, say)
-    and is left alone. Returns how many were removed.
+    A directory whose lock is held belongs to a live run (another daemon's, a CLI run) and is
+    left alone. Returns how many were removed.
     """
     removed = 0
     for directory in glob.glob(os.path.join(_SESSIONS, "s-*")):
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            probe.connect(os.path.join(directory, SOCKET_NAME))
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError:
-            shutil.rmtree(directory, ignore_errors=True)
-            removed += 1
+            continue  # gone meanwhile
+        try:
+            with contextlib.suppress(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(directory, ignore_errors=True)
+                removed += 1
         finally:
-            probe.close()
+            os.close(fd)
     return removed
