@@ -21,6 +21,7 @@ or another user could plant a snapshot under a hash it expects to be served.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import os
 import re
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.core.skill_files import copy_skill
-from runtime.errors import IsolationUnavailable, SkillRuntimeError
+from runtime.errors import ConfigError, IsolationUnavailable, SkillRuntimeError
 from runtime.sandbox.reach import check_reachable
 
 __all__ = ["SNAPSHOTS_BASE", "SkillSnapshots", "Snapshot", "local_snapshots"]
@@ -74,6 +75,7 @@ class SkillSnapshots:
         self._lock = threading.Lock()
         self._held: weakref.WeakValueDictionary[str, Snapshot] = weakref.WeakValueDictionary()
         self._opened = False
+        self._owner = -1  # a lock on the root while open: one store per root on the host
 
     def open(self) -> None:
         """Create the root (and missing parents) 0711, refuse one others may write into, and
@@ -82,6 +84,7 @@ class SkillSnapshots:
             if self._opened:
                 return
             _make_root(self.root)
+            self._owner = _own(self.root)
             for entry in os.scandir(self.root):
                 _remove(Path(entry.path))
             self._opened = True
@@ -127,6 +130,9 @@ class SkillSnapshots:
         with self._lock:
             if self.root.exists():
                 _remove(self.root)
+            if self._owner >= 0:
+                os.close(self._owner)
+                self._owner = -1
             self._opened = False
 
 
@@ -142,6 +148,20 @@ def local_snapshots() -> SkillSnapshots:
     store = SkillSnapshots(root)
     weakref.finalize(store, _remove, root)
     return store
+
+
+def _own(root: Path) -> int:
+    """Hold ``root`` for this store; opening empties it, which would pull another's snapshots
+    from under its running sandboxes."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise ConfigError(
+            f"skill snapshot folder {root}: another skillrt process is using it"
+        ) from exc
+    return fd
 
 
 def _make_root(root: Path) -> None:

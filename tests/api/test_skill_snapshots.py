@@ -295,3 +295,17 @@ def test_a_snapshot_folder_the_sandbox_cannot_reach_stops_the_start(fresh_daemon
     private.mkdir(mode=0o700)
     logs = _refused_start(fresh_daemon, private / "snapshots")
     assert f"{private} is not searchable by others (needs o+x)" in logs
+
+
+def test_a_snapshot_folder_in_use_by_another_daemon_stops_the_start(fresh_daemon: Daemon) -> None:
+    """A second daemon given the first's snapshot folder refuses to start, naming it, and the
+    first's snapshots are still there (starting would have emptied the folder)."""
+    fresh_daemon.start()
+    held = sorted(p.name for p in fresh_daemon.snapshot_root.iterdir())
+    other = make_daemon()
+    try:
+        logs = _refused_start(other, fresh_daemon.snapshot_root)
+    finally:
+        cleanup(other)
+    assert f"{fresh_daemon.snapshot_root}: another skillrt process is using it" in logs
+    assert held and sorted(p.name for p in fresh_daemon.snapshot_root.iterdir()) == held
