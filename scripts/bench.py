@@ -30,7 +30,7 @@ import grpc
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from runtime.sandbox.nsjail import SandboxSpec, find_nsjail, render_argv
+from runtime.sandbox.nsjail import SANDBOX_UID, SandboxSpec, find_nsjail, render_argv
 from runtime.sandbox.profiles import ProfileStore
 from runtime.util.paths import PROJECT_ROOT as ROOT
 
@@ -189,7 +189,8 @@ def main() -> None:
         for name, command in COMMANDS.items():
             spec = SandboxSpec(argv=tuple(command), profile=profile, limits=profile.limits)
             binds = tuple(b for b in profile.filesystem.readonly_binds if os.path.exists(b.source))
-            raw = render_argv(spec, nsjail=nsjail, binds=binds)
+            # As root, mapped to the sandbox user: the jail without the daemon's per-sandbox uid.
+            raw = render_argv(spec, nsjail=nsjail, binds=binds, host_uid=SANDBOX_UID)
             paths: dict[str, Callable[[], Call]] = {
                 "a_bare": lambda c=command: lambda: run_quiet(c),
                 "b_nsjail": lambda r=raw: lambda: run_quiet(r),
