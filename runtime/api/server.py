@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import resource
 import signal
@@ -72,6 +71,7 @@ from runtime.secrets.oauth import OAuthBroker
 from runtime.secrets.store import SecretStore
 from runtime.state.schema import open_main
 from runtime.util.clock import SYSTEM_CLOCK
+from runtime.util.fsio import hold_exclusive
 
 __all__ = [
     "ADMIN_SERVICE_NAME",
@@ -95,15 +95,10 @@ APPROVALS_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Approvals"].full_name
 def _lock_state_dir(state_dir: Path) -> int:
     """One daemon per state directory: it owns the cgroups and records found there."""
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(state_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        os.close(fd)
-        raise ConfigError(
-            f"{state_dir}: another skillrt daemon is using this state directory"
-        ) from exc
-    return fd
+    return hold_exclusive(
+        state_dir / "daemon.lock",
+        busy=f"{state_dir}: another skillrt daemon is using this state directory",
+    )
 
 
 def _prepare_socket(path: Path) -> None:

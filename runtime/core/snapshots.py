@@ -21,7 +21,6 @@ or another user could plant a snapshot under a hash it expects to be served.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import re
@@ -36,8 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.core.skill_files import copy_skill
-from runtime.errors import ConfigError, IsolationUnavailable, SkillRuntimeError
+from runtime.errors import IsolationUnavailable, SkillRuntimeError
 from runtime.sandbox.reach import check_reachable
+from runtime.util.fsio import hold_exclusive
 
 __all__ = ["SNAPSHOTS_BASE", "SkillSnapshots", "Snapshot", "local_snapshots"]
 
@@ -84,7 +84,10 @@ class SkillSnapshots:
             if self._opened:
                 return
             _make_root(self.root)
-            self._owner = _own(self.root)
+            # Opening empties the root, which would pull another store's snapshots from under
+            # its running sandboxes.
+            busy = f"skill snapshot folder {self.root}: another skillrt process is using it"
+            self._owner = hold_exclusive(self.root, busy=busy)
             for entry in os.scandir(self.root):
                 _remove(Path(entry.path))
             self._opened = True
@@ -148,20 +151,6 @@ def local_snapshots() -> SkillSnapshots:
     store = SkillSnapshots(root)
     weakref.finalize(store, _remove, root)
     return store
-
-
-def _own(root: Path) -> int:
-    """Hold ``root`` for this store; opening empties it, which would pull another's snapshots
-    from under its running sandboxes."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        os.close(fd)
-        raise ConfigError(
-            f"skill snapshot folder {root}: another skillrt process is using it"
-        ) from exc
-    return fd
 
 
 def _make_root(root: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from runtime.audit.entry import Entry
 from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util import paths
-from tests.api.conftest import Daemon
+from tests.api.conftest import Daemon, cleanup, make_daemon
 
 
 def sleep_request(seconds: float) -> pb.InvokeRequest:
@@ -247,3 +248,24 @@ def test_sigterm_answers_waiting_callers_with_their_final_record(fresh_daemon: D
                 pb.GetInvocationRequest(id=answer.id), timeout=10
             )
             assert stored.result.status == pb.STATUS_CANCELLED
+
+
+def test_a_second_daemon_on_the_same_state_dir_is_refused(fresh_daemon: Daemon) -> None:
+    """Two daemons never share a state directory: the second exits with one line naming it,
+    and the first keeps serving."""
+    fresh_daemon.start()
+    other = dataclasses.replace(
+        make_daemon(), state_dir=fresh_daemon.state_dir, owner_token=fresh_daemon.owner_token
+    )
+    try:
+        with pytest.raises(AssertionError, match="daemon exited early"):
+            other.start()
+        logs = other.logs()
+    finally:
+        cleanup(other)
+    assert f"{fresh_daemon.state_dir}: another skillrt daemon is using this state directory" in logs
+    assert "Traceback" not in logs
+    with fresh_daemon.channel() as channel:
+        assert fresh_daemon.stub(channel).Invoke(sleep_request(0), timeout=60).result.status == (
+            pb.STATUS_OK
+        )
