@@ -18,6 +18,7 @@ import contextlib
 import os
 import secrets
 import shutil
+from dataclasses import dataclass
 
 from runtime.errors import IsolationUnavailable, SandboxError
 from runtime.sandbox.bridging import bridged, open_egress
@@ -46,6 +47,17 @@ _JOIN_AND_EXEC = (
 )
 _SHELL = "/bin/sh"
 _SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    """One start, as decided before anything of the jail exists."""
+
+    spec: SandboxSpec
+    name: str | None
+    egress: EgressSession | None
+    host_uid: int
+    lease: HostIdentity | None  # the uid's lease, when the sandbox holds it alone
 
 
 class Launcher:
@@ -94,7 +106,8 @@ class Launcher:
                     spec, settings=self.egress, on_attempt=on_egress, owner=host_uid
                 )
                 spec = bridged(spec, egress.attachment)
-            return await self._start(spec, name, egress, host_uid, lease)
+            plan = _Plan(spec=spec, name=name, egress=egress, host_uid=host_uid, lease=lease)
+            return await self._start(plan)
         except BaseException:
             if egress is not None:
                 await to_completion(_closed(egress))
@@ -102,14 +115,8 @@ class Launcher:
                 lease.release()
             raise
 
-    async def _start(
-        self,
-        spec: SandboxSpec,
-        name: str | None,
-        egress: EgressSession | None,
-        host_uid: int,
-        lease: HostIdentity | None,
-    ) -> Sandbox:
+    async def _start(self, plan: _Plan) -> Sandbox:
+        spec, host_uid = plan.spec, plan.host_uid
         binds = _present_binds((*spec.profile.filesystem.readonly_binds, *spec.binds), host_uid)
         for device in spec.profile.filesystem.devices:
             if not os.path.exists(device):
@@ -117,23 +124,15 @@ class Launcher:
         argv = render_argv(spec, nsjail=self.nsjail, binds=binds, host_uid=host_uid)
         kills = KillWatch.open()  # before the jail exists, so no kill of it goes unseen
         try:
-            return await self._launch(spec, name, egress, host_uid, lease, argv, kills)
+            return await self._launch(plan, argv, kills)
         except BaseException:
             kills.close()
             raise
 
-    async def _launch(
-        self,
-        spec: SandboxSpec,
-        name: str | None,
-        egress: EgressSession | None,
-        host_uid: int,
-        lease: HostIdentity | None,
-        argv: list[str],
-        kills: KillWatch,
-    ) -> Sandbox:
+    async def _launch(self, plan: _Plan, argv: list[str], kills: KillWatch) -> Sandbox:
+        spec, egress = plan.spec, plan.egress
         group = self.cgroups.create(
-            name or f"sbx-{secrets.token_hex(8)}",
+            plan.name or f"sbx-{secrets.token_hex(8)}",
             # nsjail supervises from inside the group, so it needs one pid of its own.
             CgroupLimits(
                 memory_bytes=spec.limits.memory_bytes,
@@ -155,7 +154,7 @@ class Launcher:
                 "sh",
                 str(len(files)),
                 *files,
-                *self._as_user(host_uid),
+                *self._as_user(plan.host_uid),
                 *argv[:1],
                 "--log_fd",
                 str(log_write),
@@ -185,7 +184,7 @@ class Launcher:
             group=group,
             log=log,
             egress=egress,
-            identity=(host_uid, lease),
+            identity=(plan.host_uid, plan.lease),
             kills=kills,
         )
         try:
