@@ -39,6 +39,7 @@ from runtime.approvals.gate import ApprovalGate
 from runtime.approvals.store import ApprovalStore
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
+from runtime.audit.chainkey import require_chain_key
 from runtime.audit.writer import AuditLog
 from runtime.auth.authenticate import Authenticator
 from runtime.auth.bootstrap import AdminTokenKeeper, create_owner_if_none
@@ -198,6 +199,8 @@ async def _serve(
     )
     catalog.policy()  # a malformed policy file stops the start, naming file and key
     catalog.listing()  # the operator hears at once of every folder that cannot be used
+    # A log with entries and no chain key stops the start: keying it is the operator's act.
+    require_chain_key(config.audit_keys, config.audit_log)
     audit_log = BackgroundAudit(AuditLog(config.audit_log, keys=config.audit_keys))
     audit_log.bind(asyncio.get_running_loop())
     await repair_audit(audit_log)

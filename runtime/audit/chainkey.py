@@ -9,8 +9,10 @@ The key lives apart from the log, in a 0700 directory of its own (``[audit] key_
 ``legacy_until``, the last seq written before the log was keyed. Logs written before skillrt
 keyed its chain carry unkeyed sha256 hashes: those are accepted up to ``legacy_until`` and never
 after it, so a rewrite cannot pass keyed entries off as old ones, and the first keyed entry's
-``prev`` pins the unkeyed entries before it. The key is made by the first write that needs it:
-the first entry of a new log, or the first entry or checkpoint skillrt adds to an older log.
+``prev`` pins the unkeyed entries before it. The first entry of a new log makes its key; an
+older log is keyed only by ``skillrt audit adopt``, the operator's word that its unkeyed entries
+are skillrt's own. A writer never keys a log that has entries: a chain key moved away looks
+just like one never made, and keying on its own would bless whatever the log was rewritten to.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ __all__ = [
     "create_chain_key",
     "default_key_dir",
     "link_kind",
+    "missing_key",
     "read_chain_key",
+    "require_chain_key",
 ]
 
 _KEY_FILE = "chain.key"
@@ -114,23 +118,47 @@ def chain_key_for_append(directory: Path, log: Path, last: Mapping[str, Any] | N
     existing key must be the one the last line was written with.
     """
     key = read_chain_key(directory)
-    if last is not None and not _may_follow(key, last):
-        if key is None:
-            raise IntegrityError(
-                f"{log}: the last entry is not unkeyed, and there is no chain key in {directory} "
-                "to check it; point [audit] key_dir (or SKILLRT_AUDIT_KEY_DIR) at the directory "
-                "that has the key"
-            )
+    if last is None:
+        return key or create_chain_key(directory, legacy_until=0)
+    if key is None:
+        raise IntegrityError(_unkeyed_log(log, directory))
+    if not _may_follow(key, last):
         raise IntegrityError(
             f"{log}: the last entry was not written with the chain key {key.path}; "
             "run `skillrt audit verify`"
         )
-    return key or create_chain_key(directory, legacy_until=last["seq"] if last else 0)
+    return key
 
 
-def _may_follow(key: ChainKey | None, last: Mapping[str, Any]) -> bool:
+def require_chain_key(directory: Path, log: Path) -> None:
+    """Refuses a log that has entries but no chain key in ``directory`` (see ``missing_key``)."""
+    if read_chain_key(directory) is None and _has_bytes(log):
+        raise IntegrityError(_unkeyed_log(log, directory))
+
+
+def missing_key(directory: Path) -> str:
+    """That a log with entries has no chain key, and the two ways out."""
+    return (
+        f"no chain key in {directory}; if the key was moved, point [audit] key_dir (or "
+        "SKILLRT_AUDIT_KEY_DIR) at it; if the log was written before skillrt keyed its chain, "
+        "run `skillrt audit adopt`"
+    )
+
+
+def _unkeyed_log(log: Path, directory: Path) -> str:
+    return f"{log}: has entries but {missing_key(directory)}"
+
+
+def _has_bytes(log: Path) -> bool:
     try:
-        return key.holds(last) if key is not None else link_kind(None, last) is Link.UNKEYED
+        return log.stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+def _may_follow(key: ChainKey, last: Mapping[str, Any]) -> bool:
+    try:
+        return key.holds(last)
     except ValueError:  # nested too deeply: nothing skillrt writes
         return False
 

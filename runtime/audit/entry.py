@@ -91,6 +91,7 @@ class Problem(StrEnum):
     REMOVED = "removed"
     REORDERED = "reordered"
     FORGED = "forged checkpoint"
+    UNKEYED = "unkeyed"
 
 
 @dataclass(frozen=True, kw_only=True)

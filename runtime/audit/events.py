@@ -11,6 +11,7 @@ __all__ = [
     "APPROVAL_DECIDED",
     "APPROVAL_EXPIRED",
     "APPROVAL_REQUESTED",
+    "AUDIT_ADOPTED",
     "AUDIT_REPAIRED",
     "AUTH_FAILED",
     "CHECKPOINT",
@@ -62,12 +63,14 @@ DAEMON_RECOVERED = "daemon.recovered"  # a start after an unclean stop, and what
 SESSION_CREATED = "session.created"
 SESSION_ENDED = "session.ended"  # destroyed, expired, or ended by a daemon stop or restart
 AUDIT_REPAIRED = "audit.repaired"  # a torn tail cut off: how many bytes, after which seq
+AUDIT_ADOPTED = "audit.adopted"  # an unkeyed log keyed by the operator, unkeyed up to a seq
 # Written by retention only, so it is not in EVENTS: no caller may append one.
 CHECKPOINT = "audit.checkpoint"
 EVENTS = frozenset(
     {
         EGRESS_DECIDED,
         AUDIT_REPAIRED,
+        AUDIT_ADOPTED,
         SESSION_CREATED,
         SESSION_ENDED,
         DAEMON_RECOVERED,

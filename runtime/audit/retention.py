@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from runtime.audit.chainkey import create_chain_key, default_key_dir
+from runtime.audit.chainkey import default_key_dir
 from runtime.audit.entry import GENESIS, Entry, format_ts, parse_ts
 from runtime.audit.events import CHECKPOINT
 from runtime.audit.lock import ProcessLock
@@ -61,8 +61,8 @@ def prune(
             earlier, newly, last = _skip_old(source, cutoff)
             if last is None or verdict.last is None:
                 return PruneReport(pruned=0, kept=sum(1 for _ in source), checkpoint=None)
-            # A log not keyed yet (written before skillrt keyed its chain) is keyed from here.
-            key = verdict.key or create_chain_key(directory, legacy_until=verdict.last.seq)
+            key = verdict.key
+            assert key is not None  # check refuses a log with entries and no chain key
             body: dict[str, Any] = {
                 "seq": last["seq"],
                 "ts": format_ts(moment),

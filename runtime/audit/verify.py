@@ -5,6 +5,11 @@ retention. Every hash after the chain key's ``legacy_until`` must be keyed (see 
 without the key no rewrite verifies. Cutting lines off the end of the log still leaves a valid
 chain: an anchor of the head kept off the host (see ``anchor``) is what shows that. A log that
 is empty, or has lost every keyed line, while its chain key exists is reported as cut.
+
+A log with entries and no chain key is refused too: its hashes are plain sha256, which anyone
+who can write the log can recompute, so its chain proves nothing, and a chain key moved away is
+indistinguishable from one never made. Only ``unkeyed=True`` (the operator checking a log from
+before skillrt keyed its chain, say to adopt it) checks such a log link by link.
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.audit.chainkey import ChainKey, Link, default_key_dir, link_kind, read_chain_key
+from runtime.audit.chainkey import (
+    ChainKey,
+    Link,
+    default_key_dir,
+    link_kind,
+    missing_key,
+    read_chain_key,
+)
 from runtime.audit.entry import GENESIS, Break, Problem, parse_line
 from runtime.audit.events import CHECKPOINT
 from runtime.audit.keys import checkpoint_macs, default_key_path, read_key
@@ -45,14 +57,16 @@ class Verdict:
     found: Head | None = None  # the line at the seq asked for, when the log has it
 
 
-def verify(path: Path, *, keys: Path | None = None) -> Break | None:
+def verify(path: Path, *, keys: Path | None = None, unkeyed: bool = False) -> Break | None:
     """None when every line holds, else the first line that does not."""
-    return check(path, keys=keys).broken
+    return check(path, keys=keys, unkeyed=unkeyed).broken
 
 
-def check(path: Path, *, keys: Path | None = None, at_seq: int | None = None) -> Verdict:
+def check(
+    path: Path, *, keys: Path | None = None, at_seq: int | None = None, unkeyed: bool = False
+) -> Verdict:
     """The chain of ``path`` checked under the chain key in ``keys``, and the line at
-    ``at_seq``."""
+    ``at_seq``; ``unkeyed`` accepts a log that has no chain key by its plain hashes alone."""
     directory = keys or default_key_dir(path)
     key = read_chain_key(directory)
     legacy = default_key_path(path)
@@ -69,7 +83,8 @@ def check(path: Path, *, keys: Path | None = None, at_seq: int | None = None) ->
                 return Verdict(broken=step, key=key)
             first, last, keyed = first or step, step, keyed or step.keyed
             found = step if step.seq == at_seq else found
-    return Verdict(broken=_cut(key, last, keyed), key=key, first=first, last=last, found=found)
+    broken = _keyless(directory, last) if key is None and not unkeyed else _cut(key, last, keyed)
+    return Verdict(broken=broken, key=key, first=first, last=last, found=found)
 
 
 def _links(
@@ -161,6 +176,18 @@ def _check_checkpoint(
     if not any(hmac.compare_digest(m.encode(), given) for m in checkpoint_macs(secret, body)):
         return forged("its HMAC does not match: skillrt did not write it")
     return None
+
+
+def _keyless(directory: Path, last: Head | None) -> Break | None:
+    """A log with entries but no chain key to check them with."""
+    if last is None:
+        return None
+    return Break(
+        line=1,
+        seq=None,
+        problem=Problem.UNKEYED,
+        detail=f"nothing shows the log was not rewritten: {missing_key(directory)}",
+    )
 
 
 def _cut(key: ChainKey | None, last: Head | None, keyed: bool) -> Break | None:

@@ -1,5 +1,5 @@
-"""``skillrt audit`` and ``skillrt data``: read, verify, export and prune the audit log; export
-or delete what the daemon keeps.
+"""``skillrt audit`` and ``skillrt data``: read, verify, adopt, export and prune the audit log;
+export or delete what the daemon keeps.
 
 They work on the files directly (the daemon may be running: the audit log and the database are
 safe to share between processes). Every export and deletion is itself recorded in the audit log.
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.audit import anchor, events, query, retention
+from runtime.audit.adopt import adopt
 from runtime.audit.entry import Entry, format_ts
 from runtime.audit.verify import Verdict, check
 from runtime.cli.author import duration_flag
@@ -26,6 +27,7 @@ from runtime.errors import BadRequest, IntegrityError, NoSuchEntity
 from runtime.state.schema import open_main
 
 __all__ = [
+    "cmd_audit_adopt",
     "cmd_audit_export",
     "cmd_audit_head",
     "cmd_audit_prune",
@@ -59,7 +61,17 @@ def register(verbs: Any) -> None:
         metavar="FILE",
         help="check the anchor with this key (default: the head key beside the chain key)",
     )
+    check.add_argument(
+        "--unkeyed",
+        action="store_true",
+        help="check a log with no chain key by its plain hashes, which prove nothing "
+        "against tampering",
+    )
     check.set_defaults(handler=cmd_audit_verify)
+    adopt = actions.add_parser(
+        "adopt", help="key a log written before skillrt keyed its chain, once it verifies"
+    )
+    adopt.set_defaults(handler=cmd_audit_adopt)
     head = actions.add_parser("head", help="sign the log's head, to keep off this host")
     head.add_argument("--out", type=Path, metavar="FILE", help="write it here, not to stdout")
     head.set_defaults(handler=cmd_audit_head)
@@ -78,7 +90,7 @@ def register(verbs: Any) -> None:
         help="default 30d",
     )
     prune.set_defaults(handler=cmd_audit_prune)
-    for parser in (tail, check, head, public, export, prune):
+    for parser in (tail, check, adopt, head, public, export, prune):
         add_state_flag(parser)
 
     data = verbs.add_parser("data", help="export or delete what the daemon keeps")
@@ -155,7 +167,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         )
         anchored = anchor.read_anchor(args.anchor, public)
     verdict = check(
-        state.audit_log, keys=state.audit_keys, at_seq=anchored.seq if anchored else None
+        state.audit_log,
+        keys=state.audit_keys,
+        at_seq=anchored.seq if anchored else None,
+        unkeyed=args.unkeyed,
     )
     if verdict.broken is not None:
         raise IntegrityError(f"{state.audit_log}: {verdict.broken}")
@@ -175,13 +190,26 @@ def _chain_text(verdict: Verdict) -> str:
         return "empty"
     span = f"seqs {first.seq}-{last.seq}"
     if key is None:
-        return f"{span}, unkeyed: written before skillrt keyed its chain; the next entry keys it"
+        return (
+            f"{span}, UNKEYED: no chain key, so these plain sha256 hashes prove nothing against "
+            "tampering; `skillrt audit adopt` keys the log from here on"
+        )
     if key.legacy_until < first.seq:
         return f"{span}, keyed"
     return (
         f"{span}; {first.seq}-{key.legacy_until} unkeyed, written before skillrt keyed its "
         f"chain; keyed from seq {key.legacy_until + 1}"
     )
+
+
+def cmd_audit_adopt(args: argparse.Namespace) -> int:
+    state = load_state(args)
+    adoption = adopt(state.audit_log, actor=actor(), keys=state.audit_keys)
+    print(
+        f"{state.audit_log}: keyed with {adoption.key} from seq {adoption.entry.seq}; seqs up to "
+        f"{adoption.legacy_until} stay unkeyed, taken on your word that skillrt wrote them"
+    )
+    return 0
 
 
 def cmd_audit_head(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import pytest
 
 from runtime.api import config
 from runtime.audit import events
+from runtime.audit.adopt import adopt
 from runtime.audit.chainkey import default_key_dir, read_chain_key
 from runtime.audit.entry import Problem, entry_hash
 from runtime.audit.keys import checkpoint_mac, default_key_path
@@ -102,14 +103,11 @@ def test_whole_log_rehashed_unkeyed_fails(log_path: Path, write_days: WriteDays)
     assert "every entry in this log is" in broken.detail
 
 
-def test_unkeyed_log_is_keyed_from_the_next_entry(log_path: Path, write_days: WriteDays) -> None:
-    """An older unkeyed log verifies, is keyed from the next entry on, and says where."""
+def test_adopted_log_is_keyed_from_the_next_entry(log_path: Path, write_days: WriteDays) -> None:
+    """An older unkeyed log, once adopted, is keyed from the next entry on, and says where."""
     write_days(3)
     _as_unkeyed(log_path)
-    proc = _cli_verify(log_path)
-    assert proc.returncode == 0, proc.stderr
-    assert "seqs 1-3, unkeyed" in proc.stdout
-    AuditLog(log_path).append(events.RPC_CALLED, actor="x")
+    adopt(log_path, actor="operator")
     key = read_chain_key(default_key_dir(log_path))
     assert key is not None and key.legacy_until == 3
     proc = _cli_verify(log_path)
@@ -125,7 +123,7 @@ def test_unkeyed_part_is_pinned_by_the_first_keyed_entry(
     """Rewriting the unkeyed entries, rehashed, breaks the first keyed entry's prev."""
     write_days(3)
     _as_unkeyed(log_path)
-    AuditLog(log_path).append(events.RPC_CALLED, actor="x")
+    adopt(log_path, actor="operator")
     text = lines(log_path)
     body = json.loads(text[1])
     body["actor"] = "someone-else"
@@ -153,7 +151,7 @@ def test_cut_back_to_the_unkeyed_part_fails(
     """Cutting an upgraded log back to (part of) what it was before keying fails."""
     write_days(3)
     _as_unkeyed(log_path)
-    AuditLog(log_path).append(events.RPC_CALLED, actor="x")
+    adopt(log_path, actor="operator")
     rewrite(log_path, lines(log_path)[:keep])
     broken = verify(log_path)
     assert broken is not None
@@ -165,7 +163,7 @@ def test_checkpoint_from_before_keying_still_verifies(
     log_path: Path, write_days: WriteDays
 ) -> None:
     """A log pruned before keying (its checkpoint MACed with the key beside the log) verifies,
-    takes keyed entries, and prunes again under the chain key."""
+    is adopted, and prunes again under the chain key."""
     write_days(6)
     _as_unkeyed(log_path)
     text = lines(log_path)
@@ -186,8 +184,8 @@ def test_checkpoint_from_before_keying_still_verifies(
     checkpoint["mac"] = checkpoint_mac(secret, checkpoint)
     checkpoint["hash"] = entry_hash(checkpoint)
     rewrite(log_path, [json.dumps(checkpoint) + "\n", *text[3:]])
-    assert verify(log_path) is None
-    AuditLog(log_path).append(events.RPC_CALLED, actor="x")
+    assert verify(log_path, unkeyed=True) is None
+    adopt(log_path, actor="operator")
     assert verify(log_path) is None
     report = prune(log_path, older_than_ms=86_400_000, now=START + 5 * DAY + 1)
     assert report.pruned == 2
@@ -195,16 +193,15 @@ def test_checkpoint_from_before_keying_still_verifies(
     assert _cli_verify(log_path).returncode == 0
 
 
-def test_prune_keys_an_unkeyed_log(log_path: Path, write_days: WriteDays) -> None:
-    """Pruning a log not keyed yet keys its checkpoint; the rest and later entries verify."""
+def test_prune_refuses_an_unkeyed_log(log_path: Path, write_days: WriteDays) -> None:
+    """Pruning never keys a log on its own: an unkeyed log is refused, untouched, keyless."""
     write_days(6)
     _as_unkeyed(log_path)
-    prune(log_path, older_than_ms=86_400_000, now=START + 4 * DAY)
-    key = read_chain_key(default_key_dir(log_path))
-    assert key is not None and key.legacy_until == 6
-    assert verify(log_path) is None
-    AuditLog(log_path).append(events.RPC_CALLED, actor="x")
-    assert verify(log_path) is None
+    before = log_path.read_bytes()
+    with pytest.raises(IntegrityError, match="run `skillrt audit adopt`"):
+        prune(log_path, older_than_ms=86_400_000, now=START + 4 * DAY)
+    assert log_path.read_bytes() == before
+    assert read_chain_key(default_key_dir(log_path)) is None
 
 
 def test_key_dir_beside_the_log_is_refused(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Logs written before skillrt hashed RFC 8785 canonical JSON still verify and take new entries."""
+"""Logs written before skillrt hashed RFC 8785 canonical JSON still verify and, once adopted,
+take new entries."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from runtime.audit import events
+from runtime.audit.adopt import adopt
 from runtime.audit.chainkey import default_key_dir
 from runtime.audit.verify import verify
 from runtime.audit.writer import AuditLog
@@ -37,14 +39,16 @@ def test_log_written_before_rfc8785_still_verifies(tmp_path: Path) -> None:
     log.append(events.RPC_CALLED, actor="agent", limits={"cpus": 1.0}, note="héllo ✓")
     log.append(events.RPC_CALLED, actor="agent", big=2**60)
     _as_written_before(path)
-    assert verify(path) is None
+    assert verify(path, unkeyed=True) is None
 
 
 def test_new_entries_chain_onto_an_old_log(tmp_path: Path) -> None:
-    """An upgraded daemon appends to an old log, and the whole chain verifies."""
+    """An upgraded daemon appends to an old log the operator adopted, and the whole chain
+    verifies."""
     path = tmp_path / "audit.log"
     AuditLog(path).append(events.RPC_CALLED, actor="agent", limits={"cpus": 1.0})
     _as_written_before(path)
+    adopt(path, actor="operator")
     AuditLog(path).append(events.RPC_CALLED, actor="agent", limits={"cpus": 1.0})
     assert verify(path) is None
 
@@ -55,7 +59,7 @@ def test_old_hash_of_an_edited_entry_is_still_refused(tmp_path: Path) -> None:
     AuditLog(path).append(events.RPC_CALLED, actor="agent", limits={"cpus": 1.0})
     _as_written_before(path)
     path.write_text(path.read_text().replace('"actor":"agent"', '"actor":"mallory"'))
-    assert verify(path) is not None
+    assert verify(path, unkeyed=True) is not None
 
 
 def test_legacy_and_canonical_hashes_differ_where_the_forms_differ() -> None:
