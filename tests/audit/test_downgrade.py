@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from runtime.audit import events
-from runtime.audit.chainkey import default_key_dir, read_chain_key
+from runtime.audit.chainkey import create_chain_key, default_key_dir, read_chain_key
 from runtime.audit.entry import entry_hash
 from runtime.audit.verify import verify
 from runtime.audit.writer import AuditLog
@@ -97,8 +97,9 @@ def test_daemon_refuses_to_start_on_a_log_whose_key_was_moved() -> None:
     daemon = make_daemon()
     log = daemon.state_dir / "audit.log"
     try:
-        daemon.init()  # records token.created: a keyed log with entries
-        AuditLog(log).append(events.RPC_CALLED, actor="x")
+        daemon.init()
+        for _ in range(3):
+            AuditLog(log).append(events.RPC_CALLED, actor="x")
         _downgrade(log)
         logs = _refused_start(daemon)
         assert f"{log}: has entries but no chain key in {default_key_dir(log)}" in logs
@@ -147,8 +148,8 @@ def test_daemon_repairs_a_torn_first_entry_of_a_keyed_log() -> None:
     daemon = make_daemon()
     log = daemon.state_dir / "audit.log"
     try:
-        daemon.init()
-        log.write_bytes(b'{"seq":1,"ts":"2025-')  # the disk filled mid-line
+        create_chain_key(default_key_dir(log), legacy_until=0)  # what the first write made
+        log.write_bytes(b'{"seq":1,"ts":"2025-')  # before the disk filled mid-line
         daemon.start()
         daemon.stop()
         assert json.loads(lines(log)[0])["event"] == events.AUDIT_REPAIRED
