@@ -16,31 +16,53 @@ import os
 import secrets
 import socket
 import ssl
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
 import structlog
 
+from runtime.api.relayguard import (
+    CALLER_UNKNOWN,
+    CAPS,
+    SHORT_OF_DESCRIPTORS,
+    Refusals,
+    RelayCaps,
+)
 from runtime.auth.authenticate import Transport
 from runtime.auth.peers import tcp_peer, unix_peer
 from runtime.auth.roles import Principal
+from runtime.sandbox.egress.guard import free_descriptors
 
 __all__ = ["Certify", "Relay"]
 
 log = structlog.get_logger("skillrt.relay")
 
 Certify = Callable[[Any], "Principal | None"]  # a verified client certificate -> its principal
+_BACKLOG = 128
+# After accept() fails for want of descriptors the connection stays queued and the socket
+# readable: pausing keeps the loop from spinning until descriptors free up.
+_ACCEPT_RETRY_SECONDS = 0.1
 # What a listener learns of an accepted connection; None: the kernel cannot name the caller.
 _Identify = Callable[[asyncio.BaseTransport], Awaitable["Transport | None"]]
 
 
 class Relay:
-    def __init__(self, upstream: Path) -> None:
+    def __init__(self, upstream: Path, caps: RelayCaps = CAPS) -> None:
         self._upstream = str(upstream)
+        self._caps = caps
         self._transports: dict[str, Transport] = {}  # gRPC peer string -> its connection's
-        self._servers: list[asyncio.AbstractServer] = []
+        self._listening: list[tuple[socket.socket, asyncio.Task[None]]] = []
         self._ends: set[_End] = set()
+        self._downstreams = 0  # callers' connections open
+        self._callers: Counter[str] = Counter()  # open connections by caller identity
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.refusals = Refusals()
+
+    @property
+    def head_timeout_seconds(self) -> float:
+        return self._caps.head_timeout_seconds
 
     def transport(self, peer: str) -> Transport | None:
         return self._transports.get(peer)
@@ -50,13 +72,12 @@ class Relay:
         old_umask = os.umask(0o177)  # the socket is created 0600: only the daemon's user connects
         try:
             listener.bind(str(path))
+        except OSError:
+            listener.close()
+            raise
         finally:
             os.umask(old_umask)
-        self._servers.append(
-            await asyncio.get_running_loop().create_unix_server(
-                lambda: _Downstream(self, _unix_transport), sock=listener
-            )
-        )
+        self._listen(listener, _unix_transport, tls=None)
 
     async def listen_tcp(
         self, address: str, *, tls: ssl.SSLContext | None = None, certify: Certify | None = None
@@ -71,20 +92,83 @@ class Relay:
             return Transport(peer=peer, certified=certified)
 
         host, _, port = address.rpartition(":")
-        self._servers.append(
-            await asyncio.get_running_loop().create_server(
-                lambda: _Downstream(self, identify), host.strip("[]"), int(port), ssl=tls
-            )
+        loop = asyncio.get_running_loop()
+        found = await loop.getaddrinfo(
+            host.strip("[]"), int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )
+        # Every address the host name has, as asyncio's create_server would listen on.
+        for family, *_, sockaddr in dict.fromkeys(found):
+            listener = socket.create_server(sockaddr, family=family, backlog=_BACKLOG)
+            self._listen(listener, identify, tls=tls)
 
     def stop_listening(self) -> None:
         """No new connections; those open go on, so that callers receive their final answers."""
-        for server in self._servers:
-            server.close()
+        for listener, accepting in self._listening:
+            accepting.cancel()
+            listener.close()
+        self._listening.clear()
 
     def close(self) -> None:
         for end in list(self._ends):
             end.close()
+        self.refusals.flush()
+
+    def _listen(
+        self, listener: socket.socket, identify: _Identify, *, tls: ssl.SSLContext | None
+    ) -> None:
+        if listener.family == socket.AF_UNIX:
+            listener.listen(_BACKLOG)
+        listener.setblocking(False)
+        accepting = asyncio.get_running_loop().create_task(self._accept(listener, identify, tls))
+        self._listening.append((listener, accepting))
+
+    async def _accept(
+        self, listener: socket.socket, identify: _Identify, tls: ssl.SSLContext | None
+    ) -> None:
+        """Accept, and close at once what the caps refuse: our own loop rather than asyncio's
+        create_server, which logs a traceback per failed accept() and offers no place to refuse
+        a connection before its TLS handshake."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                connection, _ = await loop.sock_accept(listener)
+            except OSError:  # EMFILE, ENFILE, ENOBUFS: the daemon is short of descriptors
+                # The connection stays queued and the socket readable: pause rather than spin.
+                self.refusals.note(SHORT_OF_DESCRIPTORS)
+                await asyncio.sleep(_ACCEPT_RETRY_SECONDS)
+                continue
+            why = self._refusal()
+            if why is not None:
+                connection.close()
+                self.refusals.note(why)
+                continue
+            self._downstreams += 1
+            task = loop.create_task(self._open(connection, identify, tls))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _refusal(self) -> str | None:
+        if self._downstreams >= self._caps.total:
+            return f"more than {self._caps.total} connections open"
+        if free_descriptors() < self._caps.descriptor_reserve:
+            return SHORT_OF_DESCRIPTORS
+        return None
+
+    async def _open(
+        self, connection: socket.socket, identify: _Identify, tls: ssl.SSLContext | None
+    ) -> None:
+        downstream = _Downstream(self, identify)
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(
+                lambda: downstream,
+                connection,
+                ssl=tls,
+                ssl_handshake_timeout=self._caps.head_timeout_seconds if tls else None,
+            )
+        except OSError as exc:  # a failed or timed-out TLS handshake
+            connection.close()
+            self._downstreams -= 1
+            self.refusals.note(f"handshake failed: {type(exc).__name__}")
 
     async def _link(self, downstream: _Downstream, identify: _Identify) -> None:
         """Identify ``downstream``'s caller, then open its upstream end, known to gRPC by a name
@@ -92,17 +176,28 @@ class Relay:
         try:
             transport = await identify(downstream.connection)
         except Exception:  # a connection gone meanwhile, an unreadable table: unknown
-            log.exception("relay: cannot identify a caller")
             transport = None
         if transport is None:
-            log.warning("relay: refused a caller the kernel cannot name")
+            self.refusals.note(CALLER_UNKNOWN)
             downstream.close()
             return
         if downstream.closing:
             return
+        caller = transport.peer.identity
+        if self._callers[caller] >= self._caps.per_caller:
+            self.refusals.note(f"more than {self._caps.per_caller} connections of one caller")
+            downstream.close()
+            return
+        self._callers[caller] += 1
+        downstream.caller = caller
         name = f"skillrt-relay-{secrets.token_hex(12)}"
         key = f"unix-abstract:{name}"
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError:
+            self.refusals.note(SHORT_OF_DESCRIPTORS)
+            downstream.close()
+            return
         sock.setblocking(False)
         try:
             sock.bind(f"\0{name}")
@@ -113,7 +208,7 @@ class Relay:
         except OSError as exc:
             self._transports.pop(key, None)
             sock.close()
-            log.error("relay: cannot reach the gRPC listener", error=str(exc))
+            self.refusals.note(f"cannot reach the gRPC listener: {exc.strerror}")
             downstream.close()
 
     def _opened(self, end: _End) -> None:
@@ -123,6 +218,12 @@ class Relay:
         self._ends.discard(end)
         if isinstance(end, _Upstream):
             self._transports.pop(end.key, None)
+        elif isinstance(end, _Downstream):
+            self._downstreams -= 1
+            if end.caller is not None:
+                self._callers[end.caller] -= 1
+                if not self._callers[end.caller]:
+                    del self._callers[end.caller]
 
 
 async def _unix_transport(connection: asyncio.BaseTransport) -> Transport:
@@ -189,13 +290,30 @@ class _Downstream(_End):
         super().__init__(relay)
         self._identify = identify
         self._linking: asyncio.Task[None] | None = None
+        self._silence: asyncio.TimerHandle | None = None
+        self.caller: str | None = None  # the identity its connection counts against, once known
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.connection.pause_reading()
-        self._linking = asyncio.get_running_loop().create_task(
-            self.relay._link(self, self._identify)
-        )
+        loop = asyncio.get_running_loop()
+        self._silence = loop.call_later(self.relay.head_timeout_seconds, self._silent)
+        self._linking = loop.create_task(self.relay._link(self, self._identify))
+
+    def data_received(self, data: bytes) -> None:
+        if self._silence is not None:
+            self._silence.cancel()
+            self._silence = None
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._silence is not None:
+            self._silence.cancel()
+        super().connection_lost(exc)
+
+    def _silent(self) -> None:
+        self.relay.refusals.note(f"sent nothing in {self.relay.head_timeout_seconds:g} s")
+        self.close()
 
 
 class _Upstream(_End):
