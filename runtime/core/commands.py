@@ -150,7 +150,7 @@ class SessionCommands:
             binds=binds,
             cwd=_cwd(request.cwd),
             egress=parse_rules(network) if profile.network.mode == "allowlist" else (),
-            host_uid=live.identity.uid,
+            identity=live.identity,
         )
         return Prepared(
             label=Label(skill=info.id, tool="exec", version="", content_hash=info.id),

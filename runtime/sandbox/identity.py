@@ -7,7 +7,9 @@ or another sandbox's. The uid also names the sandbox in the kernel's records (se
 
 A uid is held by an exclusive ``flock`` on a file named after it, so every daemon and CLI on the
 host draws from the same range without two holding one uid; the kernel drops the lock when its
-holder dies, so a crash leaks nothing.
+holder dies, so a crash leaks nothing. Every nsjail running as the uid holds the lock too (the
+launcher passes it on, see ``lock_fd``): should the daemon or CLI that acquired it die, the uid
+stays held for as long as anything runs as it.
 """
 
 from __future__ import annotations
@@ -65,6 +67,14 @@ class HostIdentity:
         self.uid = uid
         self.gid = uid
         self._lock_fd: int | None = lock_fd
+
+    @property
+    def lock_fd(self) -> int:
+        """The descriptor holding the lock, for a process that must hold the uid as long as it
+        lives; any copy of it keeps the lock."""
+        if self._lock_fd is None:
+            raise ValueError(f"{self!r} was released")
+        return self._lock_fd
 
     def release(self) -> None:
         if self._lock_fd is not None:

@@ -56,8 +56,8 @@ class _Plan:
     spec: SandboxSpec
     name: str | None
     egress: EgressSession | None
-    host_uid: int
-    lease: HostIdentity | None  # the uid's lease, when the sandbox holds it alone
+    identity: HostIdentity  # the held uid it runs as; nsjail holds the lock as long as it lives
+    lease: HostIdentity | None  # the same, when the sandbox holds it alone (not a session's)
 
 
 class Launcher:
@@ -96,17 +96,17 @@ class Launcher:
     ) -> Sandbox:
         """A ready sandbox for ``spec``; ``on_egress`` hears of each egress attempt as it ends."""
         # A session's sandboxes run as the session's uid; any other holds one of its own.
-        lease = self.identities.acquire() if spec.host_uid is None else None
-        host_uid = lease.uid if lease is not None else spec.host_uid
-        assert host_uid is not None
+        lease = self.identities.acquire() if spec.identity is None else None
+        identity = lease or spec.identity
+        assert identity is not None
         egress = None
         try:
             if spec.profile.network.mode == "allowlist":
                 egress = await open_egress(
-                    spec, settings=self.egress, on_attempt=on_egress, owner=host_uid
+                    spec, settings=self.egress, on_attempt=on_egress, owner=identity.uid
                 )
                 spec = bridged(spec, egress.attachment)
-            plan = _Plan(spec=spec, name=name, egress=egress, host_uid=host_uid, lease=lease)
+            plan = _Plan(spec=spec, name=name, egress=egress, identity=identity, lease=lease)
             return await self._start(plan)
         except BaseException:
             if egress is not None:
@@ -116,7 +116,7 @@ class Launcher:
             raise
 
     async def _start(self, plan: _Plan) -> Sandbox:
-        spec, host_uid = plan.spec, plan.host_uid
+        spec, host_uid = plan.spec, plan.identity.uid
         binds = _present_binds((*spec.profile.filesystem.readonly_binds, *spec.binds), host_uid)
         for device in spec.profile.filesystem.devices:
             if not os.path.exists(device):
@@ -154,7 +154,7 @@ class Launcher:
                 "sh",
                 str(len(files)),
                 *files,
-                *self._as_user(plan.host_uid),
+                *self._as_user(plan.identity.uid),
                 *argv[:1],
                 "--log_fd",
                 str(log_write),
@@ -162,7 +162,9 @@ class Launcher:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                pass_fds=(log_write,),
+                # nsjail keeps the uid's lock (and closes it for the jail): the uid stays held
+                # while the jail lives, even should this process die first.
+                pass_fds=(log_write, plan.identity.lock_fd),
                 env=dict(spec.secret_env),
                 start_new_session=True,
             )
@@ -184,7 +186,7 @@ class Launcher:
             group=group,
             log=log,
             egress=egress,
-            identity=(plan.host_uid, plan.lease),
+            identity=(plan.identity.uid, plan.lease),
             kills=kills,
         )
         try:
@@ -197,9 +199,13 @@ class Launcher:
         return sandbox
 
     def _as_user(self, uid: int) -> list[str]:
-        """setpriv's argv that execs the rest as ``uid`` with no groups and no capabilities."""
+        """setpriv's argv that execs the rest as ``uid`` with no groups and no capabilities, killed
+        when its parent dies: a jail nobody reaps would run on with nothing enforcing its limits
+        but nsjail's own. (The parent is the thread that starts it: the event loop's, which
+        outlives its sandboxes.)"""
         return [
             self._setpriv,
+            "--pdeathsig=KILL",
             f"--reuid={uid}",
             f"--regid={uid}",
             "--clear-groups",

@@ -11,6 +11,7 @@ from pathlib import Path
 from runtime.errors import IsolationUnavailable
 from runtime.sandbox import seccomp
 from runtime.sandbox.egress.policy import EgressRule
+from runtime.sandbox.identity import HostIdentity
 from runtime.sandbox.profiles import Bind, Limits, SandboxProfile
 
 __all__ = ["SANDBOX_GID", "SANDBOX_UID", "SandboxSpec", "find_nsjail", "render_argv"]
@@ -42,9 +43,9 @@ class SandboxSpec:
     cwd: str | None = None
     egress: tuple[EgressRule, ...] = ()  # the allowlist, in network mode allowlist
     elevated: bool = False  # an elevated tool's sandbox: the only one network mode host may run
-    # The host uid (and gid) a session's sandboxes share with its workspace; None: the launcher
-    # gives the sandbox a uid of its own for as long as it runs.
-    host_uid: int | None = None
+    # The held host uid (and gid) a session's sandboxes share with its workspace; None: the
+    # launcher gives the sandbox a uid of its own for as long as it runs.
+    identity: HostIdentity | None = None
 
 
 def find_nsjail() -> str:

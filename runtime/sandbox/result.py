@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal as signals
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -12,6 +13,7 @@ from runtime.sandbox.seccomp import syscall_name
 from runtime.sandbox.seccomp_kills import SeccompKill
 
 __all__ = [
+    "MAX_VIOLATIONS",
     "Classified",
     "JailLog",
     "KillReason",
@@ -19,6 +21,7 @@ __all__ = [
     "SandboxResult",
     "Status",
     "Usage",
+    "bounded",
     "classify",
     "failed_result",
     "parse_jail_log",
@@ -135,6 +138,9 @@ class Outcome:
     wall_limit_ms: int
 
 
+# The most violation lines one result carries, the last saying how many more there were.
+MAX_VIOLATIONS = 32
+
 Classified = tuple[Status, int | None, int | None, tuple[str, ...], str | None]
 
 
@@ -171,11 +177,21 @@ def classify(outcome: Outcome) -> Classified:
 
 
 def _seccomp_violations(outcome: Outcome) -> list[str]:
-    found = [
-        f"seccomp: {kill.comm} (pid {kill.pid}) was killed for calling "
-        f"{syscall_name(kill.arch, kill.syscall)}"
-        for kill in outcome.seccomp_kills
-    ]
+    """One line per forbidden syscall, however many processes called it: a sandbox forking
+    doomed children must not grow its result (and the audit log) by a line per kill."""
+    by_syscall: dict[str, list[SeccompKill]] = {}
+    for kill in outcome.seccomp_kills:
+        by_syscall.setdefault(syscall_name(kill.arch, kill.syscall), []).append(kill)
+    found = []
+    for name, kills in by_syscall.items():
+        first = kills[0]
+        if len(kills) == 1:
+            found.append(f"seccomp: {first.comm} (pid {first.pid}) was killed for calling {name}")
+        else:
+            found.append(
+                f"seccomp: {len(kills)} processes were killed for calling {name} "
+                f"(first: {first.comm}, pid {first.pid})"
+            )
     if outcome.audit_lost:
         # Unknown means deny: a kill whose record was lost cannot be ruled out.
         found.append(
@@ -185,6 +201,15 @@ def _seccomp_violations(outcome: Outcome) -> list[str]:
     if not found and (outcome.log.seccomp_violation or outcome.log.signal == signals.SIGSYS):
         found.append("seccomp: the process made a forbidden system call and was killed")
     return found
+
+
+def bounded(violations: Sequence[str]) -> tuple[str, ...]:
+    """At most ``MAX_VIOLATIONS`` lines, the first ones kept: whatever a sandbox provokes, its
+    result and the audit line recording it stay small."""
+    if len(violations) <= MAX_VIOLATIONS:
+        return tuple(violations)
+    kept = MAX_VIOLATIONS - 1
+    return (*violations[:kept], f"... and {len(violations) - kept} more violations")
 
 
 def _jail_error(log: JailLog) -> str:

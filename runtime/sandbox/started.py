@@ -26,6 +26,7 @@ from runtime.sandbox.result import (
     Outcome,
     SandboxResult,
     Usage,
+    bounded,
     classify,
     parse_jail_log,
 )
@@ -152,7 +153,7 @@ class Sandbox:
             stdout_truncated=out_cut,
             stderr_truncated=err_cut,
             usage=Usage(wall_ms=wall_ms, cpu_ms=cpu_ms, peak_memory_bytes=usage.peak_memory_bytes),
-            violations=(*violations, *self._egress_report.violations),
+            violations=bounded((*violations, *self._egress_report.violations)),
             error=error,
             egress=self._egress_report.attempts,
         )

@@ -33,7 +33,7 @@ def workspace_root() -> Iterator[Path]:
 
 @pytest.fixture
 def identity(launcher: Launcher) -> Iterator[HostIdentity]:
-    """A host uid held for the test, as a session holds one (specs name it as host_uid)."""
+    """A host uid held for the test, as a session holds one (specs name it as identity)."""
     held = launcher.identities.acquire()
     try:
         yield held

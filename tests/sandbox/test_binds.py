@@ -48,9 +48,7 @@ def test_writable_bind_writes_land_on_the_host(
 ) -> None:
     """A file written in a writable bind is on the host, owned by the sandbox's host uid."""
     bind = Bind(source=str(sandbox_owned_dir), target="/data", writable=True)
-    spec = replace(
-        jail.spec(["/usr/bin/python3", "-c", _WRITE]), binds=(bind,), host_uid=identity.uid
-    )
+    spec = replace(jail.spec(["/usr/bin/python3", "-c", _WRITE]), binds=(bind,), identity=identity)
     result = run_spec(jail.launcher, spec)
     assert out(result) == "written", explain(result)
     written = sandbox_owned_dir / "out.txt"
@@ -76,9 +74,7 @@ def test_read_only_bind_refuses_writes(
     """The same directory bound read-only refuses the write with EROFS, although the sandbox
     user owns it."""
     bind = Bind(source=str(sandbox_owned_dir), target="/data")
-    spec = replace(
-        jail.spec(["/usr/bin/python3", "-c", _WRITE]), binds=(bind,), host_uid=identity.uid
-    )
+    spec = replace(jail.spec(["/usr/bin/python3", "-c", _WRITE]), binds=(bind,), identity=identity)
     result = run_spec(jail.launcher, spec)
     assert out(result) == "EROFS", explain(result)
     assert list(sandbox_owned_dir.iterdir()) == []
@@ -93,7 +89,7 @@ def test_cwd_is_the_process_directory(
         jail.spec(["/bin/sh", "-c", "pwd; echo x > here"]),
         binds=(bind,),
         cwd="/data",
-        host_uid=identity.uid,
+        identity=identity,
     )
     result = run_spec(jail.launcher, spec)
     assert out(result) == "/data", explain(result)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from runtime.sandbox.result import JailLog, KillReason, Outcome, Status, classify, parse_jail_log
+from runtime.sandbox.result import (
+    MAX_VIOLATIONS,
+    JailLog,
+    KillReason,
+    Outcome,
+    Status,
+    bounded,
+    classify,
+    parse_jail_log,
+)
+from runtime.sandbox.seccomp_kills import SeccompKill
 
 EXITED = (
     "[I][2026-01-01T00:00:00+0000] pid=7 ([STANDALONE MODE]) exited with status: 3, (PIDs left: 0)"
@@ -14,6 +24,7 @@ KILLED = (
     "SIGKILL (9), (PIDs left: 0)"
 )
 SECCOMP = "[W][2026-01-01T00:00:00+0000][6] seccompViolation():291 pid=7 committed a syscall"
+_X86_64 = 0xC000003E  # AUDIT_ARCH_X86_64: ptrace is 101, bpf 321
 FATAL = "[F][2026-01-01T00:00:00+0000] main():359 Couldn't prepare sandboxing policy"
 
 
@@ -94,3 +105,28 @@ def test_pids_limit_is_reported() -> None:
     """Refused forks are reported as a violation even when the run ends normally."""
     _, _, _, violations, _ = classify(_outcome(EXITED, pids_limit_hits=5))
     assert violations == ("pids limit: 5 fork(s) refused",)
+
+
+def _kill(pid: int, syscall: int) -> SeccompKill:
+    return SeccompKill(pid=pid, comm="python3", arch=_X86_64, syscall=syscall)
+
+
+def test_seccomp_kills_are_grouped_by_syscall() -> None:
+    """Kills of one syscall are one line with their count and the first process; a single
+    kill keeps its own line."""
+    kills = (*(_kill(100 + n, 101) for n in range(5000)), _kill(7, 321))
+    _, _, _, violations, _ = classify(_outcome(EXITED, seccomp_kills=kills))
+    assert violations == (
+        "seccomp: 5000 processes were killed for calling ptrace (first: python3, pid 100)",
+        "seccomp: python3 (pid 7) was killed for calling bpf",
+    )
+
+
+def test_violations_are_bounded() -> None:
+    """A long list keeps its first lines and ends with how many more there were."""
+    lines = [f"egress denied: host{n}.test:443" for n in range(1000)]
+    kept = bounded(lines)
+    assert len(kept) == MAX_VIOLATIONS
+    assert kept[:-1] == tuple(lines[: MAX_VIOLATIONS - 1])
+    assert kept[-1] == f"... and {1000 - MAX_VIOLATIONS + 1} more violations"
+    assert bounded(lines[:MAX_VIOLATIONS]) == tuple(lines[:MAX_VIOLATIONS])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import signal
 
 import pytest
 
-from runtime.sandbox.result import Status
+from runtime.sandbox.result import MAX_VIOLATIONS, Status
 from runtime.sandbox.seccomp import CLONE_FLAGS, SOCKET_FAMILIES
 
 from .probes import Jail, explain, out, script, syscall_number
@@ -14,6 +15,7 @@ from .probes import Jail, explain, out, script, syscall_number
 _SOCK_STREAM = 1
 _SOCK_RAW = 3
 _SIGCHLD = int(signal.SIGCHLD)
+_FLOOD = 100  # children killed in one run: far more lines than a result may carry
 
 # Each attack: (syscall name, its six arguments). The arguments are harmless or invalid on
 # purpose: the filter must kill on the call itself, whatever the kernel would have answered.
@@ -219,3 +221,30 @@ def test_inet_socket_is_seccomp_violation_in_minimal(minimal_jail: Jail) -> None
     assert result.status is Status.SECCOMP_VIOLATION, explain(result)
     assert result.signal == signal.SIGSYS
     assert out(result) == "calling", explain(result)
+
+
+def test_a_flood_of_killed_children_is_one_bounded_line(jail: Jail) -> None:
+    """Children forked only to be killed make one violation line naming the call and the count,
+    never a line each: the result (and the audit line recording it) stays small."""
+    call = _raw_syscall("ptrace", ATTACKS["ptrace"][1])
+    result = jail.python(
+        script(f"""
+        import os
+        for _ in range(_CHILDREN):
+            pid = os.fork()
+            if pid == 0:
+                exec({call!r})
+                os._exit(0)
+            os.waitpid(pid, 0)
+        print("forked")
+    """).replace("_CHILDREN", str(_FLOOD))
+    )
+    assert out(result).splitlines()[-1] == "forked", explain(result)
+    assert result.status is Status.SECCOMP_VIOLATION, explain(result)
+    assert len(result.violations) <= MAX_VIOLATIONS, explain(result)
+    ptrace = [v for v in result.violations if "killed for calling ptrace" in v]
+    assert len(ptrace) == 1, explain(result)
+    assert re.fullmatch(
+        r"seccomp: \d+ processes were killed for calling ptrace \(first: python3, pid \d+\)",
+        ptrace[0],
+    ), explain(result)
