@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from runtime.api import config as daemon_config
+from runtime.audit import events
 from runtime.auth.bootstrap import create_owner_if_none
 from runtime.auth.certs import make_test_pki
 from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.cli.author import duration_flag
 from runtime.cli.daemon import call, target_flags
+from runtime.cli.state_dir import record
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.state.schema import open_main
@@ -57,7 +59,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open_main(cfg.database) as db:
         tokens = TokenStore(db, load_server_key(cfg.server_key))
-        owner = create_owner_if_none(tokens, SYSTEM_CLOCK.now_ms())
+        owner = create_owner_if_none(
+            tokens,
+            SYSTEM_CLOCK.now_ms(),
+            audit=lambda made: record(
+                cfg, events.TOKEN_CREATED, token_id=made.id, name=made.name, role=made.role.value
+            ),
+        )
     if owner is None:
         raise BadRequest(f"{cfg.state_dir}: already initialised (tokens exist)")
     print(owner)
