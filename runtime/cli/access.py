@@ -26,6 +26,9 @@ __all__ = ["cmd_certs", "cmd_init", "cmd_token", "register"]
 def register(verbs: Any) -> None:
     init = verbs.add_parser("init", help="create the owner token of a new state directory")
     init.add_argument("--state-dir", type=Path, metavar="DIR")
+    init.add_argument(
+        "--config", type=Path, metavar="FILE", help="the daemon's configuration (its audit keys)"
+    )
     init.set_defaults(handler=cmd_init)
 
     token = verbs.add_parser("token", help="manage bearer tokens (owner only)")
@@ -55,7 +58,7 @@ def register(verbs: Any) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    cfg = daemon_config.load(None, state_dir=args.state_dir)
+    cfg = daemon_config.load(args.config, state_dir=args.state_dir)
     cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open_main(cfg.database) as db:
         tokens = TokenStore(db, load_server_key(cfg.server_key))
