@@ -47,6 +47,9 @@ class AdminServicer(pb_grpc.AdminServicer):
         self._sql = tokens.db.call  # SQLite work runs off the event loop
         self.default_overlap_ms = default_overlap_ms
         self.audit_log = audit_log
+        # Token changes one at a time: what was checked before the audit entry still holds
+        # when the change is stored after it.
+        self._changing = asyncio.Lock()
 
     async def Whoami(self, request: pb.WhoamiRequest, context: Context) -> pb.Principal:
         who = principal()
@@ -66,25 +69,28 @@ class AdminServicer(pb_grpc.AdminServicer):
             raise BadRequest(f"role: must be one of {', '.join(Role)}") from exc
 
         async def create() -> pb.CreatedToken:
-            record, token = await self._sql(
-                self.tokens.create,
-                name=request.name,
-                role=role,
-                now_ms=SYSTEM_CLOCK.now_ms(),
-                ttl_ms=_duration_ms(request.ttl_seconds, "ttl_seconds") or None,
-            )
+            async with self._changing:
+                minted, token = await self._sql(
+                    self.tokens.mint,
+                    name=request.name,
+                    role=role,
+                    now_ms=SYSTEM_CLOCK.now_ms(),
+                    ttl_ms=_duration_ms(request.ttl_seconds, "ttl_seconds") or None,
+                )
+                # On disk before the token works: one the log cannot take is never stored.
+                await self.audit_log.record(
+                    events.TOKEN_CREATED,
+                    actor=principal().name,
+                    token_id=minted.id,
+                    name=minted.name,
+                    role=role.value,
+                    expires_ms=minted.expires_ms,
+                )
+                record = await self._sql(self.tokens.insert, minted, token)
             log.info("token created", token_id=record.id, name=record.name, role=role.value)
-            await self.audit_log.record(
-                events.TOKEN_CREATED,
-                actor=principal().name,
-                token_id=record.id,
-                name=record.name,
-                role=role.value,
-                expires_ms=record.expires_ms,
-            )
             return pb.CreatedToken(info=token_info(record), token=token)
 
-        # A token that exists is audited, even if the caller leaves half-way.
+        # An audited token is stored, even if the caller leaves half-way.
         return await to_the_end(create())
 
     async def ListTokens(
@@ -99,11 +105,13 @@ class AdminServicer(pb_grpc.AdminServicer):
             raise BadRequest("id: required")
 
         async def revoke() -> pb.TokenInfo:
-            record = await self._sql(self.tokens.revoke, request.id, SYSTEM_CLOCK.now_ms())
+            async with self._changing:
+                found = await self._sql(self.tokens.get, request.id)
+                await self.audit_log.record(
+                    events.TOKEN_REVOKED, actor=principal().name, token_id=found.id, name=found.name
+                )
+                record = await self._sql(self.tokens.revoke, found.id, SYSTEM_CLOCK.now_ms())
             log.info("token revoked", token_id=record.id, name=record.name)
-            await self.audit_log.record(
-                events.TOKEN_REVOKED, actor=principal().name, token_id=record.id, name=record.name
-            )
             return token_info(record)
 
         return await to_the_end(revoke())
@@ -118,18 +126,21 @@ class AdminServicer(pb_grpc.AdminServicer):
         )
 
         async def rotate() -> pb.CreatedToken:
-            record, token = await self._sql(
-                self.tokens.rotate, request.id, overlap_ms=overlap, now_ms=SYSTEM_CLOCK.now_ms()
-            )
+            async with self._changing:
+                now = SYSTEM_CLOCK.now_ms()
+                new, token = await self._sql(self.tokens.successor, request.id, now_ms=now)
+                await self.audit_log.record(
+                    events.TOKEN_ROTATED,
+                    actor=principal().name,
+                    token_id=request.id,
+                    new_token_id=new.id,
+                    overlap_ms=overlap,
+                )
+                record = await self._sql(
+                    self.tokens.replace, request.id, new, token, overlap_ms=overlap, now_ms=now
+                )
             log.info(
                 "token rotated", token_id=request.id, new_token_id=record.id, overlap_ms=overlap
-            )
-            await self.audit_log.record(
-                events.TOKEN_ROTATED,
-                actor=principal().name,
-                token_id=request.id,
-                new_token_id=record.id,
-                overlap_ms=overlap,
             )
             return pb.CreatedToken(info=token_info(record), token=token)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
@@ -11,13 +12,16 @@ import grpc
 
 from runtime.api.convert import approval_state_from_proto, approval_to_proto, rule_to_proto
 from runtime.approvals.rules import Effect, Rule
-from runtime.approvals.store import ApprovalRecord, ApprovalState
+from runtime.approvals.store import ApprovalRecord, ApprovalState, check_rule
+from runtime.audit import events
+from runtime.audit.background import BackgroundAudit
 from runtime.auth.roles import principal
 from runtime.core.catalog import Catalog
 from runtime.core.invoke import Invocations
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util.aio import to_the_end
 from runtime.util.canonical import strict_json
 from runtime.util.clock import SYSTEM_CLOCK
 
@@ -27,9 +31,12 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 
 class ApprovalsServicer(pb_grpc.ApprovalsServicer):
-    def __init__(self, *, invocations: Invocations, catalog: Catalog) -> None:
+    def __init__(
+        self, *, invocations: Invocations, catalog: Catalog, audit_log: BackgroundAudit
+    ) -> None:
         self.invocations = invocations
         self.catalog = catalog
+        self.audit_log = audit_log
         self.approvals = invocations.gate.store
         self._sql = self.approvals.db.call  # SQLite work runs off the event loop
 
@@ -85,7 +92,14 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
             created_ms=SYSTEM_CLOCK.now_ms(),
             reason=request.reason,
         )
-        return rule_to_proto(await self._sql(self.approvals.add_rule, rule))
+        check_rule(rule)
+
+        async def create() -> Rule:
+            # On disk before it counts: a standing approval the log cannot take is not stored.
+            await self._audit(events.RULE_CREATED, rule)
+            return await self._sql(self.approvals.add_rule, rule)
+
+        return rule_to_proto(await to_the_end(create()))
 
     async def ListRules(
         self, request: pb.ListRulesRequest, context: Context
@@ -97,4 +111,29 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
     async def DeleteRule(self, request: pb.DeleteRuleRequest, context: Context) -> pb.Rule:
         if not request.id:
             raise BadRequest("id: required")
-        return rule_to_proto(await self._sql(self.approvals.delete_rule, request.id))
+        rule = await self._sql(self.approvals.rule, request.id)
+
+        async def delete() -> Rule:
+            await self._audit(events.RULE_DELETED, rule)
+            return await self._sql(self.approvals.delete_rule, rule.id)
+
+        return rule_to_proto(await to_the_end(delete()))
+
+    async def _audit(self, event: str, rule: Rule) -> None:
+        await self.audit_log.record(
+            event,
+            actor=principal().name,
+            rule_id=rule.id,
+            effect=rule.effect.value,
+            skill=rule.skill,
+            tool=rule.tool,
+            content_hash=rule.content_hash,
+            # The schema narrows what an allow rule lets through; its hash names it, unbounded.
+            input_schema_sha256=(
+                hashlib.sha256(rule.input_schema_json.encode()).hexdigest()
+                if rule.input_schema_json
+                else ""
+            ),
+            created_by=rule.created_by,
+            reason=rule.reason,
+        )

@@ -280,7 +280,8 @@ async def _serve(
         WorkspaceServicer(sessions.files), server
     )
     pb_grpc.add_ApprovalsServicer_to_server(  # type: ignore[no-untyped-call]
-        ApprovalsServicer(invocations=invocations, catalog=catalog), server
+        ApprovalsServicer(invocations=invocations, catalog=catalog, audit_log=audit_log),
+        server,
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -25,6 +25,7 @@ __all__ = [
     "ApprovalState",
     "ApprovalStore",
     "Binding",
+    "check_rule",
     "new_approval_id",
     "transition",
 ]
@@ -190,16 +191,7 @@ class ApprovalStore:
     # Standing rules.
 
     def add_rule(self, rule: Rule) -> Rule:
-        if rule.input_schema_json:
-            try:
-                schema = json.loads(rule.input_schema_json)
-                check_schema(schema)
-                # Evaluating once surfaces references that resolve nowhere; any left on other
-                # paths make the rule fail closed when it is matched.
-                SchemaValidator(schema).is_valid({})
-            except Exception as exc:  # jsonschema raises several unrelated exception types
-                reason = " ".join(str(exc).split())[:200]
-                raise BadRequest(f"input_schema_json: not a usable JSON Schema: {reason}") from exc
+        check_rule(rule)
         self.db.execute(
             "INSERT INTO rules (id, effect, skill, tool, content_hash, input_schema_json,"
             " created_by, created_ms, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -224,12 +216,31 @@ class ApprovalStore:
         ).rows
         return [_rule(r) for r in rows]
 
-    def delete_rule(self, rule_id: str) -> Rule:
+    def rule(self, rule_id: str) -> Rule:
         for rule in self.rules():
             if rule.id == rule_id:
-                self.db.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
                 return rule
         raise NoSuchEntity(f"unknown rule {rule_id!r}")
+
+    def delete_rule(self, rule_id: str) -> Rule:
+        rule = self.rule(rule_id)
+        self.db.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
+        return rule
+
+
+def check_rule(rule: Rule) -> None:
+    """Refuse a rule whose input schema cannot be used, before anything records it."""
+    if not rule.input_schema_json:
+        return
+    try:
+        schema = json.loads(rule.input_schema_json)
+        check_schema(schema)
+        # Evaluating once surfaces references that resolve nowhere; any left on other
+        # paths make the rule fail closed when it is matched.
+        SchemaValidator(schema).is_valid({})
+    except Exception as exc:  # jsonschema raises several unrelated exception types
+        reason = " ".join(str(exc).split())[:200]
+        raise BadRequest(f"input_schema_json: not a usable JSON Schema: {reason}") from exc
 
 
 def _approval(row: tuple[Any, ...]) -> ApprovalRecord:

@@ -17,12 +17,16 @@ import structlog
 
 from runtime.audit.entry import check_entry
 from runtime.audit.writer import AuditLog
+from runtime.errors import StateUnwritable
 
 __all__ = ["BackgroundAudit"]
 
 _log = structlog.get_logger("skillrt.audit")
 
 _AT_START = "torn tail found at start"
+# Dropped entries logged one by one before the rest are only counted: a disk that stays full
+# must not flood the daemon's own log.
+_LOGGED_DROPS = 5
 _AFTER_FAILURE = "torn tail left by a write that failed"
 
 
@@ -48,6 +52,7 @@ class BackgroundAudit:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Why the tail may be torn, until a repair succeeds: first whatever a start finds.
         self._repair_reason: str | None = _AT_START
+        self._dropped = 0  # fire-and-forget entries lost since the last one written
 
     def emit(self, event: str, *, actor: str, **fields: Any) -> None:
         """Queue an entry; callable from the event loop and from its worker threads alike."""
@@ -104,14 +109,34 @@ class BackgroundAudit:
                 # One unwritable entry must not silence every later one.
                 self._repair_reason = _AFTER_FAILURE
                 if job.done is None:
-                    _log.exception("audit entry not written", audit_event=job.event)
+                    self._drop(job, exc)
                 elif not job.done.done():
                     job.done.set_exception(exc)
             else:
+                self._report_dropped()
                 if job.done is not None and not job.done.done():
                     job.done.set_result(None)
             finally:
                 self._queue.task_done()
+
+    def _drop(self, job: _Job, exc: Exception) -> None:
+        self._dropped += 1
+        if self._dropped <= _LOGGED_DROPS:
+            # One line; a traceback only for what is not the disk's fault (a bug).
+            _log.error(
+                "audit entry not written",
+                audit_event=job.event,
+                error=str(exc),
+                exc_info=not isinstance(exc, StateUnwritable),
+            )
+        if self._dropped == _LOGGED_DROPS:
+            _log.error("audit entries not written: counting the rest until one is")
+
+    def _report_dropped(self) -> None:
+        """Say how many went unlogged, once an entry is written again or at close."""
+        if self._dropped > _LOGGED_DROPS:
+            _log.error("audit entries not written", count=self._dropped)
+        self._dropped = 0
 
     def _write_one(self, job: _Job) -> None:
         if self._repair_reason is not None:
@@ -124,6 +149,7 @@ class BackgroundAudit:
 
     async def close(self) -> None:
         await self._queue.join()
+        self._report_dropped()
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -25,6 +25,8 @@ __all__ = [
     "INVOCATION_REQUESTED",
     "INVOCATION_STARTED",
     "RPC_CALLED",
+    "RULE_CREATED",
+    "RULE_DELETED",
     "SECRET_ACCESSED",
     "SECRET_KEY_ROTATED",
     "SECRET_REFRESHED",
@@ -46,6 +48,9 @@ INVOCATION_FINISHED = "invocation.finished"
 APPROVAL_REQUESTED = "approval.requested"
 APPROVAL_DECIDED = "approval.decided"
 APPROVAL_EXPIRED = "approval.expired"
+# A standing rule allows or denies every matching call: each one is an approval in advance.
+RULE_CREATED = "rule.created"
+RULE_DELETED = "rule.deleted"
 TOKEN_CREATED = "token.created"
 TOKEN_REVOKED = "token.revoked"
 TOKEN_ROTATED = "token.rotated"
@@ -82,6 +87,8 @@ EVENTS = frozenset(
         APPROVAL_REQUESTED,
         APPROVAL_DECIDED,
         APPROVAL_EXPIRED,
+        RULE_CREATED,
+        RULE_DELETED,
         TOKEN_CREATED,
         TOKEN_REVOKED,
         TOKEN_ROTATED,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
 
 from runtime.auth.roles import Role
-from runtime.auth.tokens import TokenStore, token_id
+from runtime.auth.tokens import TokenRecord, TokenStore, token_id
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = [
@@ -26,11 +27,19 @@ OWNER_NAME = "owner"
 ADMIN_NAME = "daemon-admin"
 
 
-def create_owner_if_none(tokens: TokenStore, now_ms: int) -> str | None:
-    """The owner token of a store that has no tokens yet (to be shown once), else None."""
+def create_owner_if_none(
+    tokens: TokenStore, now_ms: int, *, audit: Callable[[TokenRecord], None] | None = None
+) -> str | None:
+    """The owner token of a store that has no tokens yet (to be shown once), else None.
+
+    ``audit`` records the token before it is stored, so one it cannot record is never made.
+    """
     if tokens.count():
         return None
-    _, token = tokens.create(name=OWNER_NAME, role=Role.OWNER, now_ms=now_ms)
+    record, token = tokens.mint(name=OWNER_NAME, role=Role.OWNER, now_ms=now_ms)
+    if audit is not None:
+        audit(record)
+    tokens.insert(record, token)
     return token
 
 

@@ -75,7 +75,7 @@ class TokenStore:
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM tokens").rows[0][0])
 
-    def create(
+    def mint(
         self,
         *,
         name: str,
@@ -84,8 +84,9 @@ class TokenStore:
         ttl_ms: int | None = None,
         _rotating: bool = False,
     ) -> tuple[TokenRecord, str]:
-        """A new token. A name is one identity (ownership, rate limits, approvals are by name),
-        so it cannot be given to a second live token except by rotating the first."""
+        """A new token, not yet stored (see ``insert``): whoever makes it can audit it first.
+        A name is one identity (ownership, rate limits, approvals are by name), so it cannot be
+        given to a second live token except by rotating the first."""
         if not _NAME.match(name):
             raise BadRequest(f"name: {name!r} must match {_NAME.pattern}")
         live = [r for r in self.list() if r.name == name and r.valid_at(now_ms)]
@@ -94,14 +95,38 @@ class TokenStore:
                 f"name: {name!r} is already used by token {live[0].id}; rotate or revoke it"
             )
         new_id = secrets.token_hex(6)
-        token = f"{PREFIX}{new_id}_{secrets.token_urlsafe(32)}"
-        expires = now_ms + ttl_ms if ttl_ms else None
+        record = TokenRecord(
+            id=new_id,
+            name=name,
+            role=role,
+            created_ms=now_ms,
+            expires_ms=now_ms + ttl_ms if ttl_ms else None,
+            revoked_ms=None,
+            replaced_by=None,
+        )
+        return record, f"{PREFIX}{new_id}_{secrets.token_urlsafe(32)}"
+
+    def insert(self, record: TokenRecord, token: str) -> TokenRecord:
+        """Store a minted token: from now on it authenticates."""
         self.db.execute(
             "INSERT INTO tokens (id, name, role, hash, created_ms, expires_ms)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (new_id, name, role.value, self._hash(token), now_ms, expires),
+            (
+                record.id,
+                record.name,
+                record.role.value,
+                self._hash(token),
+                record.created_ms,
+                record.expires_ms,
+            ),
         )
-        return self.get(new_id), token
+        return self.get(record.id)
+
+    def create(
+        self, *, name: str, role: Role, now_ms: int, ttl_ms: int | None = None
+    ) -> tuple[TokenRecord, str]:
+        record, token = self.mint(name=name, role=role, now_ms=now_ms, ttl_ms=ttl_ms)
+        return self.insert(record, token), token
 
     def verify(self, token: str, now_ms: int) -> TokenRecord | None:
         """The token's record when it is genuine and currently valid, else None.
@@ -143,22 +168,32 @@ class TokenStore:
         )
         return self.get(id_)
 
-    def rotate(self, id_: str, *, overlap_ms: int, now_ms: int) -> tuple[TokenRecord, str]:
-        """A new token with the same name and role; the old one stops after ``overlap_ms``."""
+    def successor(self, id_: str, *, now_ms: int) -> tuple[TokenRecord, str]:
+        """The token that would replace ``id_`` (same name and role), not yet stored."""
         old = self.get(id_)
         if not old.valid_at(now_ms):
             raise BadRequest(f"id: token {id_!r} is revoked or expired")
         ttl = old.expires_ms - now_ms if old.expires_ms is not None else None
-        new, token = self.create(
-            name=old.name, role=old.role, now_ms=now_ms, ttl_ms=ttl, _rotating=True
-        )
+        return self.mint(name=old.name, role=old.role, now_ms=now_ms, ttl_ms=ttl, _rotating=True)
+
+    def replace(
+        self, id_: str, new: TokenRecord, token: str, *, overlap_ms: int, now_ms: int
+    ) -> TokenRecord:
+        """Store ``new`` in place of ``id_``, which stops after ``overlap_ms``; both or neither."""
         ends = now_ms + overlap_ms
-        self.db.execute(
-            "UPDATE tokens SET replaced_by = ?, expires_ms = MIN(COALESCE(expires_ms, ?), ?)"
-            " WHERE id = ?",
-            (new.id, ends, ends, id_),
-        )
-        return new, token
+        with self.db.transaction():
+            stored = self.insert(new, token)
+            self.db.execute(
+                "UPDATE tokens SET replaced_by = ?, expires_ms = MIN(COALESCE(expires_ms, ?), ?)"
+                " WHERE id = ?",
+                (new.id, ends, ends, id_),
+            )
+        return stored
+
+    def rotate(self, id_: str, *, overlap_ms: int, now_ms: int) -> tuple[TokenRecord, str]:
+        """A new token with the same name and role; the old one stops after ``overlap_ms``."""
+        new, token = self.successor(id_, now_ms=now_ms)
+        return self.replace(id_, new, token, overlap_ms=overlap_ms, now_ms=now_ms), token
 
 
 def _record(row: tuple[object, ...]) -> TokenRecord:

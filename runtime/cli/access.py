@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from runtime.api import config as daemon_config
+from runtime.audit import events
 from runtime.auth.bootstrap import create_owner_if_none
 from runtime.auth.certs import make_test_pki
 from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.cli.author import duration_flag
 from runtime.cli.daemon import call, target_flags
+from runtime.cli.state_dir import record
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.state.schema import open_main
@@ -24,6 +26,9 @@ __all__ = ["cmd_certs", "cmd_init", "cmd_token", "register"]
 def register(verbs: Any) -> None:
     init = verbs.add_parser("init", help="create the owner token of a new state directory")
     init.add_argument("--state-dir", type=Path, metavar="DIR")
+    init.add_argument(
+        "--config", type=Path, metavar="FILE", help="the daemon's configuration (its audit keys)"
+    )
     init.set_defaults(handler=cmd_init)
 
     token = verbs.add_parser("token", help="manage bearer tokens (owner only)")
@@ -53,11 +58,17 @@ def register(verbs: Any) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    cfg = daemon_config.load(None, state_dir=args.state_dir)
+    cfg = daemon_config.load(args.config, state_dir=args.state_dir)
     cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open_main(cfg.database) as db:
         tokens = TokenStore(db, load_server_key(cfg.server_key))
-        owner = create_owner_if_none(tokens, SYSTEM_CLOCK.now_ms())
+        owner = create_owner_if_none(
+            tokens,
+            SYSTEM_CLOCK.now_ms(),
+            audit=lambda made: record(
+                cfg, events.TOKEN_CREATED, token_id=made.id, name=made.name, role=made.role.value
+            ),
+        )
     if owner is None:
         raise BadRequest(f"{cfg.state_dir}: already initialised (tokens exist)")
     print(owner)

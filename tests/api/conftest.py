@@ -67,8 +67,8 @@ class Daemon:
     def target(self) -> str:
         return f"unix:{self.socket}"
 
-    def init(self) -> str:
-        """Create the owner token (once per state directory)."""
+    def init(self, *extra: str) -> str:
+        """Create the owner token (once per state directory); ``extra`` may name the config."""
         if not self.owner_token:
             self.owner_token = subprocess.run(
                 [
@@ -78,6 +78,7 @@ class Daemon:
                     "init",
                     "--state-dir",
                     str(self.state_dir),
+                    *extra,
                 ],
                 cwd=paths.PROJECT_ROOT,
                 capture_output=True,
@@ -93,7 +94,9 @@ class Daemon:
         )
 
     def start(self, *extra: str) -> None:
-        self.init()
+        # The owner token's audit entry is keyed with the key the daemon will use.
+        config = extra.index("--config") if "--config" in extra else None
+        self.init(*(extra[config : config + 2] if config is not None else ()))
         self.log_path = self.root / f"daemon-{secrets.token_hex(3)}.log"
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
