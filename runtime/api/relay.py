@@ -150,6 +150,8 @@ class Relay:
     def _refusal(self) -> str | None:
         if self._downstreams >= self._caps.total:
             return f"more than {self._caps.total} connections open"
+        if self._downstreams - self._callers.total() >= self._caps.unidentified:
+            return f"more than {self._caps.unidentified} connections waiting to be identified"
         if free_descriptors() < self._caps.descriptor_reserve:
             return SHORT_OF_DESCRIPTORS
         return None

@@ -36,6 +36,9 @@ _LOG_INTERVAL_SECONDS = 5.0
 class RelayCaps:
     per_caller: int  # connections one caller holds open at once
     total: int  # connections all callers hold open at once
+    # Connections accepted but not yet named by the kernel (a TCP caller is looked up in its
+    # socket tables): uncapped, a flood holds descriptors there before any per-caller cap applies.
+    unidentified: int
     head_timeout_seconds: float  # from accepting a connection to its first byte
     descriptor_reserve: int  # free descriptors below which a new connection is closed at once
 
@@ -44,6 +47,7 @@ class RelayCaps:
 CAPS = RelayCaps(
     per_caller=64,
     total=1024,
+    unidentified=64,
     head_timeout_seconds=10,
     descriptor_reserve=2 * EGRESS_CAPS.descriptor_reserve,
 )
