@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import psutil
@@ -18,6 +19,7 @@ import pytest
 from runtime.audit.entry import Entry
 from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.sandbox.cgroups import CgroupLimits, Cgroups, detect_layout
 from runtime.util import paths
 from tests.api.conftest import Daemon, cleanup, make_daemon
 
@@ -132,8 +134,9 @@ def follow_in_background(daemon: Daemon, seconds: float, ids: list[str]) -> thre
     return thread
 
 
-def test_crash_restart_reaps_orphans(fresh_daemon: Daemon) -> None:
-    """After SIGKILL and restart, no orphan sandbox remains and the invocation is failed."""
+def test_a_crash_takes_its_sandboxes_with_it(fresh_daemon: Daemon) -> None:
+    """SIGKILL of the daemon kills its sandboxes at once (they die with their parent); the
+    restart removes their cgroups and fails the invocation."""
     fresh_daemon.start()
     ids: list[str] = []
     thread = follow_in_background(fresh_daemon, 44, ids)
@@ -141,16 +144,42 @@ def test_crash_restart_reaps_orphans(fresh_daemon: Daemon) -> None:
     assert eventually(lambda: bool(ids))
     fresh_daemon.stop(signal.SIGKILL)
     thread.join(timeout=30)
-    assert alive(processes), "the crash should have orphaned the sandbox"
+    assert eventually(lambda: not alive(processes), timeout=15), "the sandbox outlived its daemon"
 
     fresh_daemon.start()
-    assert eventually(lambda: not alive(processes), timeout=5)
     assert not fresh_daemon.cgroup_dirs()
     with fresh_daemon.channel() as channel:
         record = fresh_daemon.stub(channel).GetInvocation(pb.GetInvocationRequest(id=ids[0]))
     assert record.state == pb.INVOCATION_STATE_FINISHED
     assert record.result.status == pb.STATUS_SANDBOX_ERROR
     assert "interrupted" in record.result.error
+
+
+def test_start_reaps_a_leftover_sandbox_group(fresh_daemon: Daemon) -> None:
+    """A process left in a sandbox group under the daemon's cgroup root (by a daemon that died)
+    is killed at start, its group removed, and the recovery says so."""
+    fresh_daemon.start()
+    fresh_daemon.stop(signal.SIGKILL)
+    group = Cgroups(detect_layout(), fresh_daemon.cgroup_root).create(
+        "sbx-leftover", CgroupLimits(memory_bytes=64 * 2**20, pids=4, cpus=1)
+    )
+    orphan = subprocess.Popen(["/bin/sleep", "300"])
+    try:
+        for tasks in group.attach_files:
+            Path(tasks).write_text(str(orphan.pid))
+        fresh_daemon.start()
+        assert orphan.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait()
+    assert not fresh_daemon.cgroup_dirs()
+    assert eventually(lambda: bool(_recovered(fresh_daemon)), timeout=20)
+    assert _recovered(fresh_daemon)[-1].fields["sandboxes_killed"] >= 1
+
+
+def _recovered(daemon: Daemon) -> list[Entry]:
+    return [e for e in entries(daemon.state_dir / "audit.log") if e.event == "daemon.recovered"]
 
 
 def test_crash_recovery_is_audited(fresh_daemon: Daemon) -> None:
