@@ -57,6 +57,10 @@ class Relay:
         self._ends: set[_End] = set()
         self._downstreams = 0  # callers' connections open
         self._callers: Counter[str] = Counter()  # open connections by caller identity
+        # TCP connections not yet identified (in their TLS handshake or the kernel's tables), by
+        # remote address. A Unix-socket caller is named at once, so silent TCP connections can
+        # never keep the Unix socket's callers out.
+        self._waiting: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.refusals = Refusals()
 
@@ -131,35 +135,47 @@ class Relay:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                connection, _ = await loop.sock_accept(listener)
+                connection, address = await loop.sock_accept(listener)
             except OSError:  # EMFILE, ENFILE, ENOBUFS: the daemon is short of descriptors
                 # The connection stays queued and the socket readable: pause rather than spin.
                 self.refusals.note(SHORT_OF_DESCRIPTORS)
                 await asyncio.sleep(_ACCEPT_RETRY_SECONDS)
                 continue
-            why = self._refusal()
+            waiting = None if listener.family == socket.AF_UNIX else str(address[0])
+            why = self._refusal(waiting)
             if why is not None:
                 connection.close()
                 self.refusals.note(why)
                 continue
             self._downstreams += 1
-            task = loop.create_task(self._open(connection, identify, tls))
+            if waiting is not None:
+                self._waiting[waiting] += 1
+            task = loop.create_task(self._open(connection, identify, tls, waiting))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _refusal(self) -> str | None:
+    def _refusal(self, waiting: str | None) -> str | None:
         if self._downstreams >= self._caps.total:
             return f"more than {self._caps.total} connections open"
-        if self._downstreams - self._callers.total() >= self._caps.unidentified:
+        if waiting is not None and self._waiting[waiting] >= self._caps.unidentified_per_address:
+            return (
+                f"more than {self._caps.unidentified_per_address} connections of one address "
+                "waiting to be identified"
+            )
+        if waiting is not None and self._waiting.total() >= self._caps.unidentified:
             return f"more than {self._caps.unidentified} connections waiting to be identified"
         if free_descriptors() < self._caps.descriptor_reserve:
             return SHORT_OF_DESCRIPTORS
         return None
 
     async def _open(
-        self, connection: socket.socket, identify: _Identify, tls: ssl.SSLContext | None
+        self,
+        connection: socket.socket,
+        identify: _Identify,
+        tls: ssl.SSLContext | None,
+        waiting: str | None,
     ) -> None:
-        downstream = _Downstream(self, identify)
+        downstream = _Downstream(self, identify, waiting)
         try:
             await asyncio.get_running_loop().connect_accepted_socket(
                 lambda: downstream,
@@ -170,6 +186,7 @@ class Relay:
         except OSError as exc:  # a failed or timed-out TLS handshake
             connection.close()
             self._downstreams -= 1
+            self._identified(downstream)
             self.refusals.note(f"handshake failed: {type(exc).__name__}")
 
     async def _link(self, downstream: _Downstream, identify: _Identify) -> None:
@@ -179,6 +196,8 @@ class Relay:
             transport = await identify(downstream.connection)
         except Exception:  # a connection gone meanwhile, an unreadable table: unknown
             transport = None
+        finally:
+            self._identified(downstream)
         if transport is None:
             self.refusals.note(CALLER_UNKNOWN)
             downstream.close()
@@ -213,6 +232,14 @@ class Relay:
             self.refusals.note(f"cannot reach the gRPC listener: {exc.strerror}")
             downstream.close()
 
+    def _identified(self, downstream: _Downstream) -> None:
+        """``downstream`` no longer waits to be identified (named, refused, or gone)."""
+        if downstream.waiting is not None:
+            self._waiting[downstream.waiting] -= 1
+            if not self._waiting[downstream.waiting]:
+                del self._waiting[downstream.waiting]
+            downstream.waiting = None
+
     def _opened(self, end: _End) -> None:
         self._ends.add(end)
 
@@ -222,6 +249,7 @@ class Relay:
             self._transports.pop(end.key, None)
         elif isinstance(end, _Downstream):
             self._downstreams -= 1
+            self._identified(end)
             if end.caller is not None:
                 self._callers[end.caller] -= 1
                 if not self._callers[end.caller]:
@@ -239,6 +267,7 @@ class _End(asyncio.Protocol):
         self.relay = relay
         self.partner: _End | None = None
         self.closing = False
+        self.ended = False  # its peer has sent EOF
         self._connection: asyncio.Transport | None = None
 
     @property
@@ -255,10 +284,18 @@ class _End(asyncio.Protocol):
             self.partner.connection.write(data)
 
     def eof_received(self) -> bool:
-        partner = self.partner.connection if self.partner is not None else None
-        if partner is not None and partner.can_write_eof() and self.connection.can_write_eof():
-            partner.write_eof()
-            return True  # half-closed: the answer may still come back
+        self.ended = True
+        partner = self.partner
+        # Half-closed, the answer may still come back; once both sides have ended, nothing can,
+        # and asyncio closes neither transport by itself.
+        if (
+            partner is not None
+            and not partner.ended
+            and partner.connection.can_write_eof()
+            and self.connection.can_write_eof()
+        ):
+            partner.connection.write_eof()
+            return True
         self.close()
         return False
 
@@ -288,9 +325,10 @@ class _End(asyncio.Protocol):
 class _Downstream(_End):
     """The caller's end: reads nothing until its caller is identified and upstream is open."""
 
-    def __init__(self, relay: Relay, identify: _Identify) -> None:
+    def __init__(self, relay: Relay, identify: _Identify, waiting: str | None) -> None:
         super().__init__(relay)
         self._identify = identify
+        self.waiting = waiting  # its remote address, while it waits to be identified
         self._linking: asyncio.Task[None] | None = None
         self._silence: asyncio.TimerHandle | None = None
         self.caller: str | None = None  # the identity its connection counts against, once known

@@ -36,9 +36,11 @@ _LOG_INTERVAL_SECONDS = 5.0
 class RelayCaps:
     per_caller: int  # connections one caller holds open at once
     total: int  # connections all callers hold open at once
-    # Connections accepted but not yet named by the kernel (a TCP caller is looked up in its
-    # socket tables): uncapped, a flood holds descriptors there before any per-caller cap applies.
+    # TCP connections accepted but not yet named (in their TLS handshake, or being looked up in
+    # the kernel's socket tables): uncapped, a flood holds descriptors there before any
+    # per-caller cap applies. In all, and from one remote address.
     unidentified: int
+    unidentified_per_address: int
     head_timeout_seconds: float  # from accepting a connection to its first byte
     descriptor_reserve: int  # free descriptors below which a new connection is closed at once
 
@@ -48,6 +50,7 @@ CAPS = RelayCaps(
     per_caller=64,
     total=1024,
     unidentified=64,
+    unidentified_per_address=16,
     head_timeout_seconds=10,
     descriptor_reserve=2 * EGRESS_CAPS.descriptor_reserve,
 )

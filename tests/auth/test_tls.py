@@ -168,3 +168,38 @@ def test_anonymous_tls_calls_of_one_user_do_not_lock_out_another(
     assert codes == ["UNAUTHENTICATED"] * len(anonymous)
     principal = whoami(address, Tls(ca=pki / "ca.pem"), daemon.owner_token)
     assert principal.name == "owner"
+
+
+def test_silent_tls_handshakes_never_keep_unix_callers_out(
+    tls_daemon: tuple[Daemon, str, Path],
+) -> None:
+    """Connections to the TLS port that never send a ClientHello hold their slots only until the
+    handshake times out, and never count against the Unix socket: the owner is served there
+    while they wait."""
+    daemon, address, _ = tls_daemon
+    host, _, port = address.rpartition(":")
+    silent = [socket.create_connection((host, int(port))) for _ in range(100)]
+    try:
+        with daemon.channel() as channel:
+            principal = pb_grpc.AdminStub(channel).Whoami(  # type: ignore[no-untyped-call]
+                pb.WhoamiRequest(), timeout=10
+            )
+    finally:
+        for connection in silent:
+            connection.close()
+    assert principal.name == "owner"
+
+
+def test_closed_connections_are_let_go(tls_daemon: tuple[Daemon, str, Path]) -> None:
+    """Many short calls, each on a connection of its own that the client closes, leave the
+    daemon holding none of them: the calls after them are served as before."""
+    daemon, _, _ = tls_daemon
+    for _ in range(150):  # past any per-caller cap
+        with grpc.insecure_channel(daemon.target) as channel, pytest.raises(grpc.RpcError) as info:
+            pb_grpc.AdminStub(channel).Whoami(pb.WhoamiRequest(), timeout=10)  # type: ignore[no-untyped-call]
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+    with daemon.channel() as channel:
+        principal = pb_grpc.AdminStub(channel).Whoami(  # type: ignore[no-untyped-call]
+            pb.WhoamiRequest(), timeout=10
+        )
+    assert principal.name == "owner"
