@@ -39,6 +39,8 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
         self.audit_log = audit_log
         self.approvals = invocations.gate.store
         self._sql = self.approvals.db.call  # SQLite work runs off the event loop
+        # One deletion at a time: two deleting the same rule must not both record its end.
+        self._deleting = asyncio.Lock()
 
     async def ListApprovals(
         self, request: pb.ListApprovalsRequest, context: Context
@@ -111,11 +113,12 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
     async def DeleteRule(self, request: pb.DeleteRuleRequest, context: Context) -> pb.Rule:
         if not request.id:
             raise BadRequest("id: required")
-        rule = await self._sql(self.approvals.rule, request.id)
 
         async def delete() -> Rule:
-            await self._audit(events.RULE_DELETED, rule)
-            return await self._sql(self.approvals.delete_rule, rule.id)
+            async with self._deleting:
+                rule = await self._sql(self.approvals.rule, request.id)
+                await self._audit(events.RULE_DELETED, rule)
+                return await self._sql(self.approvals.delete_rule, rule.id)
 
         return rule_to_proto(await to_the_end(delete()))
 

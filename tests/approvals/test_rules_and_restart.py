@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
 
+from runtime.audit.entry import Entry
+from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.approvals.conftest import Gate, approvals_stub
 from tests.approvals.test_gate import decide, get, invoke, wait_finished
@@ -138,3 +141,30 @@ def test_rule_pattern_runs_in_linear_time(fresh_gate: Gate) -> None:
     with pytest.raises(grpc.RpcError) as info:
         add_rule(fresh_gate, "allow", "held", {"properties": {"q": {"pattern": "^(a)\\1$"}}})
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_concurrent_deletes_of_a_rule_end_it_once(fresh_gate: Gate) -> None:
+    """Deleting one rule from many callers at once: one succeeds, the rest find nothing, and the
+    audit log records one deletion."""
+    rule = add_rule(fresh_gate, "allow", "held")
+
+    def attempt() -> str:
+        try:
+            delete_rule(fresh_gate, rule.id)
+        except grpc.RpcError as error:
+            return str(error.code().name)  # type: ignore[attr-defined]
+        return "OK"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = sorted(pool.map(lambda _: attempt(), range(8)))
+    assert outcomes == ["NOT_FOUND"] * 7 + ["OK"]
+    # A deletion's entry is on disk before its caller is answered.
+    assert len(_deletions(fresh_gate, rule.id)) == 1
+
+
+def _deletions(gate: Gate, rule_id: str) -> list[Entry]:
+    return [
+        e
+        for e in entries(gate.daemon.state_dir / "audit.log")
+        if e.event == "rule.deleted" and e.fields.get("rule_id") == rule_id
+    ]
