@@ -9,6 +9,7 @@ import resource
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 import grpc
 import structlog
@@ -35,7 +36,7 @@ from runtime.api.sessions import SessionsServicer
 from runtime.api.skill_runtime import SkillRuntimeServicer
 from runtime.api.tlsfront import certified_principal, server_context
 from runtime.api.workspace import WorkspaceServicer
-from runtime.approvals.gate import ApprovalGate
+from runtime.approvals.gate import SYSTEM_ACTOR, ApprovalGate
 from runtime.approvals.store import ApprovalStore
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
@@ -155,10 +156,6 @@ async def serve(
     tokens = TokenStore(db, load_server_key(config.server_key))
     approvals = ApprovalStore(db)
     try:
-        owner = create_owner_if_none(tokens, SYSTEM_CLOCK.now_ms())
-        if owner is not None:
-            # Shown once, on the terminal only: logs never carry secrets.
-            print(f"skillrt: owner token (shown once, keep it safe): {owner}", flush=True)
         cgroups = Cgroups(detect_layout(), config.cgroup_root)
         launcher = Launcher(
             cgroups=cgroups,
@@ -205,6 +202,15 @@ async def _serve(
     audit_log.bind(asyncio.get_running_loop())
     await repair_audit(audit_log)
     audit_recovery(audit_log, recovery)
+
+    def record_token(change: str, fields: dict[str, Any]) -> None:
+        # Written through rather than queued: the token is made only once this returns.
+        audit_log.log.append(events.TOKEN_CHANGES[change], actor=SYSTEM_ACTOR, **fields)
+
+    owner = create_owner_if_none(tokens, SYSTEM_CLOCK.now_ms(), record=record_token)
+    if owner is not None:
+        # Shown once, on the terminal only: logs never carry secrets.
+        print(f"skillrt: owner token (shown once, keep it safe): {owner}", flush=True)
     broker = OAuthBroker(
         SecretStore(
             config.secrets_db, key_source(config.secrets_key, command=config.secrets_key_command)
@@ -237,6 +243,7 @@ async def _serve(
         path=config.admin_token_file,
         interval_ms=config.admin_token_rotation_ms,
         overlap_ms=config.token_overlap_ms,
+        record=record_token,
     )
     keeper.refresh()
     upstream = _private_socket(config.state_dir)

@@ -35,6 +35,7 @@ __all__ = [
     "SECRET_SET",
     "SESSION_CREATED",
     "SESSION_ENDED",
+    "TOKEN_CHANGES",
     "TOKEN_CREATED",
     "TOKEN_REVOKED",
     "TOKEN_ROTATED",
@@ -54,6 +55,8 @@ RULE_DELETED = "rule.deleted"
 TOKEN_CREATED = "token.created"
 TOKEN_REVOKED = "token.revoked"
 TOKEN_ROTATED = "token.rotated"
+# What the token store's own callers say of a change ("created", ...), as the event it is.
+TOKEN_CHANGES = {"created": TOKEN_CREATED, "revoked": TOKEN_REVOKED, "rotated": TOKEN_ROTATED}
 SECRET_SET = "secret.set"
 SECRET_REMOVED = "secret.removed"
 SECRET_ACCESSED = "secret.accessed"

@@ -7,17 +7,20 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from runtime.auth.roles import Role
 from runtime.auth.tokens import TokenRecord, TokenStore, token_id
+from runtime.errors import SkillRuntimeError
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = [
     "ADMIN_NAME",
     "OWNER_NAME",
     "AdminTokenKeeper",
+    "TokenChange",
     "create_owner_if_none",
     "write_secret_file",
 ]
@@ -25,22 +28,37 @@ __all__ = [
 log = structlog.get_logger("skillrt.auth")
 OWNER_NAME = "owner"
 ADMIN_NAME = "daemon-admin"
+# Records a change to the token store before it is made ("created", "rotated" or "revoked", and
+# what names it); raising stops the change. The caller maps it to its audit events.
+TokenChange = Callable[[str, dict[str, Any]], None]
+
+
+def _unrecorded(change: str, fields: dict[str, Any]) -> None:
+    return None
 
 
 def create_owner_if_none(
-    tokens: TokenStore, now_ms: int, *, audit: Callable[[TokenRecord], None] | None = None
+    tokens: TokenStore, now_ms: int, *, record: TokenChange = _unrecorded
 ) -> str | None:
     """The owner token of a store that has no tokens yet (to be shown once), else None.
 
-    ``audit`` records the token before it is stored, so one it cannot record is never made.
+    ``record`` records the token before it is stored, so one it cannot record is never made.
     """
     if tokens.count():
         return None
-    record, token = tokens.mint(name=OWNER_NAME, role=Role.OWNER, now_ms=now_ms)
-    if audit is not None:
-        audit(record)
-    tokens.insert(record, token)
+    minted, token = tokens.mint(name=OWNER_NAME, role=Role.OWNER, now_ms=now_ms)
+    record("created", _created(minted))
+    tokens.insert(minted, token)
     return token
+
+
+def _created(minted: TokenRecord) -> dict[str, Any]:
+    return {
+        "token_id": minted.id,
+        "name": minted.name,
+        "role": minted.role.value,
+        "expires_ms": minted.expires_ms,
+    }
 
 
 def write_secret_file(path: Path, text: str) -> None:
@@ -74,8 +92,10 @@ class AdminTokenKeeper:
         interval_ms: int,
         overlap_ms: int,
         clock: Clock = SYSTEM_CLOCK,
+        record: TokenChange = _unrecorded,
     ) -> None:
         self.tokens = tokens
+        self.record = record
         self.path = path
         self.interval_ms = interval_ms
         self.overlap_ms = overlap_ms
@@ -88,14 +108,23 @@ class AdminTokenKeeper:
         record = self.tokens.verify(current, now) if current else None
         if record is not None and now - record.created_ms < self.interval_ms:
             return
+        # Each change is recorded before it is made: one that cannot be recorded is not made.
         if record is not None:
-            _, token = self.tokens.rotate(record.id, overlap_ms=self.overlap_ms, now_ms=now)
+            new, token = self.tokens.successor(record.id, now_ms=now)
+            self.record(
+                "rotated",
+                {"token_id": record.id, "new_token_id": new.id, "overlap_ms": self.overlap_ms},
+            )
+            self.tokens.replace(record.id, new, token, overlap_ms=self.overlap_ms, now_ms=now)
         else:
             # The file is gone or stale: whatever admin token it held can no longer be used.
             for old in self.tokens.list():
                 if old.name == ADMIN_NAME and old.valid_at(now):
+                    self.record("revoked", {"token_id": old.id, "name": old.name})
                     self.tokens.revoke(old.id, now)
-            _, token = self.tokens.create(name=ADMIN_NAME, role=Role.ADMIN, now_ms=now)
+            minted, token = self.tokens.mint(name=ADMIN_NAME, role=Role.ADMIN, now_ms=now)
+            self.record("created", _created(minted))
+            self.tokens.insert(minted, token)
         write_secret_file(self.path, token)
         log.info("admin token rotated", token_id=token_id(token), file=str(self.path))
 
@@ -107,5 +136,8 @@ class AdminTokenKeeper:
 
     async def run(self) -> None:
         while True:
-            self.refresh()
+            try:
+                self.refresh()
+            except SkillRuntimeError as exc:  # a full disk: the old token stays; try again later
+                log.warning("admin token not rotated", error=str(exc))
             await asyncio.sleep(max(1.0, self.interval_ms / 1000 / 10))

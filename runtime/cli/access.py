@@ -65,9 +65,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         owner = create_owner_if_none(
             tokens,
             SYSTEM_CLOCK.now_ms(),
-            audit=lambda made: record(
-                cfg, events.TOKEN_CREATED, token_id=made.id, name=made.name, role=made.role.value
-            ),
+            record=lambda change, fields: record(cfg, events.TOKEN_CHANGES[change], **fields),
         )
     if owner is None:
         raise BadRequest(f"{cfg.state_dir}: already initialised (tokens exist)")

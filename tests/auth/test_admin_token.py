@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import grpc
 
+from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util import paths
 from tests.api.conftest import cleanup, make_daemon
 
 
@@ -32,5 +36,45 @@ def test_admin_token_rotates_on_schedule() -> None:
                 assert stub.Whoami(pb.WhoamiRequest(), timeout=10).role == "admin"
     except grpc.RpcError as exc:
         raise AssertionError(f"{exc.code()}: {exc.details()}\\n{daemon.logs()}") from exc
+    finally:
+        cleanup(daemon)
+
+
+def test_the_daemons_own_token_changes_are_audited() -> None:
+    """A daemon started on an empty state directory makes the owner and its admin token, and
+    rotates the admin token on schedule; each change is in the audit log, which verifies."""
+    daemon = make_daemon()
+    daemon.owner_token = "-"  # no `skillrt init`: the daemon makes the owner token itself
+    config = daemon.root / "skillrt.toml"
+    config.write_text('[auth]\nadmin_token_rotation = "1s"\ntoken_overlap = "1h"\n')
+    try:
+        daemon.start("--config", str(config))
+        deadline = time.monotonic() + 15
+        while "token.rotated" not in [e.event for e in entries(daemon.state_dir / "audit.log")]:
+            assert time.monotonic() < deadline, "the admin token's rotation was never audited"
+            time.sleep(0.1)
+        made = [
+            (e.fields["name"], e.actor)
+            for e in entries(daemon.state_dir / "audit.log")
+            if e.event == "token.created"
+        ]
+        assert made == [("owner", "skillrt"), ("daemon-admin", "skillrt")]
+        assert "skillrt: owner token (shown once" in daemon.logs()
+        verified = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "runtime.cli.main",
+                "audit",
+                "verify",
+                "--state-dir",
+                str(daemon.state_dir),
+            ],
+            cwd=paths.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert verified.returncode == 0, verified.stdout + verified.stderr
     finally:
         cleanup(daemon)
