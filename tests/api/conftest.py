@@ -70,22 +70,22 @@ class Daemon:
     def init(self, *extra: str) -> str:
         """Create the owner token (once per state directory); ``extra`` may name the config."""
         if not self.owner_token:
-            self.owner_token = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "runtime.cli.main",
-                    "init",
-                    "--state-dir",
-                    str(self.state_dir),
-                    *extra,
-                ],
-                cwd=paths.PROJECT_ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
+            made = self.cli("init", "--state-dir", str(self.state_dir), *extra, check=True)
+            self.owner_token = made.stdout.strip()
         return self.owner_token
+
+    def cli(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        """The real command line, as an operator on this host runs it."""
+        return subprocess.run(
+            [sys.executable, "-m", "runtime.cli.main", *args],
+            cwd=paths.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+
+    def audit_verify(self) -> subprocess.CompletedProcess[str]:
+        return self.cli("audit", "verify", "--state-dir", str(self.state_dir))
 
     def channel(self, token: str | None = None) -> grpc.Channel:
         """A channel whose calls carry ``token`` (the owner's by default)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import grpc
@@ -11,7 +9,6 @@ import grpc
 from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
-from runtime.util import paths
 from tests.api.conftest import cleanup, make_daemon
 
 
@@ -60,21 +57,7 @@ def test_the_daemons_own_token_changes_are_audited() -> None:
         ]
         assert made == [("owner", "skillrt"), ("daemon-admin", "skillrt")]
         assert "skillrt: owner token (shown once" in daemon.logs()
-        verified = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "runtime.cli.main",
-                "audit",
-                "verify",
-                "--state-dir",
-                str(daemon.state_dir),
-            ],
-            cwd=paths.PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        verified = daemon.audit_verify()
         assert verified.returncode == 0, verified.stdout + verified.stderr
     finally:
         cleanup(daemon)

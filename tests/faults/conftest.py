@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,13 +14,11 @@ from typing import Any
 
 import pytest
 
-from runtime.util import paths
 from tests.api.conftest import Daemon, cleanup, make_daemon
 from tests.api.session_fixture import CONFIG
 
 __all__ = [
     "audit_lines",
-    "audit_verify",
     "fill",
     "poll",
     "small_disk_daemon",
@@ -74,24 +71,6 @@ def audit_lines(daemon: Daemon) -> tuple[list[dict[str, Any]], bytes]:
     data = (daemon.state_dir / "audit.log").read_bytes()
     whole, _, torn = data.rpartition(b"\n")
     return [json.loads(line) for line in whole.split(b"\n") if line], torn
-
-
-def audit_verify(daemon: Daemon) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runtime.cli.main",
-            "audit",
-            "verify",
-            "--state-dir",
-            str(daemon.state_dir),
-        ],
-        cwd=paths.PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def poll(what: str, check: Callable[[], bool], *, seconds: float = 60) -> None:

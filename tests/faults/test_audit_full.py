@@ -15,7 +15,7 @@ import pytest
 from runtime.client import Client
 from runtime.util import paths
 from tests.api.conftest import Daemon
-from tests.faults.conftest import audit_lines, audit_verify, fill
+from tests.faults.conftest import audit_lines, fill
 
 _ATTEMPTS = 50
 _FULL = "audit log cannot be written: No space left on device"
@@ -114,7 +114,7 @@ def test_rules_and_tokens_are_refused_while_the_audit_log_is_full(
     audited |= {e["new_token_id"] for e in entries if e["event"] == "token.rotated"}
     assert tokens <= audited  # the owner's too, from init
     assert [e["token_id"] for e in entries if e["event"] == "token.revoked"] == [kept]
-    checked = audit_verify(daemon)
+    checked = daemon.audit_verify()
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     logs = daemon.logs()

@@ -10,7 +10,7 @@ import grpc
 from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.api.conftest import Daemon
-from tests.faults.conftest import audit_lines, audit_verify, fill, poll
+from tests.faults.conftest import audit_lines, fill, poll
 
 SH = "/bin/sh"
 _ATTEMPTS = 50
@@ -133,7 +133,7 @@ def test_a_full_disk_refuses_calls_and_the_log_heals_when_space_returns(
         later = [r for r in repairs if r["seq"] > last_seq]
         assert later and later[0]["resumed_after_seq"] == last_seq
         assert later[0]["cut_bytes"] >= len(torn)
-    checked = audit_verify(daemon)
+    checked = daemon.audit_verify()
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     # No invocation ran unaudited: each one recorded was requested and started in the log,

@@ -9,7 +9,7 @@ from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util import paths
 from tests.api.conftest import Daemon, fresh_daemon
-from tests.faults.conftest import audit_lines, audit_verify
+from tests.faults.conftest import audit_lines
 
 __all__ = ["fresh_daemon"]
 
@@ -27,7 +27,7 @@ def test_a_torn_tail_is_cut_when_the_daemon_starts(fresh_daemon: Daemon) -> None
     partial = b'{"seq":%d,"ts":"2025-01-01T00:00' % (last_seq + 1)
     with (daemon.state_dir / "audit.log").open("ab") as log:
         log.write(partial)
-    assert audit_verify(daemon).returncode != 0
+    assert daemon.audit_verify().returncode != 0
 
     daemon.start()
     after, torn = audit_lines(daemon)
@@ -40,7 +40,7 @@ def test_a_torn_tail_is_cut_when_the_daemon_starts(fresh_daemon: Daemon) -> None
         len(partial),
         last_seq,
     )
-    checked = audit_verify(daemon)
+    checked = daemon.audit_verify()
     assert checked.returncode == 0, checked.stdout + checked.stderr
     with Client(daemon.target, token=daemon.owner_token) as client:
         assert client.invoke("probe", "echo", {}).result.status == pb.STATUS_OK
@@ -74,5 +74,5 @@ def test_a_torn_tail_is_cut_by_the_next_command_line_change(fresh_daemon: Daemon
     entries, torn = audit_lines(daemon)
     assert not torn
     assert [e["event"] for e in entries][-2:] == ["audit.repaired", "secret.set"]
-    checked = audit_verify(daemon)
+    checked = daemon.audit_verify()
     assert checked.returncode == 0, checked.stdout + checked.stderr
