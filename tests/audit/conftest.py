@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from runtime.audit import events
+from runtime.audit.entry import entry_hash
 from runtime.audit.writer import AuditLog
 
 DAY = 86_400.0
@@ -52,3 +54,22 @@ def lines(path: Path) -> list[str]:
 
 def rewrite(path: Path, new_lines: list[str]) -> None:
     path.write_text("".join(new_lines))
+
+
+def relinked_unkeyed(
+    text: list[str], *, start: int = 0, stop: int | None = None, renumber: bool = False
+) -> list[str]:
+    """``text`` with lines ``start:stop`` relinked with plain sha256, as skillrt wrote logs
+    before it keyed its chain (and as anyone can, without the key); ``renumber`` makes their
+    seqs run on from the line before."""
+    relinked = list(text)
+    previous = json.loads(text[start - 1]) if start else {"hash": "", "seq": 0}
+    for index in range(start, len(text) if stop is None else stop):
+        body = json.loads(text[index])
+        if renumber:
+            body["seq"] = previous["seq"] + 1
+        body["prev"] = previous["hash"]
+        body["hash"] = entry_hash(body)
+        relinked[index] = json.dumps(body, separators=(",", ":")) + "\n"
+        previous = body
+    return relinked

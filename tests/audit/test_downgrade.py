@@ -12,12 +12,11 @@ import pytest
 
 from runtime.audit import events
 from runtime.audit.chainkey import create_chain_key, default_key_dir, read_chain_key
-from runtime.audit.entry import entry_hash
 from runtime.audit.verify import verify
 from runtime.audit.writer import AuditLog
 from runtime.errors import IntegrityError
 from tests.api.conftest import Daemon, cleanup, make_daemon
-from tests.audit.conftest import lines, rewrite
+from tests.audit.conftest import lines, relinked_unkeyed, rewrite
 from tests.cli.test_cli import assert_one_line_error, skillrt
 
 WriteDays = Callable[[int], AuditLog]
@@ -29,26 +28,13 @@ def _downgrade(log: Path) -> None:
     default_key_dir(log).rename(log.with_name("elsewhere"))
     text = lines(log)
     del text[1]
-    previous = ""
-    for index, line in enumerate(text):
-        body = json.loads(line)
-        body["seq"], body["prev"] = index + 1, previous
-        body["hash"] = previous = entry_hash(body)
-        text[index] = json.dumps(body, separators=(",", ":")) + "\n"
-    rewrite(log, text)
+    rewrite(log, relinked_unkeyed(text, renumber=True))
 
 
 def _unkeyed(log: Path) -> None:
     """A log as skillrt wrote it before it keyed its chain: sha256 links, no chain key."""
-    text = lines(log)
     default_key_dir(log).rename(log.with_name("elsewhere"))
-    previous = ""
-    for index, line in enumerate(text):
-        body = json.loads(line)
-        body["prev"] = previous
-        body["hash"] = previous = entry_hash(body)
-        text[index] = json.dumps(body, separators=(",", ":")) + "\n"
-    rewrite(log, text)
+    rewrite(log, relinked_unkeyed(lines(log)))
 
 
 def _cli(log: Path, *args: str) -> subprocess.CompletedProcess[str]:

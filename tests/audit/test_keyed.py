@@ -27,7 +27,7 @@ from runtime.errors import ConfigError, IntegrityError
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util import paths
 from tests.api.conftest import cleanup, make_daemon
-from tests.audit.conftest import DAY, START, lines, rewrite
+from tests.audit.conftest import DAY, START, lines, relinked_unkeyed, rewrite
 from tests.cli.test_cli import assert_one_line_error, skillrt
 
 WriteDays = Callable[[int], AuditLog]
@@ -36,14 +36,7 @@ WriteDays = Callable[[int], AuditLog]
 def _as_unkeyed(path: Path) -> None:
     """The log as skillrt wrote it before it keyed its chain: sha256 links, no chain key."""
     shutil.rmtree(default_key_dir(path), ignore_errors=True)
-    text = lines(path)
-    previous = ""
-    for index, line in enumerate(text):
-        body = json.loads(line)
-        body["prev"] = previous
-        body["hash"] = previous = entry_hash(body)
-        text[index] = json.dumps(body, separators=(",", ":")) + "\n"
-    rewrite(path, text)
+    rewrite(path, relinked_unkeyed(lines(path)))
 
 
 def _cli_verify(path: Path) -> subprocess.CompletedProcess[str]:
@@ -128,13 +121,7 @@ def test_unkeyed_part_is_pinned_by_the_first_keyed_entry(
     body = json.loads(text[1])
     body["actor"] = "someone-else"
     text[1] = json.dumps(body) + "\n"
-    previous = json.loads(text[0])["hash"]
-    for index in (1, 2):
-        body = json.loads(text[index])
-        body["prev"] = previous
-        body["hash"] = previous = entry_hash(body)
-        text[index] = json.dumps(body) + "\n"
-    rewrite(log_path, text)
+    rewrite(log_path, relinked_unkeyed(text, start=1, stop=3))
     broken = verify(log_path)
     assert broken is not None
     assert (broken.line, broken.problem) == (4, Problem.EDITED)

@@ -23,7 +23,7 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.util.canonical import canonical_bytes
 from tests.api.conftest import cleanup, make_daemon
-from tests.audit.conftest import lines, rewrite
+from tests.audit.conftest import lines, relinked_unkeyed, rewrite
 from tests.cli.test_cli import assert_one_line_error, skillrt
 
 _CALLS = 4  # ListSkills calls before the anchor, and again after it
@@ -90,16 +90,6 @@ def _verify(state: Path, *flags: str) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def _rehash_unkeyed(text: list[str], start: int) -> None:
-    """Recompute every hash from line ``start`` on the way an unkeyed chain would."""
-    previous = json.loads(text[start - 1])["hash"] if start else ""
-    for index in range(start, len(text)):
-        body = json.loads(text[index])
-        body["prev"] = previous
-        body["hash"] = previous = entry_hash(body)
-        text[index] = json.dumps(body, separators=(",", ":")) + "\n"
-
-
 def _anchored_seq(anchor: Path) -> int:
     seq: int = json.loads(anchor.read_text())["seq"]
     return seq
@@ -118,8 +108,7 @@ def test_edit_rehashed_without_the_key_fails(state: Path) -> None:
     log = state / "audit.log"
     text = lines(log)
     text[2] = text[2].replace('"role":"owner"', '"role":"viewer"')
-    _rehash_unkeyed(text, 2)
-    rewrite(log, text)
+    rewrite(log, relinked_unkeyed(text, start=2))
     proc = skillrt("audit", "verify", "--state-dir", str(state))
     assert_one_line_error(proc, "line 3 (seq 3): ")
     assert "chain key" in proc.stderr
@@ -130,12 +119,7 @@ def test_deleted_and_renumbered_fails(state: Path) -> None:
     log = state / "audit.log"
     text = lines(log)
     del text[2]
-    for index in range(2, len(text)):
-        body = json.loads(text[index])
-        body["seq"] = index + 1
-        text[index] = json.dumps(body) + "\n"
-    _rehash_unkeyed(text, 2)
-    rewrite(log, text)
+    rewrite(log, relinked_unkeyed(text, start=2, renumber=True))
     proc = skillrt("audit", "verify", "--state-dir", str(state))
     assert_one_line_error(proc, "line 3 (seq 3): ")
 
