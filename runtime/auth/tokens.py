@@ -122,12 +122,6 @@ class TokenStore:
         )
         return self.get(record.id)
 
-    def create(
-        self, *, name: str, role: Role, now_ms: int, ttl_ms: int | None = None
-    ) -> tuple[TokenRecord, str]:
-        record, token = self.mint(name=name, role=role, now_ms=now_ms, ttl_ms=ttl_ms)
-        return self.insert(record, token), token
-
     def verify(self, token: str, now_ms: int) -> TokenRecord | None:
         """The token's record when it is genuine and currently valid, else None.
 
@@ -189,11 +183,6 @@ class TokenStore:
                 (new.id, ends, ends, id_),
             )
         return stored
-
-    def rotate(self, id_: str, *, overlap_ms: int, now_ms: int) -> tuple[TokenRecord, str]:
-        """A new token with the same name and role; the old one stops after ``overlap_ms``."""
-        new, token = self.successor(id_, now_ms=now_ms)
-        return self.replace(id_, new, token, overlap_ms=overlap_ms, now_ms=now_ms), token
 
 
 def _record(row: tuple[object, ...]) -> TokenRecord:

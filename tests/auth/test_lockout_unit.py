@@ -134,7 +134,9 @@ def authenticator(tokens: TokenStore, clock: FakeClock) -> Authenticator:
 
 
 def issue(tokens: TokenStore, clock: FakeClock, name: str) -> str:
-    return tokens.create(name=name, role=Role.VIEWER, now_ms=clock.now_ms())[1]
+    record, token = tokens.mint(name=name, role=Role.VIEWER, now_ms=clock.now_ms())
+    tokens.insert(record, token)
+    return token
 
 
 def forge(token: str) -> str:
