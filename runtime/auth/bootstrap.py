@@ -33,13 +33,7 @@ ADMIN_NAME = "daemon-admin"
 TokenChange = Callable[[str, dict[str, Any]], None]
 
 
-def _unrecorded(change: str, fields: dict[str, Any]) -> None:
-    return None
-
-
-def create_owner_if_none(
-    tokens: TokenStore, now_ms: int, *, record: TokenChange = _unrecorded
-) -> str | None:
+def create_owner_if_none(tokens: TokenStore, now_ms: int, *, record: TokenChange) -> str | None:
     """The owner token of a store that has no tokens yet (to be shown once), else None.
 
     ``record`` records the token before it is stored, so one it cannot record is never made.
@@ -91,8 +85,8 @@ class AdminTokenKeeper:
         path: Path,
         interval_ms: int,
         overlap_ms: int,
+        record: TokenChange,
         clock: Clock = SYSTEM_CLOCK,
-        record: TokenChange = _unrecorded,
     ) -> None:
         self.tokens = tokens
         self.record = record
