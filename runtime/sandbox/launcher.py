@@ -58,6 +58,7 @@ class _Plan:
     egress: EgressSession | None
     identity: HostIdentity  # the held uid it runs as; nsjail holds the lock as long as it lives
     lease: HostIdentity | None  # the same, when the sandbox holds it alone (not a session's)
+    standby_ms: int  # how long it may wait for its input once ready
 
 
 class Launcher:
@@ -93,8 +94,10 @@ class Launcher:
         *,
         name: str | None = None,
         on_egress: AttemptCallback | None = None,
+        standby_ms: int = 0,
     ) -> Sandbox:
-        """A ready sandbox for ``spec``; ``on_egress`` hears of each egress attempt as it ends."""
+        """A ready sandbox for ``spec``; ``on_egress`` hears of each egress attempt as it ends.
+        ``standby_ms``: how long it may wait for its input once ready (a warm sandbox)."""
         # A session's sandboxes run as the session's uid; any other holds one of its own.
         lease = self.identities.acquire() if spec.identity is None else None
         identity = lease or spec.identity
@@ -106,7 +109,14 @@ class Launcher:
                     spec, settings=self.egress, on_attempt=on_egress, owner=identity.uid
                 )
                 spec = bridged(spec, egress.attachment)
-            plan = _Plan(spec=spec, name=name, egress=egress, identity=identity, lease=lease)
+            plan = _Plan(
+                spec=spec,
+                name=name,
+                egress=egress,
+                identity=identity,
+                lease=lease,
+                standby_ms=standby_ms,
+            )
             return await self._start(plan)
         except BaseException:
             if egress is not None:
@@ -121,7 +131,9 @@ class Launcher:
         for device in spec.profile.filesystem.devices:
             if not os.path.exists(device):
                 raise IsolationUnavailable(f"device {device} does not exist on this host")
-        argv = render_argv(spec, nsjail=self.nsjail, binds=binds, host_uid=host_uid)
+        argv = render_argv(
+            spec, nsjail=self.nsjail, binds=binds, host_uid=host_uid, standby_ms=plan.standby_ms
+        )
         kills = KillWatch.open()  # before the jail exists, so no kill of it goes unseen
         try:
             return await self._launch(plan, argv, kills)

@@ -69,9 +69,18 @@ def find_nsjail() -> str:
 
 
 def render_argv(
-    spec: SandboxSpec, *, nsjail: str, binds: tuple[Bind, ...], host_uid: int
+    spec: SandboxSpec,
+    *,
+    nsjail: str,
+    binds: tuple[Bind, ...],
+    host_uid: int,
+    standby_ms: int = 0,
 ) -> list[str]:
-    """nsjail's argv for ``spec``, run as ``host_uid``; ``binds`` are those present here."""
+    """nsjail's argv for ``spec``, run as ``host_uid``; ``binds`` are those present here.
+
+    ``standby_ms``: how long the started jail may wait for its input (a warm sandbox) before it
+    runs; nsjail's clock starts at the jail's start, so its backstop grows by that much.
+    """
     profile, limits = spec.profile, spec.limits
     argv = [
         nsjail,
@@ -86,7 +95,7 @@ def render_argv(
         "--cwd",
         spec.cwd or profile.filesystem.work_dir,
         "--time_limit",
-        str(math.ceil(limits.wall_time_ms / 1000) + _BACKSTOP_SECONDS),
+        str(math.ceil((limits.wall_time_ms + standby_ms) / 1000) + _BACKSTOP_SECONDS),
         "--nice_level",
         str(profile.nice),
         *_rlimits(limits),
