@@ -18,6 +18,7 @@ from runtime.auth.tokens import TokenRecord, TokenStore
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.sandbox.pool import WarmPool
 from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK
 
@@ -41,9 +42,15 @@ def token_info(record: TokenRecord) -> pb.TokenInfo:
 
 class AdminServicer(pb_grpc.AdminServicer):
     def __init__(
-        self, *, tokens: TokenStore, default_overlap_ms: int, audit_log: BackgroundAudit
+        self,
+        *,
+        tokens: TokenStore,
+        default_overlap_ms: int,
+        audit_log: BackgroundAudit,
+        pool: WarmPool,
     ) -> None:
         self.tokens = tokens
+        self.pool = pool
         self._sql = tokens.db.call  # SQLite work runs off the event loop
         self.default_overlap_ms = default_overlap_ms
         self.audit_log = audit_log
@@ -145,6 +152,34 @@ class AdminServicer(pb_grpc.AdminServicer):
             return pb.CreatedToken(info=token_info(record), token=token)
 
         return await to_the_end(rotate())
+
+    async def GetPoolStatus(
+        self, request: pb.GetPoolStatusRequest, context: Context
+    ) -> pb.PoolStatus:
+        status = self.pool.status()  # a few cgroup reads; the pool lives on the event loop
+        return pb.PoolStatus(
+            enabled=status.enabled,
+            memory_budget_bytes=status.memory_budget_bytes,
+            memory_bytes=status.memory_bytes,
+            ready=status.ready,
+            max_total=status.max_total,
+            pools=[
+                pb.PoolEntry(
+                    skill=key.label.skill,
+                    tool=key.label.tool,
+                    profile=key.label.profile,
+                    content_hash=key.label.content_hash,
+                    ready=key.ready,
+                    starting=key.starting,
+                    target=key.target,
+                    hits=key.hits,
+                    misses=key.misses,
+                    evictions=key.evictions,
+                    memory_bytes=key.memory_bytes,
+                )
+                for key in status.keys
+            ],
+        )
 
     async def QueryAudit(
         self, request: pb.QueryAuditRequest, context: Context

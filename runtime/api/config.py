@@ -22,6 +22,9 @@
     [secrets]     key_command (a command that prints the secrets key, for a KMS)
     [sessions]    root, default_profile, max_sessions, max_per_principal, max_total_size
     [sessions.commands.<profile>] deny, approve: shell-style patterns of command lines
+    [pool]        enabled (default false), max_per_key (4), max_total (16), memory_budget
+                  ("256MiB"), idle ("60s"): warm sandboxes, started ahead of the calls that
+                  need no approval before they run (see runtime/sandbox/pool.py)
 
 Relative paths in the file are relative to the file.
 """
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from runtime.api.config_tables import pool_table, sessions_table
 from runtime.api.tlsfront import TlsSettings
 from runtime.audit.chainkey import default_key_dir
 from runtime.auth.lockout import LockoutPolicy
@@ -46,9 +50,10 @@ from runtime.core.sessions import SessionSettings
 from runtime.core.snapshots import SNAPSHOTS_BASE
 from runtime.errors import ConfigError
 from runtime.sandbox.identity import DEFAULT_UIDS, UidRange, parse_uid_range
+from runtime.sandbox.pool import PoolSettings
 from runtime.util import paths
 from runtime.util.tomlfields import Table
-from runtime.util.units import parse_duration_ms, parse_size
+from runtime.util.units import parse_duration_ms
 
 __all__ = ["DEFAULT_SOCKET", "DEFAULT_STATE_DIR", "DaemonConfig", "defaults", "load"]
 
@@ -97,6 +102,7 @@ class DaemonConfig:
     allowed_readonly_paths: tuple[Path, ...] = ()  # what tool skills may ask to have bound
     snapshot_dir: Path | None = None  # None: /run/skillrt-skills/<cgroup_root>
     host_uids: UidRange = DEFAULT_UIDS
+    pool: PoolSettings = field(default_factory=PoolSettings)
 
     @property
     def database(self) -> Path:
@@ -233,41 +239,10 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
     if secrets_table.has("key_command"):
         changes["secrets_key_command"] = tuple(shlex.split(secrets_table.string("key_command")))
     secrets_table.finish()
-    changes.update(_sessions(doc.table("sessions"), base))
+    changes.update(sessions_table(doc.table("sessions"), base))
+    changes.update(pool_table(doc.table("pool")))
     doc.finish()
     return replace(config, **changes)
-
-
-def _sessions(table: Table, base: Path) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    if table.has("root"):
-        changes["sessions_root"] = base / table.string("root")
-    if table.has("default_profile"):
-        changes["session_default_profile"] = table.string("default_profile")
-    for key, attr in (
-        ("max_sessions", "max_sessions"),
-        ("max_per_principal", "max_sessions_per_principal"),
-    ):
-        if table.has(key):
-            value = table.integer(key)
-            if value < 1:
-                raise table.error(key, "must be at least 1")
-            changes[attr] = value
-    if table.has("max_total_size"):
-        changes["max_session_bytes"] = table.parsed("max_total_size", parse_size)
-    commands = table.table("commands")
-    policies = {}
-    for profile in commands.names():
-        entry = commands.table(profile)
-        policies[profile] = CommandPolicy(
-            deny=entry.str_list("deny"), approve=entry.str_list("approve")
-        )
-        entry.finish()
-    commands.finish()
-    table.finish()
-    if policies:
-        changes["session_commands"] = policies
-    return changes
 
 
 def _tls(table: Table, base: Path) -> TlsSettings:

@@ -67,6 +67,7 @@ from runtime.sandbox.egress.session import load_settings, remove_stale_sessions
 from runtime.sandbox.identity import IdentityPool
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import find_nsjail
+from runtime.sandbox.pool import WarmPool
 from runtime.sandbox.profiles import ProfileStore
 from runtime.secrets.keys import key_source
 from runtime.secrets.oauth import OAuthBroker
@@ -216,11 +217,14 @@ async def _serve(
             config.secrets_db, key_source(config.secrets_key, command=config.secrets_key_command)
         )
     )
+    admission = Admission(max_running=config.max_running, max_queued=config.max_queued)
+    # Warm sandboxes start only while no call waits for a slot.
+    pool = WarmPool(launcher, config.pool, busy=lambda: admission.waiting > 0)
     invocations = Invocations(
         tools=ToolCalls(catalog=catalog, profiles=profiles),
-        launcher=launcher,
+        pool=pool,
         store=store,
-        admission=Admission(max_running=config.max_running, max_queued=config.max_queued),
+        admission=admission,
         gate=ApprovalGate(store=approvals, audit_log=audit_log),
         approval_timeout_ms=config.approval_timeout_ms,
         rate_limiter=RateLimiter(lambda who: current[0].rate_limits(who.role, who.name)),
@@ -276,7 +280,10 @@ async def _serve(
     )
     pb_grpc.add_AdminServicer_to_server(  # type: ignore[no-untyped-call]
         AdminServicer(
-            tokens=tokens, default_overlap_ms=config.token_overlap_ms, audit_log=audit_log
+            tokens=tokens,
+            default_overlap_ms=config.token_overlap_ms,
+            audit_log=audit_log,
+            pool=pool,
         ),
         server,
     )
@@ -361,7 +368,9 @@ async def _serve(
     # The server outlasts the drain so that callers still connected receive their invocation's
     # final record (cancelled, with its id) instead of UNAVAILABLE; it stops as soon as every
     # call has answered.
-    await asyncio.gather(server.stop(grace + _ANSWER_SECONDS), invocations.drain(grace))
+    await asyncio.gather(
+        server.stop(grace + _ANSWER_SECONDS), invocations.drain(grace), pool.close()
+    )
     relay.close()
     await sessions.close()
     snapshots.close()

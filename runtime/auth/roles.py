@@ -67,6 +67,7 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     _ADMIN + "RevokeToken": frozenset({Role.OWNER}),
     _ADMIN + "RotateToken": frozenset({Role.OWNER}),
     _ADMIN + "QueryAudit": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "GetPoolStatus": frozenset({Role.OWNER, Role.ADMIN}),
     _APPROVALS + "ListApprovals": _DECIDERS,
     _APPROVALS + "WatchApprovals": _DECIDERS,
     _APPROVALS + "Decide": _DECIDERS,

@@ -42,6 +42,7 @@ VERB_MODULES = {
     "session": "session",
     "audit": "operator",
     "data": "operator",
+    "pool": "pool",
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--profiles", "--catalog")
 

@@ -186,6 +186,12 @@ class Client(SessionCalls):
         response = self._admin.ListTokens(pb.ListTokensRequest(), timeout=30, metadata=self._meta)
         return list(response.tokens)
 
+    def pool_status(self) -> pb.PoolStatus:
+        status: pb.PoolStatus = self._admin.GetPoolStatus(
+            pb.GetPoolStatusRequest(), timeout=30, metadata=self._meta
+        )
+        return status
+
     def revoke_token(self, token_id: str) -> pb.TokenInfo:
         revoked: pb.TokenInfo = self._admin.RevokeToken(
             pb.RevokeTokenRequest(id=token_id), timeout=30, metadata=self._meta

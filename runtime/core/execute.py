@@ -13,7 +13,7 @@ from runtime.core.redact import Redactor, StreamRedactor
 from runtime.core.spec import Prepared, prepare
 from runtime.sandbox.egress.attempt import EgressAttempt
 from runtime.sandbox.egress.proxy import AttemptCallback
-from runtime.sandbox.launcher import Launcher, OutputCallback
+from runtime.sandbox.launcher import Launcher, OutputCallback, Starter
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import SandboxResult, Status
 from runtime.util.canonical import strict_json
@@ -35,7 +35,7 @@ class ToolRun:
 
 async def execute(
     prepared: Prepared,
-    launcher: Launcher,
+    starter: Starter,
     *,
     on_started: Callable[[], Awaitable[None]] | None = None,
     on_output: OutputCallback | None = None,
@@ -53,7 +53,7 @@ async def execute(
         def on_egress(attempt: EgressAttempt) -> None:
             hook(_masked_attempt(attempt, redactor))
 
-    sandbox = await launcher.start(prepared.spec, on_egress=on_egress)
+    sandbox = await starter.start(prepared.spec, on_egress=on_egress)
     try:
         if on_started is not None:
             await on_started()

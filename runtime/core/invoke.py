@@ -43,7 +43,7 @@ from runtime.core.spec import Prepared
 from runtime.core.store import Store
 from runtime.core.tools import ToolCalls
 from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError
-from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.pool import WarmPool
 from runtime.sandbox.result import Status, failed_result
 from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK, Clock
@@ -58,7 +58,7 @@ class Invocations:
         self,
         *,
         tools: ToolCalls,
-        launcher: Launcher,
+        pool: WarmPool,
         store: Store,
         admission: Admission,
         gate: ApprovalGate,
@@ -78,7 +78,7 @@ class Invocations:
         self._audit = audit_log
         self._clock = clock
         self.runner = Runner(
-            launcher=launcher,
+            pool=pool,
             store=store,
             audit_log=audit_log,
             resolve_secrets=resolve_secrets,
@@ -142,7 +142,14 @@ class Invocations:
         if decision.verdict is not Verdict.DENY and call.request.approval_id:
             # A deny rule wins even over an earlier approval; otherwise a claimed one runs.
             await self.gate.claim(call.request.approval_id, call.bindings())
-            decision = Decision(verdict=Verdict.RUN)
+            return call.with_(decision=Decision(verdict=Verdict.RUN))
+        label = call.ready.label
+        if decision.verdict is Verdict.APPROVE_BEFORE_RUN:
+            # Its code must not start before a person approves: none may be running ahead.
+            self.runner.pool.forget(label.skill, label.tool)
+        elif decision.verdict is not Verdict.DENY:
+            # No person stands between this call and its run: it may take a warm sandbox.
+            call = call.with_(prepared=replace(call.ready, warm=True))
         return call.with_(decision=decision)
 
     async def _requested(self, call: Invocation, invocation_id: str) -> None:

@@ -40,7 +40,7 @@ from runtime.core.spec import Prepared, with_secrets
 from runtime.core.store import Store
 from runtime.errors import SkillRuntimeError, StateUnwritable, WrongState
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
-from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.pool import PoolLabel, WarmPool
 from runtime.sandbox.result import SandboxResult, Status, failed_result
 from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK, Clock
@@ -61,13 +61,13 @@ class Runner:
     def __init__(
         self,
         *,
-        launcher: Launcher,
+        pool: WarmPool,
         store: Store,
         audit_log: BackgroundAudit | None,
         resolve_secrets: SecretResolver | None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.launcher = launcher
+        self.pool = pool
         self.store = store
         self._sql = store.db.call  # SQLite work runs off the event loop
         self._audit = audit_log
@@ -262,9 +262,16 @@ class Runner:
                 **egress_dict(attempt),
             )
 
+        label = prepared.label
+        warm = PoolLabel(
+            skill=label.skill,
+            tool=label.tool,
+            profile=prepared.profile.name,
+            content_hash=label.content_hash,
+        )
         return await execute(
             prepared,
-            self.launcher,
+            self.pool.for_call(warm if prepared.warm else None, keep=prepared.snapshots),
             on_started=on_started,
             on_output=on_output,
             on_egress=on_egress,

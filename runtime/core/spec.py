@@ -56,6 +56,9 @@ class Prepared:
     # The skill snapshots the sandbox binds: held while the invocation is, so that none is
     # collected under a queued or running call.
     snapshots: tuple[Snapshot, ...] = ()
+    # It may run in a sandbox started ahead of it (the warm pool): only a call no person has to
+    # approve before it runs, so that such a tool's code never starts before its approval.
+    warm: bool = False
 
 
 def build_spec(

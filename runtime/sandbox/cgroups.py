@@ -212,6 +212,12 @@ class InvocationCgroup:
             return _keyed(self._file("cpu", "cpu.stat")).get("usage_usec", 0) * 1000
         return int(self._file("cpuacct", "cpuacct.usage").read_text())
 
+    def memory_bytes(self) -> int:
+        """The memory the group holds now."""
+        if self.version == 2:
+            return int(self._file("memory", "memory.current").read_text())
+        return int(self._file("memory", "memory.usage_in_bytes").read_text())
+
     def usage(self) -> CgroupUsage:
         if self.version == 2:
             events = _keyed(self._file("memory", "memory.events"))

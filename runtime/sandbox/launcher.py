@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 from dataclasses import dataclass
+from typing import Protocol
 
 from runtime.errors import IsolationUnavailable, SandboxError
 from runtime.sandbox.bridging import bridged, open_egress
@@ -37,7 +38,7 @@ from runtime.sandbox.started import OutputCallback, Sandbox
 
 # Sandbox and OutputCallback belong to the launcher's interface: callers start and run
 # sandboxes through this module.
-__all__ = ["Launcher", "OutputCallback", "Sandbox"]
+__all__ = ["Launcher", "OutputCallback", "Sandbox", "Starter"]
 
 # Joins the invocation's cgroups (as root) before exec'ing nsjail, so nsjail and the jail never
 # run outside them; a shell is the cheapest safe way to do that from an asyncio (threaded) process.
@@ -47,6 +48,14 @@ _JOIN_AND_EXEC = (
 )
 _SHELL = "/bin/sh"
 _SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class Starter(Protocol):
+    """What starts one call's sandbox: a ``Launcher``, or the daemon's warm pool."""
+
+    async def start(
+        self, spec: SandboxSpec, *, on_egress: AttemptCallback | None = None
+    ) -> Sandbox: ...
 
 
 @dataclass(frozen=True, kw_only=True)

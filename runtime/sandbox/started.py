@@ -83,6 +83,18 @@ class Sandbox:
         return self._process.pid
 
     @property
+    def waiting(self) -> bool:
+        """Started, not yet run, and its process still there (a warm sandbox worth serving)."""
+        return not self._used and self._process.returncode is None
+
+    def memory_bytes(self) -> int:
+        """The memory its cgroup holds now (0 once it is gone)."""
+        try:
+            return self.group.memory_bytes()
+        except OSError:
+            return 0
+
+    @property
     def host_uid(self) -> int:
         """The host uid the sandbox's processes run as (its own, or its session's)."""
         return self._host_uid

@@ -331,6 +331,52 @@ class CancelInvocationRequest(_message.Message):
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
+class GetPoolStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PoolEntry(_message.Message):
+    __slots__ = ("skill", "tool", "profile", "content_hash", "ready", "starting", "target", "hits", "misses", "evictions", "memory_bytes")
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    STARTING_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    MISSES_FIELD_NUMBER: _ClassVar[int]
+    EVICTIONS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    skill: str
+    tool: str
+    profile: str
+    content_hash: str
+    ready: int
+    starting: int
+    target: int
+    hits: int
+    misses: int
+    evictions: int
+    memory_bytes: int
+    def __init__(self, skill: _Optional[str] = ..., tool: _Optional[str] = ..., profile: _Optional[str] = ..., content_hash: _Optional[str] = ..., ready: _Optional[int] = ..., starting: _Optional[int] = ..., target: _Optional[int] = ..., hits: _Optional[int] = ..., misses: _Optional[int] = ..., evictions: _Optional[int] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
+
+class PoolStatus(_message.Message):
+    __slots__ = ("enabled", "memory_budget_bytes", "memory_bytes", "ready", "max_total", "pools")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BUDGET_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    POOLS_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    memory_budget_bytes: int
+    memory_bytes: int
+    ready: int
+    max_total: int
+    pools: _containers.RepeatedCompositeFieldContainer[PoolEntry]
+    def __init__(self, enabled: _Optional[bool] = ..., memory_budget_bytes: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., ready: _Optional[int] = ..., max_total: _Optional[int] = ..., pools: _Optional[_Iterable[_Union[PoolEntry, _Mapping]]] = ...) -> None: ...
+
 class QueryAuditRequest(_message.Message):
     __slots__ = ("events", "actor", "since_ms", "until_ms", "limit")
     EVENTS_FIELD_NUMBER: _ClassVar[int]

@@ -360,6 +360,11 @@ class AdminStub:
                 request_serializer=skillrt_dot_v1_dot_skillrt__pb2.QueryAuditRequest.SerializeToString,
                 response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.QueryAuditResponse.FromString,
                 _registered_method=True)
+        self.GetPoolStatus = channel.unary_unary(
+                '/skillrt.v1.Admin/GetPoolStatus',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.GetPoolStatusRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.PoolStatus.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -408,6 +413,13 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPoolStatus(self, request, context):
+        """The warm pool: sandboxes started ahead of their calls, per key (owners and admins).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -440,6 +452,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.QueryAudit,
                     request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.QueryAuditRequest.FromString,
                     response_serializer=skillrt_dot_v1_dot_skillrt__pb2.QueryAuditResponse.SerializeToString,
+            ),
+            'GetPoolStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPoolStatus,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.GetPoolStatusRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.PoolStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -605,6 +622,33 @@ class Admin:
             '/skillrt.v1.Admin/QueryAudit',
             skillrt_dot_v1_dot_skillrt__pb2.QueryAuditRequest.SerializeToString,
             skillrt_dot_v1_dot_skillrt__pb2.QueryAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPoolStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/GetPoolStatus',
+            skillrt_dot_v1_dot_skillrt__pb2.GetPoolStatusRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.PoolStatus.FromString,
             options,
             channel_credentials,
             insecure,

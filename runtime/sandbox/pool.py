@@ -1,0 +1,438 @@
+"""Warm sandboxes: started before their calls arrive, each handed to exactly one call.
+
+A warm sandbox is a started ``Sandbox``: its cgroup made, namespaces and mounts built, seccomp
+applied, the tool's own process running and blocked reading its stdin. ``WarmPool`` keeps them
+per key, the whole sandbox spec (argv, profile, limits, binds; the skill's snapshot path in its
+binds is its content hash), so a sandbox is only ever served to a call that would have started
+exactly that sandbox itself. A call takes one out (it is gone from the pool before the call sees
+it: one call each) and a replacement starts in the background.
+
+What may be warm is decided twice. Here, from the spec alone (``unpoolable``): no secrets (they
+are given at start), no allowlist network (the egress proxy is opened per sandbox), no session
+identity, nothing elevated. And by the caller, who asks for a warm sandbox only for a call that
+needs no person's approval before it runs: the code of such a tool never starts ahead of it.
+
+Sizing follows demand: a key's target grows with its arrival rate times how long a start takes,
+from zero (unused for ``idle``) to ``max_per_key``; all keys together stay within ``max_total``
+sandboxes and ``memory_budget`` bytes (each warm sandbox's cgroup memory, as measured). Starts
+in the background wait while real calls wait for a slot, so warm sandboxes never take a slot a
+call needs. A key whose skill changed (another content hash) or whose profile changed is
+retired at once, with every sandbox started for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from runtime.errors import OverLimit, SkillRuntimeError
+from runtime.sandbox.cleanup import to_completion
+from runtime.sandbox.egress.proxy import AttemptCallback
+from runtime.sandbox.launcher import Launcher, Sandbox
+from runtime.sandbox.nsjail import SandboxSpec
+
+__all__ = ["KeyStatus", "PoolLabel", "PoolSettings", "PoolStatus", "WarmPool", "unpoolable"]
+
+log = structlog.get_logger("skillrt.pool")
+
+_MIB = 1024 * 1024
+# Demand is the arrivals of the last few seconds; a start is assumed to take this long until one
+# has been measured.
+_RATE_WINDOW_SECONDS = 10.0
+_FIRST_START_GUESS_SECONDS = 0.05
+# What a warm sandbox is assumed to hold until one of its key has been measured; a measured one
+# counts at least what its key's largest did (the tool may still be starting when first read).
+_FIRST_MEMORY_GUESS = 16 * 1024 * 1024
+# Enough warm sandboxes to cover the arrivals during twice the time one takes to start.
+_HEADROOM = 2.0
+_MAINTENANCE_SECONDS = 1.0
+# Background starts at once: each costs a core for tens of milliseconds.
+_CONCURRENT_STARTS = 2
+# A key whose start failed waits this long before it is tried in the background again.
+_RETRY_AFTER_FAILURE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolSettings:
+    # Off unless the operator turns it on: warm sandboxes run tools' code ahead of their calls and
+    # hold memory, host uids and processes while nothing uses them.
+    enabled: bool = False
+    max_per_key: int = 4
+    max_total: int = 16
+    memory_budget_bytes: int = 256 * _MIB
+    idle_ms: int = 60_000  # a key unused this long drains to zero; no warm sandbox is older
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolLabel:
+    """What operators see of a key."""
+
+    skill: str
+    tool: str
+    profile: str
+    content_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyStatus:
+    label: PoolLabel
+    ready: int
+    starting: int
+    target: int
+    hits: int
+    misses: int
+    evictions: int
+    memory_bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolStatus:
+    enabled: bool
+    memory_budget_bytes: int
+    memory_bytes: int
+    ready: int
+    max_total: int
+    keys: tuple[KeyStatus, ...]
+
+
+def unpoolable(spec: SandboxSpec) -> str | None:
+    """Why a sandbox for ``spec`` must not be started ahead of its call, or None."""
+    if spec.secret_env:
+        return "it receives secrets at start"
+    if spec.profile.network.mode == "allowlist":
+        return "its egress proxy is opened for each sandbox"
+    if spec.identity is not None:
+        return "it runs as a session's identity"
+    if spec.elevated:
+        return "it is elevated"
+    return None
+
+
+@dataclass(eq=False)
+class _Warm:
+    sandbox: Sandbox
+    ready_at: float
+    memory_bytes: int
+
+
+@dataclass(eq=False)
+class _Key:
+    label: PoolLabel
+    spec: SandboxSpec
+    keep: tuple[object, ...]  # what must live while its sandboxes do (the skill's snapshot)
+    ready: deque[_Warm] = field(default_factory=deque)
+    starting: int = 0
+    arrivals: deque[float] = field(default_factory=deque)
+    last_used: float = 0.0
+    start_seconds: float = _FIRST_START_GUESS_SECONDS
+    memory_estimate: int = _FIRST_MEMORY_GUESS
+    failed_at: float = -math.inf
+    retired: bool = False
+    hits: int = 0
+    misses: int = 0
+    evictions: int = 0
+    filling: asyncio.Task[None] | None = None
+
+    def target(self, now: float, settings: PoolSettings) -> int:
+        if self.retired or now - self.last_used > settings.idle_ms / 1000:
+            return 0
+        while self.arrivals and now - self.arrivals[0] > _RATE_WINDOW_SECONDS:
+            self.arrivals.popleft()
+        if not self.arrivals:
+            return min(1, settings.max_per_key)
+        rate = len(self.arrivals) / max(now - self.arrivals[0], 1.0)
+        wanted = max(1, math.ceil(rate * self.start_seconds * _HEADROOM))
+        return min(wanted, settings.max_per_key)
+
+    def status(self, now: float, settings: PoolSettings) -> KeyStatus:
+        return KeyStatus(
+            label=self.label,
+            ready=len(self.ready),
+            starting=self.starting,
+            target=self.target(now, settings),
+            hits=self.hits,
+            misses=self.misses,
+            evictions=self.evictions,
+            memory_bytes=sum(w.memory_bytes for w in self.ready),
+        )
+
+
+class _Cold:
+    """Starts a sandbox for one call without the pool (what the pool does on a miss)."""
+
+    def __init__(self, pool: WarmPool) -> None:
+        self._pool = pool
+
+    async def start(
+        self, spec: SandboxSpec, *, on_egress: AttemptCallback | None = None
+    ) -> Sandbox:
+        return await self._pool.cold(spec, on_egress=on_egress)
+
+
+class _Warmable:
+    """Starts a sandbox for one call, from the pool when one is warm for its spec."""
+
+    def __init__(self, pool: WarmPool, label: PoolLabel, keep: tuple[object, ...]) -> None:
+        self._pool, self._label, self._keep = pool, label, keep
+
+    async def start(
+        self, spec: SandboxSpec, *, on_egress: AttemptCallback | None = None
+    ) -> Sandbox:
+        return await self._pool.take(spec, self._label, self._keep, on_egress=on_egress)
+
+
+class WarmPool:
+    """The daemon's warm sandboxes; ``close`` stops every one of them."""
+
+    def __init__(
+        self,
+        launcher: Launcher,
+        settings: PoolSettings,
+        *,
+        busy: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.launcher = launcher
+        self.settings = settings
+        self._busy = busy  # real calls wait for a slot: no background start now
+        self._keys: dict[SandboxSpec, _Key] = {}
+        self._starts = asyncio.Semaphore(_CONCURRENT_STARTS)
+        self._closing: set[asyncio.Task[None]] = set()
+        self._maintenance: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def for_call(self, label: PoolLabel | None, keep: tuple[object, ...] = ()) -> _Cold | _Warmable:
+        """What starts one call's sandbox: warm when ``label`` is given (the call may run a
+        sandbox started ahead of it), cold otherwise."""
+        if label is None or not self.settings.enabled:
+            return _Cold(self)
+        return _Warmable(self, label, keep)
+
+    async def take(
+        self,
+        spec: SandboxSpec,
+        label: PoolLabel,
+        keep: tuple[object, ...],
+        *,
+        on_egress: AttemptCallback | None = None,
+    ) -> Sandbox:
+        if self._closed or unpoolable(spec) is not None:
+            return await self.cold(spec, on_egress=on_egress)
+        now = time.monotonic()
+        key = self._key(spec, label, keep)
+        key.arrivals.append(now)
+        key.last_used = now
+        self._ensure_maintenance()
+        while key.ready:
+            warm = key.ready.popleft()
+            if self._fresh(warm, now):
+                key.hits += 1
+                self._fill(key)
+                return warm.sandbox
+            self._evict(key, warm, "no longer waiting for its input")
+        key.misses += 1
+        self._fill(key)
+        return await self.cold(spec, on_egress=on_egress)
+
+    async def cold(self, spec: SandboxSpec, *, on_egress: AttemptCallback | None = None) -> Sandbox:
+        """A sandbox started now; should warm sandboxes hold every host uid, one makes room."""
+        try:
+            return await self.launcher.start(spec, on_egress=on_egress)
+        except OverLimit:
+            evicted = self._evict_oldest("a call needs its host uid")
+            if evicted is None:
+                raise
+            await asyncio.shield(evicted)  # its uid is free once it is gone
+        return await self.launcher.start(spec, on_egress=on_egress)
+
+    def forget(self, skill: str, tool: str) -> None:
+        """Retire every key of ``skill``'s ``tool`` (its calls now need approval before they
+        run: no sandbox of it may be running ahead of one)."""
+        for key in list(self._keys.values()):
+            if (key.label.skill, key.label.tool) == (skill, tool):
+                self._retire(key, "its calls need approval before they run")
+
+    def status(self) -> PoolStatus:
+        now = time.monotonic()
+        for key in self._keys.values():
+            self._measure(key)
+        keys = tuple(key.status(now, self.settings) for key in self._keys.values())
+        return PoolStatus(
+            enabled=self.settings.enabled,
+            memory_budget_bytes=self.settings.memory_budget_bytes,
+            memory_bytes=sum(k.memory_bytes for k in keys),
+            ready=sum(k.ready for k in keys),
+            max_total=self.settings.max_total,
+            keys=keys,
+        )
+
+    async def close(self) -> None:
+        """Stop every warm sandbox and every start under way."""
+        self._closed = True
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+        for key in list(self._keys.values()):
+            self._retire(key, "the daemon stops")
+            if key.filling is not None:
+                key.filling.cancel()
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    # Keys.
+
+    def _key(self, spec: SandboxSpec, label: PoolLabel, keep: tuple[object, ...]) -> _Key:
+        key = self._keys.get(spec)
+        if key is not None:
+            return key
+        for other in list(self._keys.values()):
+            same_tool = (other.label.skill, other.label.tool) == (label.skill, label.tool)
+            if same_tool and (
+                other.label.content_hash != label.content_hash or other.spec.profile != spec.profile
+            ):
+                self._retire(other, "its skill or profile changed")
+        key = _Key(label=label, spec=spec, keep=keep)
+        self._keys[spec] = key
+        return key
+
+    def _retire(self, key: _Key, why: str) -> None:
+        key.retired = True
+        self._keys.pop(key.spec, None)
+        while key.ready:
+            self._evict(key, key.ready.popleft(), why)
+
+    # Filling.
+
+    def _fill(self, key: _Key) -> None:
+        if key.filling is None or key.filling.done():
+            key.filling = asyncio.create_task(self._fill_key(key))
+
+    async def _fill_key(self, key: _Key) -> None:
+        while not self._closed and not key.retired:
+            now = time.monotonic()
+            if now - key.failed_at < _RETRY_AFTER_FAILURE_SECONDS:
+                return
+            if len(key.ready) + key.starting >= key.target(now, self.settings):
+                return
+            if not self._room_for(key) or self._busy():
+                return
+            key.starting += 1
+            try:
+                async with self._starts:
+                    warm = await self._start_one(key)
+            finally:
+                key.starting -= 1
+            if warm is None:
+                return
+            key.ready.append(warm)
+
+    async def _start_one(self, key: _Key) -> _Warm | None:
+        began = time.monotonic()
+        try:
+            sandbox = await self.launcher.start(key.spec, standby_ms=2 * self.settings.idle_ms)
+        except SkillRuntimeError as exc:
+            key.failed_at = time.monotonic()
+            log.warning(
+                "warm start failed", skill=key.label.skill, tool=key.label.tool, error=str(exc)
+            )
+            return None
+        ready = time.monotonic()
+        key.start_seconds = 0.7 * key.start_seconds + 0.3 * (ready - began)
+        warm = _Warm(sandbox=sandbox, ready_at=ready, memory_bytes=0)
+        self._measure_one(key, warm)
+        if key.retired or self._closed:
+            self._evict(key, warm, "its key was retired while it started")
+            return None
+        # Its own share was reserved (as ``starting``) before it started.
+        if self._charged() - key.memory_estimate + self._charge(key, warm) > self._budget:
+            self._evict(key, warm, "the pool's memory budget is spent")
+            return None
+        return warm
+
+    @property
+    def _budget(self) -> int:
+        return self.settings.memory_budget_bytes
+
+    def _room_for(self, key: _Key) -> bool:
+        held = sum(len(k.ready) + k.starting for k in self._keys.values())
+        # At most half the host uids: the rest stay for calls and sessions.
+        if held >= min(self.settings.max_total, self.launcher.identities.uids.count // 2):
+            return False
+        return self._charged() + key.memory_estimate <= self._budget
+
+    def _charged(self) -> int:
+        """Memory charged to the budget: each warm sandbox as measured (at least its key's
+        estimate), and each one starting as its key's estimate."""
+        return sum(
+            sum(self._charge(k, w) for w in k.ready) + k.starting * k.memory_estimate
+            for k in self._keys.values()
+        )
+
+    @staticmethod
+    def _charge(key: _Key, warm: _Warm) -> int:
+        return max(warm.memory_bytes, key.memory_estimate)
+
+    def _measure(self, key: _Key) -> None:
+        for warm in key.ready:
+            self._measure_one(key, warm)
+
+    @staticmethod
+    def _measure_one(key: _Key, warm: _Warm) -> None:
+        warm.memory_bytes = warm.sandbox.memory_bytes()
+        key.memory_estimate = max(key.memory_estimate, warm.memory_bytes)
+
+    # Eviction and upkeep.
+
+    def _evict(self, key: _Key, warm: _Warm, why: str) -> asyncio.Task[None]:
+        key.evictions += 1
+        log.info("warm sandbox evicted", skill=key.label.skill, tool=key.label.tool, reason=why)
+        task = asyncio.create_task(to_completion(_discard(warm.sandbox)))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        return task
+
+    def _evict_oldest(self, why: str) -> asyncio.Task[None] | None:
+        candidates = [(w.ready_at, k, w) for k in self._keys.values() for w in k.ready]
+        if not candidates:
+            return None
+        _, key, warm = min(candidates, key=lambda c: c[0])
+        key.ready.remove(warm)
+        return self._evict(key, warm, why)
+
+    def _ensure_maintenance(self) -> None:
+        if self._maintenance is None or self._maintenance.done():
+            self._maintenance = asyncio.create_task(self._maintain())
+
+    async def _maintain(self) -> None:
+        """Once a second: replace stale sandboxes, drain idle keys, keep within the budget."""
+        while self._keys and not self._closed:
+            await asyncio.sleep(_MAINTENANCE_SECONDS)
+            now = time.monotonic()
+            for key in list(self._keys.values()):
+                self._measure(key)
+                for warm in [w for w in key.ready if not self._fresh(w, now)]:
+                    key.ready.remove(warm)
+                    self._evict(key, warm, "it waited too long, or its process ended")
+                target = key.target(now, self.settings)
+                while len(key.ready) > target:
+                    self._evict(key, key.ready.pop(), "demand fell")
+                if target == 0 and not key.ready and not key.starting:
+                    self._keys.pop(key.spec, None)
+                elif len(key.ready) < target:
+                    self._fill(key)
+            while self._charged() > self._budget:
+                if self._evict_oldest("the pool's memory budget is spent") is None:
+                    break
+
+    def _fresh(self, warm: _Warm, now: float) -> bool:
+        return warm.sandbox.waiting and now - warm.ready_at < self.settings.idle_ms / 1000
+
+
+async def _discard(sandbox: Sandbox) -> None:
+    with contextlib.suppress(SkillRuntimeError):  # a group that will not go is reaped at start
+        await sandbox.close()
