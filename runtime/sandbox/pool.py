@@ -24,11 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import structlog
 
@@ -37,131 +34,24 @@ from runtime.sandbox.cleanup import to_completion
 from runtime.sandbox.egress.proxy import AttemptCallback
 from runtime.sandbox.launcher import Launcher, Sandbox
 from runtime.sandbox.nsjail import SandboxSpec
+from runtime.sandbox.pool_keys import (
+    Key,
+    PoolLabel,
+    PoolSettings,
+    PoolStatus,
+    Warm,
+    unpoolable,
+)
 
-__all__ = ["KeyStatus", "PoolLabel", "PoolSettings", "PoolStatus", "WarmPool", "unpoolable"]
+__all__ = ["PoolLabel", "PoolSettings", "PoolStatus", "WarmPool"]
 
 log = structlog.get_logger("skillrt.pool")
 
-_MIB = 1024 * 1024
-# Demand is the arrivals of the last few seconds; a start is assumed to take this long until one
-# has been measured.
-_RATE_WINDOW_SECONDS = 10.0
-_FIRST_START_GUESS_SECONDS = 0.05
-# What a warm sandbox is assumed to hold until one of its key has been measured; a measured one
-# counts at least what its key's largest did (the tool may still be starting when first read).
-_FIRST_MEMORY_GUESS = 16 * 1024 * 1024
-# Enough warm sandboxes to cover the arrivals during twice the time one takes to start.
-_HEADROOM = 2.0
 _MAINTENANCE_SECONDS = 1.0
 # Background starts at once: each costs a core for tens of milliseconds.
 _CONCURRENT_STARTS = 2
 # A key whose start failed waits this long before it is tried in the background again.
 _RETRY_AFTER_FAILURE_SECONDS = 5.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class PoolSettings:
-    # Off unless the operator turns it on: warm sandboxes run tools' code ahead of their calls and
-    # hold memory, host uids and processes while nothing uses them.
-    enabled: bool = False
-    max_per_key: int = 4
-    max_total: int = 16
-    memory_budget_bytes: int = 256 * _MIB
-    idle_ms: int = 60_000  # a key unused this long drains to zero; no warm sandbox is older
-
-
-@dataclass(frozen=True, kw_only=True)
-class PoolLabel:
-    """What operators see of a key."""
-
-    skill: str
-    tool: str
-    profile: str
-    content_hash: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class KeyStatus:
-    label: PoolLabel
-    ready: int
-    starting: int
-    target: int
-    hits: int
-    misses: int
-    evictions: int
-    memory_bytes: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class PoolStatus:
-    enabled: bool
-    memory_budget_bytes: int
-    memory_bytes: int
-    ready: int
-    max_total: int
-    keys: tuple[KeyStatus, ...]
-
-
-def unpoolable(spec: SandboxSpec) -> str | None:
-    """Why a sandbox for ``spec`` must not be started ahead of its call, or None."""
-    if spec.secret_env:
-        return "it receives secrets at start"
-    if spec.profile.network.mode == "allowlist":
-        return "its egress proxy is opened for each sandbox"
-    if spec.identity is not None:
-        return "it runs as a session's identity"
-    if spec.elevated:
-        return "it is elevated"
-    return None
-
-
-@dataclass(eq=False)
-class _Warm:
-    sandbox: Sandbox
-    ready_at: float
-    memory_bytes: int
-
-
-@dataclass(eq=False)
-class _Key:
-    label: PoolLabel
-    spec: SandboxSpec
-    keep: tuple[object, ...]  # what must live while its sandboxes do (the skill's snapshot)
-    ready: deque[_Warm] = field(default_factory=deque)
-    starting: int = 0
-    arrivals: deque[float] = field(default_factory=deque)
-    last_used: float = 0.0
-    start_seconds: float = _FIRST_START_GUESS_SECONDS
-    memory_estimate: int = _FIRST_MEMORY_GUESS
-    failed_at: float = -math.inf
-    retired: bool = False
-    hits: int = 0
-    misses: int = 0
-    evictions: int = 0
-    filling: asyncio.Task[None] | None = None
-
-    def target(self, now: float, settings: PoolSettings) -> int:
-        if self.retired or now - self.last_used > settings.idle_ms / 1000:
-            return 0
-        while self.arrivals and now - self.arrivals[0] > _RATE_WINDOW_SECONDS:
-            self.arrivals.popleft()
-        if not self.arrivals:
-            return min(1, settings.max_per_key)
-        rate = len(self.arrivals) / max(now - self.arrivals[0], 1.0)
-        wanted = max(1, math.ceil(rate * self.start_seconds * _HEADROOM))
-        return min(wanted, settings.max_per_key)
-
-    def status(self, now: float, settings: PoolSettings) -> KeyStatus:
-        return KeyStatus(
-            label=self.label,
-            ready=len(self.ready),
-            starting=self.starting,
-            target=self.target(now, settings),
-            hits=self.hits,
-            misses=self.misses,
-            evictions=self.evictions,
-            memory_bytes=sum(w.memory_bytes for w in self.ready),
-        )
 
 
 class _Cold:
@@ -176,7 +66,7 @@ class _Cold:
         return await self._pool.cold(spec, on_egress=on_egress)
 
 
-class _Warmable:
+class Warmable:
     """Starts a sandbox for one call, from the pool when one is warm for its spec."""
 
     def __init__(self, pool: WarmPool, label: PoolLabel, keep: tuple[object, ...]) -> None:
@@ -201,18 +91,18 @@ class WarmPool:
         self.launcher = launcher
         self.settings = settings
         self._busy = busy  # real calls wait for a slot: no background start now
-        self._keys: dict[SandboxSpec, _Key] = {}
+        self._keys: dict[SandboxSpec, Key] = {}
         self._starts = asyncio.Semaphore(_CONCURRENT_STARTS)
         self._closing: set[asyncio.Task[None]] = set()
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
 
-    def for_call(self, label: PoolLabel | None, keep: tuple[object, ...] = ()) -> _Cold | _Warmable:
+    def for_call(self, label: PoolLabel | None, keep: tuple[object, ...] = ()) -> _Cold | Warmable:
         """What starts one call's sandbox: warm when ``label`` is given (the call may run a
         sandbox started ahead of it), cold otherwise."""
         if label is None or not self.settings.enabled:
             return _Cold(self)
-        return _Warmable(self, label, keep)
+        return Warmable(self, label, keep)
 
     async def take(
         self,
@@ -286,7 +176,7 @@ class WarmPool:
 
     # Keys.
 
-    def _key(self, spec: SandboxSpec, label: PoolLabel, keep: tuple[object, ...]) -> _Key:
+    def _key(self, spec: SandboxSpec, label: PoolLabel, keep: tuple[object, ...]) -> Key:
         key = self._keys.get(spec)
         if key is not None:
             return key
@@ -296,11 +186,11 @@ class WarmPool:
                 other.label.content_hash != label.content_hash or other.spec.profile != spec.profile
             ):
                 self._retire(other, "its skill or profile changed")
-        key = _Key(label=label, spec=spec, keep=keep)
+        key = Key(label=label, spec=spec, keep=keep)
         self._keys[spec] = key
         return key
 
-    def _retire(self, key: _Key, why: str) -> None:
+    def _retire(self, key: Key, why: str) -> None:
         key.retired = True
         self._keys.pop(key.spec, None)
         while key.ready:
@@ -308,11 +198,11 @@ class WarmPool:
 
     # Filling.
 
-    def _fill(self, key: _Key) -> None:
+    def _fill(self, key: Key) -> None:
         if key.filling is None or key.filling.done():
             key.filling = asyncio.create_task(self._fill_key(key))
 
-    async def _fill_key(self, key: _Key) -> None:
+    async def _fill_key(self, key: Key) -> None:
         while not self._closed and not key.retired:
             now = time.monotonic()
             if now - key.failed_at < _RETRY_AFTER_FAILURE_SECONDS:
@@ -331,7 +221,7 @@ class WarmPool:
                 return
             key.ready.append(warm)
 
-    async def _start_one(self, key: _Key) -> _Warm | None:
+    async def _start_one(self, key: Key) -> Warm | None:
         began = time.monotonic()
         try:
             sandbox = await self.launcher.start(key.spec, standby_ms=2 * self.settings.idle_ms)
@@ -343,7 +233,7 @@ class WarmPool:
             return None
         ready = time.monotonic()
         key.start_seconds = 0.7 * key.start_seconds + 0.3 * (ready - began)
-        warm = _Warm(sandbox=sandbox, ready_at=ready, memory_bytes=0)
+        warm = Warm(sandbox=sandbox, ready_at=ready, memory_bytes=0)
         self._measure_one(key, warm)
         if key.retired or self._closed:
             self._evict(key, warm, "its key was retired while it started")
@@ -358,7 +248,7 @@ class WarmPool:
     def _budget(self) -> int:
         return self.settings.memory_budget_bytes
 
-    def _room_for(self, key: _Key) -> bool:
+    def _room_for(self, key: Key) -> bool:
         held = sum(len(k.ready) + k.starting for k in self._keys.values())
         # At most half the host uids: the rest stay for calls and sessions.
         if held >= min(self.settings.max_total, self.launcher.identities.uids.count // 2):
@@ -374,21 +264,21 @@ class WarmPool:
         )
 
     @staticmethod
-    def _charge(key: _Key, warm: _Warm) -> int:
+    def _charge(key: Key, warm: Warm) -> int:
         return max(warm.memory_bytes, key.memory_estimate)
 
-    def _measure(self, key: _Key) -> None:
+    def _measure(self, key: Key) -> None:
         for warm in key.ready:
             self._measure_one(key, warm)
 
     @staticmethod
-    def _measure_one(key: _Key, warm: _Warm) -> None:
+    def _measure_one(key: Key, warm: Warm) -> None:
         warm.memory_bytes = warm.sandbox.memory_bytes()
         key.memory_estimate = max(key.memory_estimate, warm.memory_bytes)
 
     # Eviction and upkeep.
 
-    def _evict(self, key: _Key, warm: _Warm, why: str) -> asyncio.Task[None]:
+    def _evict(self, key: Key, warm: Warm, why: str) -> asyncio.Task[None]:
         key.evictions += 1
         log.info("warm sandbox evicted", skill=key.label.skill, tool=key.label.tool, reason=why)
         task = asyncio.create_task(to_completion(_discard(warm.sandbox)))
@@ -429,7 +319,7 @@ class WarmPool:
                 if self._evict_oldest("the pool's memory budget is spent") is None:
                     break
 
-    def _fresh(self, warm: _Warm, now: float) -> bool:
+    def _fresh(self, warm: Warm, now: float) -> bool:
         return warm.sandbox.waiting and now - warm.ready_at < self.settings.idle_ms / 1000
 
 

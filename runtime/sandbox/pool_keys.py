@@ -1,0 +1,143 @@
+"""What the warm pool keeps for each key, and how many sandboxes each key wants (no I/O).
+
+A key's target follows its demand: zero once unused for ``idle``, else enough to cover the
+arrivals of the last few seconds during twice the time one start takes, at least one, at most
+``max_per_key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from runtime.sandbox.nsjail import SandboxSpec
+from runtime.sandbox.started import Sandbox
+
+__all__ = [
+    "FIRST_MEMORY_GUESS",
+    "Key",
+    "KeyStatus",
+    "PoolLabel",
+    "PoolSettings",
+    "PoolStatus",
+    "Warm",
+    "unpoolable",
+]
+
+_MIB = 1024 * 1024
+# Demand is the arrivals of the last few seconds; a start is assumed to take this long until one
+# has been measured.
+_RATE_WINDOW_SECONDS = 10.0
+_FIRST_START_GUESS_SECONDS = 0.05
+# What a warm sandbox is assumed to hold until one of its key has been measured; a measured one
+# counts at least what its key's largest did (the tool may still be starting when first read).
+FIRST_MEMORY_GUESS = 16 * 1024 * 1024
+# Enough warm sandboxes to cover the arrivals during twice the time one takes to start.
+_HEADROOM = 2.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolSettings:
+    # Off unless the operator turns it on: warm sandboxes run tools' code ahead of their calls and
+    # hold memory, host uids and processes while nothing uses them.
+    enabled: bool = False
+    max_per_key: int = 4
+    max_total: int = 16
+    memory_budget_bytes: int = 256 * _MIB
+    idle_ms: int = 60_000  # a key unused this long drains to zero; no warm sandbox is older
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolLabel:
+    """What operators see of a key."""
+
+    skill: str
+    tool: str
+    profile: str
+    content_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyStatus:
+    label: PoolLabel
+    ready: int
+    starting: int
+    target: int
+    hits: int
+    misses: int
+    evictions: int
+    memory_bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolStatus:
+    enabled: bool
+    memory_budget_bytes: int
+    memory_bytes: int
+    ready: int
+    max_total: int
+    keys: tuple[KeyStatus, ...]
+
+
+def unpoolable(spec: SandboxSpec) -> str | None:
+    """Why a sandbox for ``spec`` must not be started ahead of its call, or None."""
+    if spec.secret_env:
+        return "it receives secrets at start"
+    if spec.profile.network.mode == "allowlist":
+        return "its egress proxy is opened for each sandbox"
+    if spec.identity is not None:
+        return "it runs as a session's identity"
+    if spec.elevated:
+        return "it is elevated"
+    return None
+
+
+@dataclass(eq=False)
+class Warm:
+    sandbox: Sandbox
+    ready_at: float
+    memory_bytes: int
+
+
+@dataclass(eq=False)
+class Key:
+    label: PoolLabel
+    spec: SandboxSpec
+    keep: tuple[object, ...]  # what must live while its sandboxes do (the skill's snapshot)
+    ready: deque[Warm] = field(default_factory=deque)
+    starting: int = 0
+    arrivals: deque[float] = field(default_factory=deque)
+    last_used: float = 0.0
+    start_seconds: float = _FIRST_START_GUESS_SECONDS
+    memory_estimate: int = FIRST_MEMORY_GUESS
+    failed_at: float = -math.inf
+    retired: bool = False
+    hits: int = 0
+    misses: int = 0
+    evictions: int = 0
+    filling: asyncio.Task[None] | None = None
+
+    def target(self, now: float, settings: PoolSettings) -> int:
+        if self.retired or now - self.last_used > settings.idle_ms / 1000:
+            return 0
+        while self.arrivals and now - self.arrivals[0] > _RATE_WINDOW_SECONDS:
+            self.arrivals.popleft()
+        if not self.arrivals:
+            return min(1, settings.max_per_key)
+        rate = len(self.arrivals) / max(now - self.arrivals[0], 1.0)
+        wanted = max(1, math.ceil(rate * self.start_seconds * _HEADROOM))
+        return min(wanted, settings.max_per_key)
+
+    def status(self, now: float, settings: PoolSettings) -> KeyStatus:
+        return KeyStatus(
+            label=self.label,
+            ready=len(self.ready),
+            starting=self.starting,
+            target=self.target(now, settings),
+            hits=self.hits,
+            misses=self.misses,
+            evictions=self.evictions,
+            memory_bytes=sum(w.memory_bytes for w in self.ready),
+        )
