@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from runtime.core.catalog import Catalog
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import SandboxSpec
+from runtime.sandbox.pool import PoolLabel, PoolSettings, WarmPool
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore, SandboxProfile
 from runtime.sandbox.result import SandboxResult
 from runtime.util import paths
@@ -75,15 +77,49 @@ class Jail:
         return self.run(["/usr/bin/python3", "-c", code], stdin, **overrides)
 
     def with_profile(self, **changes: object) -> Jail:
-        return Jail(self.launcher, replace(self.profile, **changes))  # type: ignore[arg-type]
+        return type(self)(self.launcher, replace(self.profile, **changes))  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def jail(launcher: Launcher, profiles: ProfileStore) -> Jail:
-    """The default profile, ready to run commands."""
-    return Jail(launcher, profiles.get("default"))
+# A warm sandbox's tool waits for its call's input: the code runs only once stdin is readable.
+_WAIT_FOR_INPUT = "import select; select.select([0], [], [])\n"
 
 
-@pytest.fixture
-def minimal_jail(launcher: Launcher, profiles: ProfileStore) -> Jail:
-    return Jail(launcher, profiles.get("minimal"))
+class WarmJail(Jail):
+    """Runs Python code in a warm sandbox: started by the pool ahead of its input, then taken by
+    a call (the pool reports the hit), as the daemon's warm pool serves calls."""
+
+    def python(self, code: str, stdin: bytes = b"", **overrides: int | float) -> SandboxResult:
+        spec = self.spec(["/usr/bin/python3", "-c", _WAIT_FOR_INPUT + code], **overrides)
+        label = PoolLabel(skill="test", tool="jail", profile=self.profile.name, content_hash="-")
+
+        async def go() -> SandboxResult:
+            pool = WarmPool(self.launcher, PoolSettings(enabled=True, max_per_key=1))
+            try:
+                await (await pool.take(spec, label, ())).close()  # a miss: now it is in demand
+                deadline = time.monotonic() + 30
+                while pool.status().ready < 1:
+                    assert time.monotonic() < deadline, "no warm sandbox started"
+                    await asyncio.sleep(0.01)
+                sandbox = await pool.take(spec, label, ())
+                assert [k.hits for k in pool.status().keys] == [1]
+                return await sandbox.run(stdin)
+            finally:
+                await pool.close()
+
+        return asyncio.run(go())
+
+
+@pytest.fixture(params=["cold", "warm"])
+def jail(request: pytest.FixtureRequest, launcher: Launcher, profiles: ProfileStore) -> Jail:
+    """The default profile, ready to run commands: each test runs in a sandbox started for it,
+    and again in a warm one (isolation must be the same)."""
+    kind = WarmJail if request.param == "warm" else Jail
+    return kind(launcher, profiles.get("default"))
+
+
+@pytest.fixture(params=["cold", "warm"])
+def minimal_jail(
+    request: pytest.FixtureRequest, launcher: Launcher, profiles: ProfileStore
+) -> Jail:
+    kind = WarmJail if request.param == "warm" else Jail
+    return kind(launcher, profiles.get("minimal"))

@@ -93,7 +93,8 @@ class WarmPool:
         self._busy = busy  # real calls wait for a slot: no background start now
         self._keys: dict[SandboxSpec, Key] = {}
         self._starts = asyncio.Semaphore(_CONCURRENT_STARTS)
-        self._closing: set[asyncio.Task[None]] = set()
+        self._closing: set[asyncio.Task[None]] = set()  # evicted sandboxes being stopped
+        self._filling: set[asyncio.Task[None]] = set()  # background starts, of live keys or not
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -169,8 +170,9 @@ class WarmPool:
             self._maintenance.cancel()
         for key in list(self._keys.values()):
             self._retire(key, "the daemon stops")
-            if key.filling is not None:
-                key.filling.cancel()
+        for task in self._filling:
+            task.cancel()  # a start cut short leaves nothing behind (the launcher's promise)
+        await asyncio.gather(*self._filling, return_exceptions=True)
         while self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
@@ -199,8 +201,11 @@ class WarmPool:
     # Filling.
 
     def _fill(self, key: Key) -> None:
-        if key.filling is None or key.filling.done():
-            key.filling = asyncio.create_task(self._fill_key(key))
+        if self._closed or (key.filling is not None and not key.filling.done()):
+            return
+        key.filling = asyncio.create_task(self._fill_key(key))
+        self._filling.add(key.filling)
+        key.filling.add_done_callback(self._filling.discard)
 
     async def _fill_key(self, key: Key) -> None:
         while not self._closed and not key.retired:

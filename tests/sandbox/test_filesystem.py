@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime.sandbox.profiles import ProfileStore
 from runtime.sandbox.result import Status
 
 from .probes import Jail, explain, out, script, unique_token
@@ -106,10 +107,10 @@ def test_work_dir_is_limited_by_tmpfs_size(jail: Jail) -> None:
     assert tmpfs.size_bytes - 2 * chunk <= int(written) <= tmpfs.size_bytes
 
 
-@pytest.mark.parametrize("fixture", ["jail", "minimal_jail"])
-def test_dev_holds_only_profile_devices(request: pytest.FixtureRequest, fixture: str) -> None:
+@pytest.mark.parametrize("profile", ["default", "minimal"])
+def test_dev_holds_only_profile_devices(jail: Jail, profiles: ProfileStore, profile: str) -> None:
     """/dev lists exactly the devices the profile names."""
-    chosen: Jail = request.getfixturevalue(fixture)
+    chosen = type(jail)(jail.launcher, profiles.get(profile))
     result = chosen.python("import os; print(' '.join(sorted(os.listdir('/dev'))))")
     expected = " ".join(sorted(Path(d).name for d in chosen.profile.filesystem.devices))
     assert out(result) == expected, explain(result)
