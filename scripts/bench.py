@@ -1,12 +1,15 @@
-"""Latency and throughput of skillrt against its baselines, side by side in one run.
+"""Latency, throughput and memory of skillrt against its baselines, side by side in one run.
 
-Paths measured, each for /bin/true and for a trivial Python tool:
-  (a) bare      a plain subprocess on the host, no isolation;
-  (b) nsjail    raw nsjail with exactly the flags the default profile renders (no cgroups);
-  (c) exec      `skillrt exec` / `skillrt run`, a new CLI process per call;
-  (d) daemon    Invoke over gRPC on the daemon's Unix socket.
-Sequential latency (back to back, and with pauses between calls), then throughput with 1, 4 and 8
-concurrent clients. Prints a table with ratios to (a) and (b) and writes JSON (--out).
+Rows, each for a trivial Python tool and for /bin/true:
+  reference       `/usr/bin/python3 -I -S -c pass` on the host: the yardstick of every ratio;
+  bare            the tool as a plain subprocess on the host, no isolation;
+  nsjail          raw nsjail with exactly the flags the default profile renders (no cgroups);
+  daemon-cold     Invoke over gRPC on the daemon's Unix socket, warm pool off;
+  daemon-warm     the same with the warm pool on (its default), pool hits reported per row.
+Latency back to back and with 200 ms pauses, throughput with 1, 4, 8 and 16 clients, the
+daemon's memory, and the project's targets with the value measured for each. The host rows run
+with no daemon up, and each daemon runs alone around its own rows: the machine has two cores.
+Prints the tables (scripts/bench_report.py) and writes the results as JSON (--out).
 """
 
 from __future__ import annotations
@@ -16,56 +19,51 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import grpc
+from bench_daemon import (
+    COMMANDS,
+    POOL_IN_BUILD,
+    PYTHON,
+    Call,
+    CallFailed,
+    DaemonUnderTest,
+    write_skill,
+)
+from bench_report import CLIENTS, REFERENCE, hit_ratio, percentiles, render, targets
+from google.protobuf.json_format import MessageToDict
 
-from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
-from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from runtime.sandbox.nsjail import SANDBOX_UID, SandboxSpec, find_nsjail, render_argv
 from runtime.sandbox.profiles import ProfileStore
 from runtime.util.paths import PROJECT_ROOT as ROOT
 
-PY_CODE = "import json, sys; json.dump({'n': len(sys.stdin.read())}, sys.stdout)"
-COMMANDS = {"true": ["/bin/true"], "python": ["/usr/bin/python3", "-c", PY_CODE]}
-SKILL_MD = "---\nname: bench\ndescription: Benchmark tools.\n---\n"
-_ESCAPED_CODE = PY_CODE.replace('"', '\\"')
-SKILL_TOML = f"""version = "1.0.0"
-profile = "default"
+__all__ = ["main"]
 
-[[tools]]
-name = "true"
-entrypoint = ["/bin/true"]
-input_schema = {{ type = "object" }}
-
-[[tools]]
-name = "python"
-entrypoint = ["/usr/bin/python3", "-c", "{_ESCAPED_CODE}"]
-input_schema = {{ type = "object" }}
-"""
-
-Call = Callable[[], None]
+REFERENCE_ARGV = [PYTHON, "-I", "-S", "-c", "pass"]
+PAUSE = 0.2
+Pool = Callable[[], tuple[int, int]]  # the pool's hits and misses so far, for one tool
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-
-    def pick(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "n": len(ordered)}
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    count: int  # back-to-back calls per row
+    paused_count: int  # calls per row with a pause before each
+    seconds: float  # length of one throughput run
+    warm_calls: int = 5  # calls before a row is measured (caches, connections, the pool)
+    refill: float = 1.0  # seconds the warm pool gets to fill before a measurement
 
 
 def measure(call: Call, count: int, pause: float = 0.0) -> dict[str, float]:
-    call()  # warm-up
     samples = []
     for _ in range(count):
         if pause:
@@ -77,14 +75,18 @@ def measure(call: Call, count: int, pause: float = 0.0) -> dict[str, float]:
 
 
 def throughput(make_call: Callable[[], Call], clients: int, seconds: float) -> float:
+    calls = [make_call() for _ in range(clients)]  # connected before the clock starts
     done = [0] * clients
+    failures: list[Exception] = []
     stop = time.monotonic() + seconds
 
     def worker(index: int) -> None:
-        call = make_call()
-        while time.monotonic() < stop:
-            call()
-            done[index] += 1
+        try:
+            while time.monotonic() < stop:
+                calls[index]()
+                done[index] += 1
+        except Exception as exc:  # raised again below, in the thread that reports
+            failures.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     started = time.monotonic()
@@ -92,152 +94,194 @@ def throughput(make_call: Callable[[], Call], clients: int, seconds: float) -> f
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]
     return sum(done) / (time.monotonic() - started)
 
 
-def run_quiet(argv: list[str], stdin: bytes = b"{}") -> None:
-    subprocess.run(
-        argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-    )
-
-
-class DaemonUnderTest:
-    def __init__(self, work: Path) -> None:
-        catalog = work / "catalog" / "bench"
-        catalog.mkdir(parents=True)
-        (catalog / "SKILL.md").write_text(SKILL_MD)
-        (catalog / "skill.toml").write_text(SKILL_TOML)
-        self.socket = work / "skillrt.sock"
-        self.token = subprocess.run(
-            [sys.executable, "-m", "runtime.cli.main", "init", "--state-dir", str(work / "state")],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "runtime.cli.main",
-                "--catalog",
-                str(work / "catalog"),
-                "serve",
-                "--socket",
-                str(self.socket),
-                "--state-dir",
-                str(work / "state"),
-                "--cgroup-root",
-                f"skillrt-bench-{os.getpid()}",
-                "--max-running",
-                "16",
-                "--max-queued",
-                "64",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+def subprocess_call(argv: list[str]) -> Call:
+    def call() -> None:
+        subprocess.run(
+            argv, input=b"{}", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
         )
-        deadline = time.monotonic() + 30
-        while not self.socket.exists():
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise SystemExit("bench: the daemon did not start")
-            time.sleep(0.05)
 
-    def caller(self, tool: str) -> Call:
-        channel = grpc.insecure_channel(f"unix:{self.socket}")
-        stub = pb_grpc.SkillRuntimeStub(channel)  # type: ignore[no-untyped-call]
-        request = pb.InvokeRequest(skill="bench", tool=tool, input_json="{}")
-        metadata = (("authorization", f"Bearer {self.token}"),)
+    return call
 
-        def call() -> None:
-            stub.Invoke(request, timeout=60, metadata=metadata)
 
-        return call
+class Bench:
+    """One run: measures rows into ``results`` in the order that keeps them apart."""
 
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
+    def __init__(self, settings: Settings, work: Path) -> None:
+        self.settings = settings
+        self.work = work
+        self.catalog = work / "catalog"
+        write_skill(self.catalog)
+        self.results: dict[str, Any] = {
+            "machine": _machine(),
+            "settings": {
+                "count": settings.count,
+                "paused_count": settings.paused_count,
+                "seconds": settings.seconds,
+            },
+            "latency_ms": {},
+            "latency_paused_ms": {},
+            "throughput_per_s": {},
+            "pool_hit_ratio": {},
+            "memory": {"daemon_rss_idle_bytes": {}},
+            "notes": [],
+        }
+
+    def row(self, key: str, make: Callable[[], Call], pool: Pool | None = None) -> None:
+        """Latency back to back, with pauses, then throughput; ``pool`` counts warm-pool hits."""
+        print(f"bench: {key} ...", file=sys.stderr, flush=True)
+        try:
+            self._row(key, make, pool)
+        except (CallFailed, subprocess.CalledProcessError, grpc.RpcError) as exc:
+            raise SystemExit(f"bench: {key} fails, so its times would mean nothing: {exc}") from exc
+
+    def _row(self, key: str, make: Callable[[], Call], pool: Pool | None) -> None:
+        call, s = make(), self.settings
+        hits: dict[str, float | None] = {}
+        for _ in range(s.warm_calls):
+            call()
+
+        def counted(step: str, run: Callable[[], Any]) -> Any:
+            if pool is None:
+                return run()
+            time.sleep(s.refill)  # each measurement starts with the pool as full as it gets
+            before = pool()
+            value = run()
+            hits[step] = hit_ratio(before, pool())
+            return value
+
+        paused = partial(measure, call, s.paused_count, pause=PAUSE)
+        self.results["latency_ms"][key] = counted("back_to_back", partial(measure, call, s.count))
+        self.results["latency_paused_ms"][key] = counted("paused", paused)
+        self.results["throughput_per_s"][key] = {
+            str(n): counted(f"thr@{n}", partial(throughput, make, n, s.seconds)) for n in CLIENTS
+        }
+        if pool is not None:
+            self.results["pool_hit_ratio"][key] = hits
+
+    def host_rows(self) -> None:
+        profile = ProfileStore(ROOT / "sandbox_profiles").get("default")
+        nsjail = find_nsjail()
+        binds = tuple(b for b in profile.filesystem.readonly_binds if os.path.exists(b.source))
+        self.row(REFERENCE, partial(subprocess_call, REFERENCE_ARGV))
+        for name, command in COMMANDS.items():
+            spec = SandboxSpec(argv=tuple(command), profile=profile, limits=profile.limits)
+            # As root, mapped to the sandbox user: the jail without the daemon's per-sandbox uid.
+            raw = render_argv(spec, nsjail=nsjail, binds=binds, host_uid=SANDBOX_UID)
+            self.row(f"{name}/bare", partial(subprocess_call, command))
+            self.row(f"{name}/nsjail", partial(subprocess_call, raw))
+
+    def cold_rows(self) -> None:
+        config = None
+        if POOL_IN_BUILD:
+            config = self.work / "pool-off.toml"
+            config.write_text("[pool]\nenabled = false\n")
+        daemon = self._start("cold", config)
+        try:
+            status = daemon.pool_status()
+            if status is not None and status.enabled:
+                raise SystemExit("bench: the pool-off daemon reports its pool enabled")
+            for name in COMMANDS:
+                self.row(f"{name}/daemon-cold", partial(daemon.caller, name))
+        finally:
+            daemon.stop()
+
+    def warm_rows(self) -> None:
+        if not POOL_IN_BUILD:
+            self.results["notes"].append(
+                "warm rows not measured: this build has no warm pool (no GetPoolStatus in its "
+                "protocol), so every daemon call is cold"
+            )
+            return
+        daemon = self._start("warm", None)
+        try:
+            status = daemon.pool_status()
+            if status is None:
+                why = "the daemon answers GetPoolStatus with UNIMPLEMENTED: hits are unknown"
+            elif not status.enabled:
+                why = "the daemon's pool is off in its default config"
+            else:
+                why = ""
+            if why:
+                self.results["notes"].append(f"warm rows not measured: {why}")
+                return
+            for name in COMMANDS:
+                self.row(
+                    f"{name}/daemon-warm",
+                    partial(daemon.caller, name),
+                    pool=partial(daemon.pool_counts, name),
+                )
+            time.sleep(self.settings.refill)
+            status = daemon.pool_status()
+            self.results["memory"].update(
+                daemon_rss_pool_warm_bytes=daemon.rss(),
+                pool_ready=status.ready,
+                pool_memory_bytes=status.memory_bytes,
+                pool_memory_budget_bytes=status.memory_budget_bytes,
+            )
+            # Every entry, zeros included, to check the tables by hand.
+            self.results["pool_status"] = MessageToDict(
+                status, always_print_fields_with_no_presence=True
+            )
+        finally:
+            daemon.stop()
+
+    def _start(self, name: str, config: Path | None) -> DaemonUnderTest:
+        print(f"bench: starting the {name} daemon ...", file=sys.stderr, flush=True)
+        daemon = DaemonUnderTest(self.work, self.catalog, name, config)
+        time.sleep(self.settings.refill)  # start-up work (and a pool filling) settles first
+        self.results["memory"]["daemon_rss_idle_bytes"][name] = daemon.rss()
+        return daemon
+
+
+def _machine() -> dict[str, Any]:
+    version = subprocess.run(
+        [PYTHON, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "reference": f"{PYTHON} {version}",
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--out", default="bench-results.json", help="JSON output file")
-    parser.add_argument("--count", type=int, default=100, help="sequential calls per path")
-    parser.add_argument(
-        "--seconds", type=float, default=3.0, help="duration of each throughput run"
-    )
+    parser.add_argument("--quick", action="store_true", help="few samples: a smoke run")
+    parser.add_argument("--count", type=int, help="back-to-back calls per row")
+    parser.add_argument("--paused-count", type=int, help="calls per row with 200 ms pauses")
+    parser.add_argument("--seconds", type=float, help="length of each throughput run")
     args = parser.parse_args()
-
-    profile = ProfileStore(ROOT / "sandbox_profiles").get("default")
-    nsjail = find_nsjail()
-    skillrt = [sys.executable, "-m", "runtime.cli.main"]
-    work = Path(tempfile.mkdtemp(prefix="skillrt-bench-"))
-    work.chmod(0o755)
-    daemon = DaemonUnderTest(work)
-    results: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "kernel": platform.release(),
-            "python": platform.python_version(),
-        },
-        "latency_ms": {},
-        "latency_paused_ms": {},
-        "throughput_per_s": {},
-    }
-    try:
-        for name, command in COMMANDS.items():
-            spec = SandboxSpec(argv=tuple(command), profile=profile, limits=profile.limits)
-            binds = tuple(b for b in profile.filesystem.readonly_binds if os.path.exists(b.source))
-            # As root, mapped to the sandbox user: the jail without the daemon's per-sandbox uid.
-            raw = render_argv(spec, nsjail=nsjail, binds=binds, host_uid=SANDBOX_UID)
-            paths: dict[str, Callable[[], Call]] = {
-                "a_bare": lambda c=command: lambda: run_quiet(c),
-                "b_nsjail": lambda r=raw: lambda: run_quiet(r),
-                "c_exec": lambda c=command: lambda: run_quiet([*skillrt, "exec", "--", *c]),
-                "d_daemon": lambda n=name: daemon.caller(n),
-            }
-            for path, make in paths.items():
-                key = f"{name}/{path}"
-                count = args.count if path != "c_exec" else max(10, args.count // 5)
-                print(f"bench: {key} ...", file=sys.stderr, flush=True)
-                results["latency_ms"][key] = measure(make(), count)
-                results["latency_paused_ms"][key] = measure(make(), max(10, count // 5), pause=0.2)
-                results["throughput_per_s"][key] = {
-                    str(n): throughput(make, n, args.seconds) for n in (1, 4, 8)
-                }
-    finally:
-        daemon.stop()
-        shutil.rmtree(work, ignore_errors=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(render_table(results))
-    print(f"\nwritten to {args.out}")
-
-
-def render_table(results: dict[str, Any]) -> str:
-    lines = [
-        f"machine: {results['machine']['cpus']} CPUs, kernel {results['machine']['kernel']}, "
-        f"Python {results['machine']['python']}",
-        "",
-        f"{'command/path':<18}{'p50':>8}{'p95':>8}{'p99':>8}{'paused p50':>12}"
-        f"{'x bare':>8}{'x nsjail':>9}{'thr@1':>8}{'thr@4':>8}{'thr@8':>8}",
-    ]
-    for key, lat in results["latency_ms"].items():
-        command = key.split("/")[0]
-        bare = results["latency_ms"][f"{command}/a_bare"]["p50"]
-        raw = results["latency_ms"][f"{command}/b_nsjail"]["p50"]
-        paused = results["latency_paused_ms"][key]["p50"]
-        thr = results["throughput_per_s"][key]
-        lines.append(
-            f"{key:<18}{lat['p50']:>8.2f}{lat['p95']:>8.2f}{lat['p99']:>8.2f}{paused:>12.2f}"
-            f"{lat['p50'] / bare:>8.1f}{lat['p50'] / raw:>9.2f}"
-            f"{thr['1']:>8.0f}{thr['4']:>8.0f}{thr['8']:>8.0f}"
-        )
-    lines.append(
-        "\nlatencies in ms (p50/p95/p99 back to back; 'paused' with 200 ms between calls);"
+    preset = (20, 10, 0.5) if args.quick else (100, 50, 2.0)
+    settings = Settings(
+        count=args.count or preset[0],
+        paused_count=args.paused_count or preset[1],
+        seconds=args.seconds or preset[2],
     )
-    lines.append("throughput in calls/s with 1, 4 and 8 concurrent clients.")
-    return "\n".join(lines)
+    work = Path(tempfile.mkdtemp(prefix="skillrt-bench-"))
+    started = time.monotonic()
+    try:
+        bench = Bench(settings, work)
+        bench.host_rows()
+        bench.cold_rows()
+        bench.warm_rows()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results = bench.results
+    results["targets"] = [t.as_json() for t in targets(results)]
+    results["seconds"] = round(time.monotonic() - started, 1)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results))
+    print(f"\n{results['seconds']} s; written to {args.out}")
 
 
 if __name__ == "__main__":
