@@ -33,7 +33,6 @@ from typing import Any
 import grpc
 from bench_daemon import (
     COMMANDS,
-    POOL_IN_BUILD,
     PYTHON,
     Call,
     CallFailed,
@@ -176,14 +175,11 @@ class Bench:
             self.row(f"{name}/nsjail", partial(subprocess_call, raw))
 
     def cold_rows(self) -> None:
-        config = None
-        if POOL_IN_BUILD:
-            config = self.work / "pool-off.toml"
-            config.write_text("[pool]\nenabled = false\n")
+        config = self.work / "pool-off.toml"
+        config.write_text("[pool]\nenabled = false\n")
         daemon = self._start("cold", config)
         try:
-            status = daemon.pool_status()
-            if status is not None and status.enabled:
+            if daemon.pool_status().enabled:
                 raise SystemExit("bench: the pool-off daemon reports its pool enabled")
             for name in COMMANDS:
                 self.row(f"{name}/daemon-cold", partial(daemon.caller, name))
@@ -191,24 +187,12 @@ class Bench:
             daemon.stop()
 
     def warm_rows(self) -> None:
-        if not POOL_IN_BUILD:
-            self.results["notes"].append(
-                "warm rows not measured: this build has no warm pool (no GetPoolStatus in its "
-                "protocol), so every daemon call is cold"
-            )
-            return
-        daemon = self._start("warm", None)
+        config = self.work / "pool-on.toml"
+        config.write_text("[pool]\nenabled = true\n")
+        daemon = self._start("warm", config)
         try:
-            status = daemon.pool_status()
-            if status is None:
-                why = "the daemon answers GetPoolStatus with UNIMPLEMENTED: hits are unknown"
-            elif not status.enabled:
-                why = "the daemon's pool is off in its default config"
-            else:
-                why = ""
-            if why:
-                self.results["notes"].append(f"warm rows not measured: {why}")
-                return
+            if not daemon.pool_status().enabled:
+                raise SystemExit("bench: the pool-on daemon reports its pool disabled")
             for name in COMMANDS:
                 self.row(
                     f"{name}/daemon-warm",

@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import grpc
 
@@ -21,7 +20,6 @@ from runtime.util.paths import PROJECT_ROOT as ROOT
 
 __all__ = [
     "COMMANDS",
-    "POOL_IN_BUILD",
     "PYTHON",
     "Call",
     "CallFailed",
@@ -49,9 +47,6 @@ name = "python"
 entrypoint = ["{PYTHON}", "-c", "{_ESCAPED_CODE}"]
 input_schema = {{ type = "object" }}
 """
-# A build from before the warm pool has neither this message nor the [pool] config section.
-_POOL_REQUEST = getattr(pb, "GetPoolStatusRequest", None)
-POOL_IN_BUILD = _POOL_REQUEST is not None
 
 Call = Callable[[], None]  # one call; raises when it fails: a failure's time means nothing
 
@@ -139,18 +134,12 @@ class DaemonUnderTest:
 
         return call
 
-    def pool_status(self) -> Any:
-        """GetPoolStatus's answer, or None when this daemon cannot tell (no pool RPC)."""
+    def pool_status(self) -> pb.PoolStatus:
         stub = pb_grpc.AdminStub(self.admin)  # type: ignore[no-untyped-call]
-        method = getattr(stub, "GetPoolStatus", None)
-        if _POOL_REQUEST is None or method is None:
-            return None
-        try:
-            return method(_POOL_REQUEST(), metadata=self.metadata, timeout=10)
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
-                return None
-            raise
+        status: pb.PoolStatus = stub.GetPoolStatus(
+            pb.GetPoolStatusRequest(), metadata=self.metadata, timeout=10
+        )
+        return status
 
     def pool_counts(self, tool: str) -> tuple[int, int]:
         """Hits and misses so far of the bench skill's ``tool``, over all its pools."""

@@ -52,6 +52,12 @@ _MAINTENANCE_SECONDS = 1.0
 _CONCURRENT_STARTS = 2
 # A key whose start failed waits this long before it is tried in the background again.
 _RETRY_AFTER_FAILURE_SECONDS = 5.0
+# A served sandbox's replacement starts when it has run, or this long after it was taken.
+_REFILL_AFTER_SECONDS = 0.25
+_ANSWER_SECONDS = 0.02  # from its end until its call has been answered
+# A tool whose warm sandboxes end this many times in a row before a call takes one (it does not
+# wait for its input) is not kept warm: each would be started for nothing.
+_FUTILE_AFTER = 3
 
 
 class _Cold:
@@ -122,14 +128,22 @@ class WarmPool:
         self._ensure_maintenance()
         while key.ready:
             warm = key.ready.popleft()
-            if self._fresh(warm, now):
+            if self._fresh(key, warm, now):
                 key.hits += 1
-                self._fill(key)
+                key.ended_early = 0
+                self._replace_later(key, warm.sandbox)
                 return warm.sandbox
             self._evict(key, warm, "no longer waiting for its input")
         key.misses += 1
         self._fill(key)
         return await self.cold(spec, on_egress=on_egress)
+
+    def _replace_later(self, key: Key, served: Sandbox) -> None:
+        """Start ``served``'s replacement once its call has had its answer (or soon, for a long
+        run): a start beside it would take the CPU and the event loop the call waits for."""
+        loop = asyncio.get_running_loop()
+        served.when_reaped(lambda: loop.call_later(_ANSWER_SECONDS, self._fill, key))
+        loop.call_later(_REFILL_AFTER_SECONDS, self._fill, key)
 
     async def cold(self, spec: SandboxSpec, *, on_egress: AttemptCallback | None = None) -> Sandbox:
         """A sandbox started now; should warm sandboxes hold every host uid, one makes room."""
@@ -211,6 +225,8 @@ class WarmPool:
         while not self._closed and not key.retired:
             now = time.monotonic()
             if now - key.failed_at < _RETRY_AFTER_FAILURE_SECONDS:
+                return
+            if key.ended_early >= _FUTILE_AFTER:
                 return
             if len(key.ready) + key.starting >= key.target(now, self.settings):
                 return
@@ -310,7 +326,7 @@ class WarmPool:
             now = time.monotonic()
             for key in list(self._keys.values()):
                 self._measure(key)
-                for warm in [w for w in key.ready if not self._fresh(w, now)]:
+                for warm in [w for w in key.ready if not self._fresh(key, w, now)]:
                     key.ready.remove(warm)
                     self._evict(key, warm, "it waited too long, or its process ended")
                 target = key.target(now, self.settings)
@@ -324,8 +340,11 @@ class WarmPool:
                 if self._evict_oldest("the pool's memory budget is spent") is None:
                     break
 
-    def _fresh(self, warm: Warm, now: float) -> bool:
-        return warm.sandbox.waiting and now - warm.ready_at < self.settings.idle_ms / 1000
+    def _fresh(self, key: Key, warm: Warm, now: float) -> bool:
+        if not warm.sandbox.waiting:
+            key.ended_early += 1
+            return False
+        return now - warm.ready_at < self.settings.idle_ms / 1000
 
 
 async def _discard(sandbox: Sandbox) -> None:

@@ -113,6 +113,7 @@ class Key:
     start_seconds: float = _FIRST_START_GUESS_SECONDS
     memory_estimate: int = FIRST_MEMORY_GUESS
     failed_at: float = -math.inf
+    ended_early: int = 0  # warm sandboxes in a row whose process ended before a call came
     retired: bool = False
     hits: int = 0
     misses: int = 0

@@ -72,6 +72,7 @@ class Sandbox:
         self._input_error: Exception | None = None
         self._kill_reason: KillReason | None = None
         self._usage = CgroupUsage(cpu_ns=0, peak_memory_bytes=0, oom_kills=0, pids_limit_hits=0)
+        self._on_reaped: list[Callable[[], object]] = []
 
     @property
     def cpu_ms(self) -> int:
@@ -86,6 +87,10 @@ class Sandbox:
     def waiting(self) -> bool:
         """Started, not yet run, and its process still there (a warm sandbox worth serving)."""
         return not self._used and self._process.returncode is None
+
+    def when_reaped(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once every process of the sandbox is gone (its run or close ended)."""
+        self._on_reaped.append(callback)
 
     def memory_bytes(self) -> int:
         """The memory its cgroup holds now (0 once it is gone)."""
@@ -268,6 +273,8 @@ class Sandbox:
             self._egress_report = await self._egress.close()
         if self._lease is not None:
             self._lease.release()
+        for callback in self._on_reaped:
+            callback()
 
     def _read_usage(self) -> CgroupUsage:
         try:
