@@ -100,6 +100,10 @@ def transition(
 class ApprovalStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The standing rules as last read, until this store changes them (only it writes them):
+        # every call consults them, and the event loop reads them here without a trip to the
+        # database's thread. Replaced whole, never changed in place.
+        self._rules: tuple[Rule, ...] | None = None
 
     def create(self, approval: ApprovalRecord) -> None:
         b = approval.binding
@@ -192,6 +196,7 @@ class ApprovalStore:
 
     def add_rule(self, rule: Rule) -> Rule:
         check_rule(rule)
+        self._rules = None
         self.db.execute(
             "INSERT INTO rules (id, effect, skill, tool, content_hash, input_schema_json,"
             " created_by, created_ms, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -214,7 +219,13 @@ class ApprovalStore:
             "SELECT id, effect, skill, tool, content_hash, input_schema_json, created_by,"
             " created_ms, reason FROM rules ORDER BY created_ms"
         ).rows
-        return [_rule(r) for r in rows]
+        self._rules = tuple(_rule(r) for r in rows)
+        return list(self._rules)
+
+    def cached_rules(self) -> list[Rule] | None:
+        """The rules as last read, or None when they must be read again (``rules``)."""
+        cached = self._rules
+        return None if cached is None else list(cached)
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules():
@@ -224,7 +235,9 @@ class ApprovalStore:
 
     def delete_rule(self, rule_id: str) -> Rule:
         rule = self.rule(rule_id)
+        self._rules = None
         self.db.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
+        self._rules = None
         return rule
 
 

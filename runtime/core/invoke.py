@@ -137,7 +137,9 @@ class Invocations:
         return await self.get(record.id, request.principal)
 
     async def _decide(self, kind: str, call: Invocation) -> Invocation:
-        rules = await self._sql(self.gate.store.rules)
+        rules = self.gate.store.cached_rules()
+        if rules is None:
+            rules = await self._sql(self.gate.store.rules)
         decision = self.strategies[kind].decide(call, rules)
         if decision.verdict is not Verdict.DENY and call.request.approval_id:
             # A deny rule wins even over an earlier approval; otherwise a claimed one runs.
