@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable
 
@@ -94,6 +95,8 @@ class WarmPool:
         self._keys: dict[SandboxSpec, Key] = {}
         self._starts = asyncio.Semaphore(_CONCURRENT_STARTS)
         self._closing: set[asyncio.Task[None]] = set()
+        self._fills: set[asyncio.Task[None]] = set()
+        self._uids_short_at = -math.inf
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -131,15 +134,29 @@ class WarmPool:
         return await self.cold(spec, on_egress=on_egress)
 
     async def cold(self, spec: SandboxSpec, *, on_egress: AttemptCallback | None = None) -> Sandbox:
-        """A sandbox started now; should warm sandboxes hold every host uid, one makes room."""
+        """A sandbox started now; should the pool hold the host uid it needs, it gives it up."""
         try:
             return await self.launcher.start(spec, on_egress=on_egress)
         except OverLimit:
-            evicted = self._evict_oldest("a call needs its host uid")
-            if evicted is None:
+            # Uids are short: no background start takes one for a while.
+            self._uids_short_at = time.monotonic()
+            if not await self._give_up_a_uid():
                 raise
-            await asyncio.shield(evicted)  # its uid is free once it is gone
         return await self.launcher.start(spec, on_egress=on_egress)
+
+    async def _give_up_a_uid(self) -> bool:
+        """Stop the oldest warm sandbox, else every start under way (a start holds its uid from
+        its first step); whether any uid was the pool's to give."""
+        evicted = self._evict_oldest("a call needs its host uid")
+        if evicted is not None:
+            await asyncio.shield(evicted)  # its uid is free once it is gone
+            return True
+        starts = [task for task in self._fills if not task.done()]
+        for task in starts:
+            task.cancel()  # a cancelled start leaves nothing behind, its uid included
+        if starts:
+            await asyncio.wait(starts)
+        return bool(starts)
 
     def forget(self, skill: str, tool: str) -> None:
         """Retire every key of ``skill``'s ``tool`` (its calls now need approval before they
@@ -201,6 +218,8 @@ class WarmPool:
     def _fill(self, key: Key) -> None:
         if key.filling is None or key.filling.done():
             key.filling = asyncio.create_task(self._fill_key(key))
+            self._fills.add(key.filling)
+            key.filling.add_done_callback(self._fills.discard)
 
     async def _fill_key(self, key: Key) -> None:
         while not self._closed and not key.retired:
@@ -249,6 +268,8 @@ class WarmPool:
         return self.settings.memory_budget_bytes
 
     def _room_for(self, key: Key) -> bool:
+        if time.monotonic() - self._uids_short_at < _RETRY_AFTER_FAILURE_SECONDS:
+            return False
         held = sum(len(k.ready) + k.starting for k in self._keys.values())
         # At most half the host uids: the rest stay for calls and sessions.
         if held >= min(self.settings.max_total, self.launcher.identities.uids.count // 2):

@@ -1,0 +1,30 @@
+"""The warm pool at its edges: scarce host uids, rules that change, reloads, stops mid-start."""
+
+from __future__ import annotations
+
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from tests.api.conftest import Daemon
+from tests.api.test_warm_pool import invoke, start_pooled, wait_warm
+
+
+def uid_range(count: int) -> str:
+    """A range of host uids no other test draws from (uids are held host-wide)."""
+    first = 1_600_000_000 + secrets.randbelow(100_000) * 100
+    return f"{first}-{first + count - 1}"
+
+
+def test_warm_starts_never_take_the_uid_a_call_needs(fresh_daemon: Daemon) -> None:
+    # Two uids: as many calls may run at once as without the pool, whatever it is starting.
+    start_pooled(
+        fresh_daemon,
+        f'[sandboxes]\nhost_uids = "{uid_range(2)}"\nmax_running = 2\n',
+    )
+    invoke(fresh_daemon, "fresh")
+    for _ in range(3):
+        wait_warm(fresh_daemon, "fresh")
+        with ThreadPoolExecutor(2) as calls:
+            done = list(calls.map(lambda _: invoke(fresh_daemon, "fresh"), range(2)))
+        assert [d.result.status for d in done] == [pb.STATUS_OK] * 2, done
