@@ -147,8 +147,10 @@ class Invocations:
         if decision.verdict is Verdict.APPROVE_BEFORE_RUN:
             # Its code must not start before a person approves: none may be running ahead.
             self.runner.pool.forget(label.skill, label.tool)
-        elif decision.verdict is not Verdict.DENY:
-            # No person stands between this call and its run: it may take a warm sandbox.
+        elif decision.verdict is not Verdict.DENY and decision.rule is None:
+            # No person stands between this call and its run, nor a rule that may be deleted
+            # at any moment (a tool let through by one needs approval again once it goes): it
+            # may take a warm sandbox.
             call = call.with_(prepared=replace(call.ready, warm=True))
         return call.with_(decision=decision)
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.api.conftest import Daemon
-from tests.api.test_warm_pool import invoke, start_pooled, wait_warm
+from tests.api.test_warm_pool import (
+    invoke,
+    output,
+    start_pooled,
+    tool_processes,
+    wait_warm,
+)
+from tests.approvals.conftest import approvals_stub
 
 
 def uid_range(count: int) -> str:
@@ -28,3 +36,24 @@ def test_warm_starts_never_take_the_uid_a_call_needs(fresh_daemon: Daemon) -> No
         with ThreadPoolExecutor(2) as calls:
             done = list(calls.map(lambda _: invoke(fresh_daemon, "fresh"), range(2)))
         assert [d.result.status for d in done] == [pb.STATUS_OK] * 2, done
+
+
+def add_rule(daemon: Daemon, effect: str, tool: str) -> str:
+    with daemon.channel() as channel:
+        rule: pb.Rule = approvals_stub(channel).CreateRule(
+            pb.CreateRuleRequest(effect=effect, skill="warm", tool=tool, reason="test"),
+            timeout=10,
+        )
+        return rule.id
+
+
+def test_a_tool_needing_approval_is_never_warm_even_while_a_rule_lets_it_run(
+    fresh_daemon: Daemon,
+) -> None:
+    # The rule may go at any moment; a warm sandbox would then be running ahead of approval.
+    start_pooled(fresh_daemon)
+    add_rule(fresh_daemon, "allow", "gated")
+    for _ in range(2):
+        output(invoke(fresh_daemon, "gated"))
+    time.sleep(1.5)  # a background start would have had time to run
+    assert tool_processes("/skill/gated.py") == []
