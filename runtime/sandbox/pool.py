@@ -160,10 +160,10 @@ class WarmPool:
 
     def forget(self, skill: str, tool: str) -> None:
         """Retire every key of ``skill``'s ``tool`` (its calls now need approval before they
-        run: no sandbox of it may be running ahead of one)."""
+        run, or are denied: no sandbox of it may be running ahead of one)."""
         for key in list(self._keys.values()):
             if (key.label.skill, key.label.tool) == (skill, tool):
-                self._retire(key, "its calls need approval before they run")
+                self._retire(key, "its calls need approval before they run, or are denied")
 
     def status(self) -> PoolStatus:
         now = time.monotonic()

@@ -13,6 +13,7 @@ from tests.api.test_warm_pool import (
     output,
     start_pooled,
     tool_processes,
+    wait_for,
     wait_warm,
 )
 from tests.approvals.conftest import approvals_stub
@@ -57,3 +58,12 @@ def test_a_tool_needing_approval_is_never_warm_even_while_a_rule_lets_it_run(
         output(invoke(fresh_daemon, "gated"))
     time.sleep(1.5)  # a background start would have had time to run
     assert tool_processes("/skill/gated.py") == []
+
+
+def test_a_deny_rule_stops_the_tools_warm_sandboxes(fresh_daemon: Daemon) -> None:
+    start_pooled(fresh_daemon)
+    output(invoke(fresh_daemon, "fresh"))
+    wait_warm(fresh_daemon, "fresh")
+    add_rule(fresh_daemon, "deny", "fresh")
+    wait_for(lambda: tool_processes("/skill/fresh.py") == [], timeout=10)
+    assert invoke(fresh_daemon, "fresh").result.status == pb.STATUS_DENIED
