@@ -115,7 +115,7 @@ class WarmPool:
         *,
         on_egress: AttemptCallback | None = None,
     ) -> Sandbox:
-        if self._closed or unpoolable(spec) is not None:
+        if self._closed or not self.settings.enabled or unpoolable(spec) is not None:
             return await self.cold(spec, on_egress=on_egress)
         now = time.monotonic()
         key = self._key(spec, label, keep)
@@ -157,6 +157,14 @@ class WarmPool:
         if starts:
             await asyncio.wait(starts)
         return bool(starts)
+
+    def configure(self, settings: PoolSettings) -> None:
+        """New settings (a reload): every key starts over under them; turned off, none stays."""
+        if settings == self.settings:
+            return
+        self.settings = settings
+        for key in list(self._keys.values()):
+            self._retire(key, "the pool's settings changed")
 
     def forget(self, skill: str, tool: str) -> None:
         """Retire every key of ``skill``'s ``tool`` (its calls now need approval before they

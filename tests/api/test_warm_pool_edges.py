@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.api.conftest import Daemon
+from tests.api.test_reload import wait_for_event
 from tests.api.test_warm_pool import (
+    entry,
     invoke,
     output,
     start_pooled,
@@ -67,3 +70,18 @@ def test_a_deny_rule_stops_the_tools_warm_sandboxes(fresh_daemon: Daemon) -> Non
     add_rule(fresh_daemon, "deny", "fresh")
     wait_for(lambda: tool_processes("/skill/fresh.py") == [], timeout=10)
     assert invoke(fresh_daemon, "fresh").result.status == pb.STATUS_DENIED
+
+
+def test_sighup_turns_the_pool_off_and_its_sandboxes_go(fresh_daemon: Daemon) -> None:
+    start_pooled(fresh_daemon)
+    output(invoke(fresh_daemon, "fresh"))
+    wait_warm(fresh_daemon, "fresh")
+    (fresh_daemon.root / "skillrt.toml").write_text("[pool]\nenabled = false\n")
+    assert fresh_daemon.process is not None
+    fresh_daemon.process.send_signal(signal.SIGHUP)
+    wait_for_event(fresh_daemon, "configuration reloaded")
+    wait_for(lambda: tool_processes("/skill/fresh.py") == [], timeout=10)
+    output(invoke(fresh_daemon, "fresh"))
+    time.sleep(1.5)  # a background start would have had time to run
+    assert tool_processes("/skill/fresh.py") == []
+    assert entry(fresh_daemon, "fresh") is None
