@@ -138,15 +138,15 @@ class WarmPool:
         try:
             return await self.launcher.start(spec, on_egress=on_egress)
         except OverLimit:
-            # Uids are short: no background start takes one for a while.
-            self._uids_short_at = time.monotonic()
-            if not await self._give_up_a_uid():
+            if not await self.give_up_a_uid():
                 raise
         return await self.launcher.start(spec, on_egress=on_egress)
 
-    async def _give_up_a_uid(self) -> bool:
-        """Stop the oldest warm sandbox, else every start under way (a start holds its uid from
-        its first step); whether any uid was the pool's to give."""
+    async def give_up_a_uid(self) -> bool:
+        """For a call or session that found every host uid held: stop the oldest warm sandbox,
+        else every start under way (a start holds its uid from its first step), and start none
+        for a while; whether any uid was the pool's to give."""
+        self._uids_short_at = time.monotonic()
         evicted = self._evict_oldest("a call needs its host uid")
         if evicted is not None:
             await asyncio.shield(evicted)  # its uid is free once it is gone

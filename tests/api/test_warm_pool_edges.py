@@ -7,6 +7,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.api.conftest import Daemon
 from tests.api.test_reload import wait_for_event
@@ -85,3 +86,13 @@ def test_sighup_turns_the_pool_off_and_its_sandboxes_go(fresh_daemon: Daemon) ->
     time.sleep(1.5)  # a background start would have had time to run
     assert tool_processes("/skill/fresh.py") == []
     assert entry(fresh_daemon, "fresh") is None
+
+
+def test_warm_sandboxes_never_take_the_uid_a_session_needs(fresh_daemon: Daemon) -> None:
+    # Two uids: two sessions fit, as they do without the pool.
+    start_pooled(fresh_daemon, f'[sandboxes]\nhost_uids = "{uid_range(2)}"\n')
+    output(invoke(fresh_daemon, "fresh"))
+    wait_warm(fresh_daemon, "fresh")
+    with Client(fresh_daemon.target, token=fresh_daemon.owner_token) as client:
+        for _ in range(2):
+            client.create_session()
