@@ -12,6 +12,9 @@ are given at start), no allowlist network (the egress proxy is opened per sandbo
 identity, nothing elevated. And by the caller, who asks for a warm sandbox only for a call that
 needs no person's approval before it runs: the code of such a tool never starts ahead of it.
 
+A tool that does not wait for its input (it ends before a call takes it, or keeps using the
+CPU while it waits) is not kept warm: it would run, uncharged, between calls.
+
 Sizing follows demand: a key's target grows with its arrival rate times how long a start takes,
 from zero (unused for ``idle``) to ``max_per_key``; all keys together stay within ``max_total``
 sandboxes and ``memory_budget`` bytes (each warm sandbox's cgroup memory, as measured). Starts
@@ -53,6 +56,11 @@ _MAINTENANCE_SECONDS = 1.0
 _CONCURRENT_STARTS = 2
 # A key whose start failed waits this long before it is tried in the background again.
 _RETRY_AFTER_FAILURE_SECONDS = 5.0
+# A tool blocked reading its input uses no CPU: once settled, a warm sandbox that uses more than
+# this between two upkeeps is not waiting (a spinning tool would run uncharged between calls).
+_SETTLING_SECONDS = 1.0
+_WAITING_CPU_NS = 100_000_000
+_WAITED_TOO_LONG = "it waited too long"
 
 
 class _Cold:
@@ -128,6 +136,7 @@ class WarmPool:
                 key.hits += 1
                 self._fill(key)
                 return warm.sandbox
+            key.restless = key.restless or not warm.sandbox.waiting
             self._evict(key, warm, "no longer waiting for its input")
         key.misses += 1
         self._fill(key)
@@ -334,13 +343,16 @@ class WarmPool:
             now = time.monotonic()
             for key in list(self._keys.values()):
                 self._measure(key)
-                for warm in [w for w in key.ready if not self._fresh(w, now)]:
-                    key.ready.remove(warm)
-                    self._evict(key, warm, "it waited too long, or its process ended")
+                for warm in list(key.ready):
+                    why = self._unfit(warm, now)
+                    if why is not None:
+                        key.ready.remove(warm)
+                        key.restless = key.restless or why != _WAITED_TOO_LONG
+                        self._evict(key, warm, why)
                 target = key.target(now, self.settings)
                 while len(key.ready) > target:
                     self._evict(key, key.ready.pop(), "demand fell")
-                if target == 0 and not key.ready and not key.starting:
+                if key.idle(now, self.settings) and not key.ready and not key.starting:
                     self._keys.pop(key.spec, None)
                 elif len(key.ready) < target:
                     self._fill(key)
@@ -350,6 +362,19 @@ class WarmPool:
 
     def _fresh(self, warm: Warm, now: float) -> bool:
         return warm.sandbox.waiting and now - warm.ready_at < self.settings.idle_ms / 1000
+
+    def _unfit(self, warm: Warm, now: float) -> str | None:
+        """Why ``warm`` may not be served any more, or None."""
+        if not warm.sandbox.waiting:
+            return "its process ended before a call took it"
+        if not self._fresh(warm, now):
+            return _WAITED_TOO_LONG
+        if now - warm.ready_at < _SETTLING_SECONDS:
+            return None  # its tool may still be loading
+        used, warm.cpu_ns = warm.cpu_ns, warm.sandbox.cpu_ns_so_far()
+        if used is not None and warm.cpu_ns - used > _WAITING_CPU_NS:
+            return "it kept using the CPU while waiting for its input"
+        return None
 
 
 async def _discard(sandbox: Sandbox) -> None:

@@ -1,6 +1,7 @@
 """What the warm pool keeps for each key, and how many sandboxes each key wants (no I/O).
 
-A key's target follows its demand: zero once unused for ``idle``, else enough to cover the
+A key's target follows its demand: zero once unused for ``idle`` (or while its tool does not
+wait for its input), else enough to cover the
 arrivals of the last few seconds during twice the time one start takes, at least one, at most
 ``max_per_key``.
 """
@@ -99,6 +100,7 @@ class Warm:
     sandbox: Sandbox
     ready_at: float
     memory_bytes: int
+    cpu_ns: int | None = None  # its CPU at the last upkeep, once settled
 
 
 @dataclass(eq=False)
@@ -114,13 +116,19 @@ class Key:
     memory_estimate: int = FIRST_MEMORY_GUESS
     failed_at: float = -math.inf
     retired: bool = False
+    # Its tool does not wait for its input (it ended, or kept using the CPU): no sandbox of
+    # it is kept warm until the key is unused for ``idle``.
+    restless: bool = False
     hits: int = 0
     misses: int = 0
     evictions: int = 0
     filling: asyncio.Task[None] | None = None
 
+    def idle(self, now: float, settings: PoolSettings) -> bool:
+        return now - self.last_used > settings.idle_ms / 1000
+
     def target(self, now: float, settings: PoolSettings) -> int:
-        if self.retired or now - self.last_used > settings.idle_ms / 1000:
+        if self.retired or self.restless or self.idle(now, settings):
             return 0
         while self.arrivals and now - self.arrivals[0] > _RATE_WINDOW_SECONDS:
             self.arrivals.popleft()

@@ -94,6 +94,13 @@ class Sandbox:
         except OSError:
             return 0
 
+    def cpu_ns_so_far(self) -> int:
+        """The CPU its cgroup has used so far (0 once it is gone)."""
+        try:
+            return self.group.cpu_ns()
+        except OSError:
+            return 0
+
     @property
     def host_uid(self) -> int:
         """The host uid the sandbox's processes run as (its own, or its session's)."""

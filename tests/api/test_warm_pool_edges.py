@@ -7,6 +7,8 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.api.conftest import Daemon
@@ -96,3 +98,49 @@ def test_warm_sandboxes_never_take_the_uid_a_session_needs(fresh_daemon: Daemon)
     with Client(fresh_daemon.target, token=fresh_daemon.owner_token) as client:
         for _ in range(2):
             client.create_session()
+
+
+RESTLESS = {
+    # Never reads its input: it keeps a core busy from its start.
+    "spin": "while True:\n    pass\n",
+    # Answers without its input: it has ended before any call could take it.
+    "early": "print('{}')\n",
+}
+
+
+def add_restless_skill(daemon: Daemon) -> None:
+    folder = daemon.catalog / "restless"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(
+        "---\nname: restless\ndescription: Tools that do not wait for input.\n---\n"
+    )
+    manifest = 'version = "1.0.0"\nprofile = "default"\n'
+    for name, source in RESTLESS.items():
+        (folder / f"{name}.py").write_text(source)
+        manifest += (
+            f'\n[[tools]]\nname = "{name}"\n'
+            f'entrypoint = ["/usr/bin/python3", "/skill/{name}.py"]\n'
+            'input_schema = { type = "object" }\n'
+        )
+    (folder / "skill.toml").write_text(manifest)
+
+
+@pytest.mark.parametrize("tool", sorted(RESTLESS))
+def test_a_tool_that_does_not_wait_for_its_input_is_not_kept_warm(
+    fresh_daemon: Daemon, tool: str
+) -> None:
+    # Kept warm, it would run (and use the CPU) between calls, charged to no one.
+    add_restless_skill(fresh_daemon)
+    start_pooled(fresh_daemon)
+    with fresh_daemon.channel() as channel:
+        fresh_daemon.stub(channel).Invoke(
+            pb.InvokeRequest(
+                skill="restless", tool=tool, input_json="{}", limits=pb.Limits(cpu_time_ms=2000)
+            ),
+            timeout=60,
+        )
+    wait_for(lambda: (found := entry(fresh_daemon, tool)) is not None and found.evictions >= 1)
+    time.sleep(2.5)  # upkeep would have replaced it by now
+    assert tool_processes(f"/skill/{tool}.py") == []
+    found = entry(fresh_daemon, tool)
+    assert found is not None and found.evictions == 1 and found.ready == found.starting == 0
