@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import structlog
@@ -105,6 +106,7 @@ class WarmPool:
         self._closing: set[asyncio.Task[None]] = set()
         self._fills: set[asyncio.Task[None]] = set()
         self._uids_short_at = -math.inf
+        self._gone = Counter[str]()  # what keys no longer here counted
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -194,6 +196,9 @@ class WarmPool:
             ready=sum(k.ready for k in keys),
             max_total=self.settings.max_total,
             keys=keys,
+            hits=self._gone["hits"] + sum(k.hits for k in keys),
+            misses=self._gone["misses"] + sum(k.misses for k in keys),
+            evictions=self._gone["evictions"] + sum(k.evictions for k in keys),
         )
 
     async def close(self) -> None:
@@ -226,9 +231,16 @@ class WarmPool:
 
     def _retire(self, key: Key, why: str) -> None:
         key.retired = True
-        self._keys.pop(key.spec, None)
         while key.ready:
             self._evict(key, key.ready.popleft(), why)
+        self._drop(key)
+
+    def _drop(self, key: Key) -> None:
+        """``key`` leaves the pool; what it counted stays in the totals (an eviction of a
+        start under way for it comes later, and is counted then)."""
+        if self._keys.get(key.spec) is key:
+            del self._keys[key.spec]
+            self._gone.update(hits=key.hits, misses=key.misses, evictions=key.evictions)
 
     # Filling.
 
@@ -317,7 +329,10 @@ class WarmPool:
     # Eviction and upkeep.
 
     def _evict(self, key: Key, warm: Warm, why: str) -> asyncio.Task[None]:
-        key.evictions += 1
+        if self._keys.get(key.spec) is key:
+            key.evictions += 1
+        else:  # a start under way for a key that went meanwhile
+            self._gone["evictions"] += 1
         log.info("warm sandbox evicted", skill=key.label.skill, tool=key.label.tool, reason=why)
         task = asyncio.create_task(to_completion(_discard(warm.sandbox)))
         self._closing.add(task)
@@ -353,7 +368,7 @@ class WarmPool:
                 while len(key.ready) > target:
                     self._evict(key, key.ready.pop(), "demand fell")
                 if key.idle(now, self.settings) and not key.ready and not key.starting:
-                    self._keys.pop(key.spec, None)
+                    self._drop(key)
                 elif len(key.ready) < target:
                     self._fill(key)
             while self._charged() > self._budget:

@@ -80,6 +80,10 @@ class PoolStatus:
     ready: int
     max_total: int
     keys: tuple[KeyStatus, ...]
+    # Since the pool began, over every key, those gone included.
+    hits: int
+    misses: int
+    evictions: int
 
 
 def unpoolable(spec: SandboxSpec) -> str | None:

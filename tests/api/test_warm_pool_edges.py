@@ -14,10 +14,12 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.api.conftest import Daemon
 from tests.api.test_reload import wait_for_event
 from tests.api.test_warm_pool import (
+    FRESH,
     entry,
     invoke,
     output,
     start_pooled,
+    status,
     tool_processes,
     wait_for,
     wait_warm,
@@ -144,3 +146,14 @@ def test_a_tool_that_does_not_wait_for_its_input_is_not_kept_warm(
     assert tool_processes(f"/skill/{tool}.py") == []
     found = entry(fresh_daemon, tool)
     assert found is not None and found.evictions == 1 and found.ready == found.starting == 0
+
+
+def test_what_retired_keys_counted_stays_visible(fresh_daemon: Daemon) -> None:
+    start_pooled(fresh_daemon)
+    output(invoke(fresh_daemon, "fresh"))
+    wait_warm(fresh_daemon, "fresh")
+    (fresh_daemon.catalog / "warm" / "fresh.py").write_text(FRESH.format(version=2))
+    output(invoke(fresh_daemon, "fresh"))  # its old key goes, with the sandbox warm for it
+    shown = status(fresh_daemon)
+    assert [e.evictions for e in shown.pools] == [0]
+    assert (shown.hits, shown.misses, shown.evictions) == (0, 2, 1)
