@@ -61,7 +61,6 @@ _RETRY_AFTER_FAILURE_SECONDS = 5.0
 # this between two upkeeps is not waiting (a spinning tool would run uncharged between calls).
 _SETTLING_SECONDS = 1.0
 _WAITING_CPU_NS = 100_000_000
-_WAITED_TOO_LONG = "it waited too long"
 
 
 class _Cold:
@@ -134,12 +133,12 @@ class WarmPool:
         self._ensure_maintenance()
         while key.ready:
             warm = key.ready.popleft()
-            if self._fresh(warm, now):
+            why = self._unfit(key, warm, now)
+            if why is None:
                 key.hits += 1
                 self._fill(key)
                 return warm.sandbox
-            key.restless = key.restless or not warm.sandbox.waiting
-            self._evict(key, warm, "no longer waiting for its input")
+            self._evict(key, warm, why)
         key.misses += 1
         self._fill(key)
         return await self.cold(spec, on_egress=on_egress)
@@ -287,7 +286,7 @@ class WarmPool:
             self._evict(key, warm, "its key was retired while it started")
             return None
         # Its own share was reserved (as ``starting``) before it started.
-        if self._charged() - key.memory_estimate + self._charge(key, warm) > self._budget:
+        if self._charged() - key.memory_estimate + key.charge(warm) > self._budget:
             self._evict(key, warm, "the pool's memory budget is spent")
             return None
         return warm
@@ -306,16 +305,7 @@ class WarmPool:
         return self._charged() + key.memory_estimate <= self._budget
 
     def _charged(self) -> int:
-        """Memory charged to the budget: each warm sandbox as measured (at least its key's
-        estimate), and each one starting as its key's estimate."""
-        return sum(
-            sum(self._charge(k, w) for w in k.ready) + k.starting * k.memory_estimate
-            for k in self._keys.values()
-        )
-
-    @staticmethod
-    def _charge(key: Key, warm: Warm) -> int:
-        return max(warm.memory_bytes, key.memory_estimate)
+        return sum(key.charged() for key in self._keys.values())
 
     def _measure(self, key: Key) -> None:
         for warm in key.ready:
@@ -359,10 +349,8 @@ class WarmPool:
             for key in list(self._keys.values()):
                 self._measure(key)
                 for warm in list(key.ready):
-                    why = self._unfit(warm, now)
-                    if why is not None:
+                    if (why := self._unfit(key, warm, now)) is not None:
                         key.ready.remove(warm)
-                        key.restless = key.restless or why != _WAITED_TOO_LONG
                         self._evict(key, warm, why)
                 target = key.target(now, self.settings)
                 while len(key.ready) > target:
@@ -375,21 +363,21 @@ class WarmPool:
                 if self._evict_oldest("the pool's memory budget is spent") is None:
                     break
 
-    def _fresh(self, warm: Warm, now: float) -> bool:
-        return warm.sandbox.waiting and now - warm.ready_at < self.settings.idle_ms / 1000
-
-    def _unfit(self, warm: Warm, now: float) -> str | None:
-        """Why ``warm`` may not be served any more, or None."""
+    def _unfit(self, key: Key, warm: Warm, now: float) -> str | None:
+        """Why ``warm`` may not be served any more, or None; a tool found not waiting for its
+        input makes its key restless."""
         if not warm.sandbox.waiting:
+            key.restless = True
             return "its process ended before a call took it"
-        if not self._fresh(warm, now):
-            return _WAITED_TOO_LONG
+        if now - warm.ready_at >= self.settings.idle_ms / 1000:
+            return "it waited too long"
         if now - warm.ready_at < _SETTLING_SECONDS:
             return None  # its tool may still be loading
         used, warm.cpu_ns = warm.cpu_ns, warm.sandbox.cpu_ns_so_far()
-        if used is not None and warm.cpu_ns - used > _WAITING_CPU_NS:
-            return "it kept using the CPU while waiting for its input"
-        return None
+        if used is None or warm.cpu_ns - used <= _WAITING_CPU_NS:
+            return None
+        key.restless = True
+        return "it kept using the CPU while waiting for its input"
 
 
 async def _discard(sandbox: Sandbox) -> None:

@@ -128,6 +128,14 @@ class Key:
     evictions: int = 0
     filling: asyncio.Task[None] | None = None
 
+    def charge(self, warm: Warm) -> int:
+        """What ``warm`` counts against the memory budget: as measured, at least the estimate."""
+        return max(warm.memory_bytes, self.memory_estimate)
+
+    def charged(self) -> int:
+        """Its warm sandboxes' charges, and each one starting as the estimate."""
+        return sum(self.charge(w) for w in self.ready) + self.starting * self.memory_estimate
+
     def idle(self, now: float, settings: PoolSettings) -> bool:
         return now - self.last_used > settings.idle_ms / 1000
 
