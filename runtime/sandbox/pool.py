@@ -256,7 +256,7 @@ class WarmPool:
                 return
             if len(key.ready) + key.starting >= key.target(now, self.settings):
                 return
-            if not self._room_for(key) or self._busy():
+            if self._busy() or not self._make_room(key, now):
                 return
             key.starting += 1
             try:
@@ -295,9 +295,23 @@ class WarmPool:
     def _budget(self) -> int:
         return self.settings.memory_budget_bytes
 
-    def _room_for(self, key: Key) -> bool:
-        if time.monotonic() - self._uids_short_at < _RETRY_AFTER_FAILURE_SECONDS:
+    def _make_room(self, key: Key, now: float) -> bool:
+        """Room for one more of ``key``'s, taken if need be from warm sandboxes of keys in less
+        demand: keys used a while ago keep no room from one in use now."""
+        if now - self._uids_short_at < _RETRY_AFTER_FAILURE_SECONDS:
             return False
+        if key.memory_estimate > self._budget:
+            return False
+        while not self._room_for(key):
+            wanted = key.demand(now)
+            less = [k for k in self._keys.values() if k.ready and k.demand(now) < wanted]
+            if not less:
+                return False
+            other = min(less, key=lambda k: (k.demand(now), k.last_used))
+            self._evict(other, other.ready.popleft(), "a key in more demand needs its room")
+        return True
+
+    def _room_for(self, key: Key) -> bool:
         held = sum(len(k.ready) + k.starting for k in self._keys.values())
         # At most half the host uids: the rest stay for calls and sessions.
         if held >= min(self.settings.max_total, self.launcher.identities.uids.count // 2):

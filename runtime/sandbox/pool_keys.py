@@ -136,15 +136,19 @@ class Key:
         """Its warm sandboxes' charges, and each one starting as the estimate."""
         return sum(self.charge(w) for w in self.ready) + self.starting * self.memory_estimate
 
+    def demand(self, now: float) -> int:
+        """Its calls of the last few seconds."""
+        while self.arrivals and now - self.arrivals[0] > _RATE_WINDOW_SECONDS:
+            self.arrivals.popleft()
+        return len(self.arrivals)
+
     def idle(self, now: float, settings: PoolSettings) -> bool:
         return now - self.last_used > settings.idle_ms / 1000
 
     def target(self, now: float, settings: PoolSettings) -> int:
         if self.retired or self.restless or self.idle(now, settings):
             return 0
-        while self.arrivals and now - self.arrivals[0] > _RATE_WINDOW_SECONDS:
-            self.arrivals.popleft()
-        if not self.arrivals:
+        if not self.demand(now):
             return min(1, settings.max_per_key)
         rate = len(self.arrivals) / max(now - self.arrivals[0], 1.0)
         wanted = max(1, math.ceil(rate * self.start_seconds * _HEADROOM))

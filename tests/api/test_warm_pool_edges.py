@@ -157,3 +157,19 @@ def test_what_retired_keys_counted_stays_visible(fresh_daemon: Daemon) -> None:
     shown = status(fresh_daemon)
     assert [e.evictions for e in shown.pools] == [0]
     assert (shown.hits, shown.misses, shown.evictions) == (0, 2, 1)
+
+
+def test_warm_room_goes_to_the_key_in_more_demand(fresh_daemon: Daemon) -> None:
+    # Two keys used once each hold the pool's only room; a third called more wants it more.
+    start_pooled(fresh_daemon, "max_total = 2\n")
+    with fresh_daemon.channel() as channel:
+        for wall_ms in (20_000, 21_000):
+            limits = pb.Limits(wall_time_ms=wall_ms)
+            request = pb.InvokeRequest(skill="warm", tool="fresh", input_json="{}", limits=limits)
+            output(fresh_daemon.stub(channel).Invoke(request, timeout=60))
+    wait_for(lambda: status(fresh_daemon).ready == 2)
+    for _ in range(2):
+        output(invoke(fresh_daemon, "fresh"))
+    wait_for(lambda: (s := status(fresh_daemon)).ready == 2 and s.evictions >= 1, timeout=10)
+    output(invoke(fresh_daemon, "fresh"))
+    assert status(fresh_daemon).hits == 1
