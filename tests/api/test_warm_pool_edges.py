@@ -1,8 +1,11 @@
-"""The warm pool at its edges: scarce host uids, rules that change, reloads, stops mid-start."""
+"""The warm pool at its edges: scarce host uids, rules and profiles that change, reloads, tools
+that do not wait for their input, keys contending for room, and what operators see."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import shutil
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +14,7 @@ import pytest
 
 from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.util import paths
 from tests.api.conftest import Daemon
 from tests.api.test_reload import wait_for_event
 from tests.api.test_warm_pool import (
@@ -173,3 +177,26 @@ def test_warm_room_goes_to_the_key_in_more_demand(fresh_daemon: Daemon) -> None:
     wait_for(lambda: (s := status(fresh_daemon)).ready == 2 and s.evictions >= 1, timeout=10)
     output(invoke(fresh_daemon, "fresh"))
     assert status(fresh_daemon).hits == 1
+
+
+def test_a_profile_edited_on_disk_is_never_served_from_its_old_sandboxes(
+    fresh_daemon: Daemon,
+) -> None:
+    profiles = fresh_daemon.root / "profiles"
+    shutil.copytree(paths.PROJECT_ROOT / "sandbox_profiles", profiles)
+    default = profiles / "default.toml"
+    marked = default.read_text().replace("[env]\n", '[env]\nMARK = "1"\n')
+    default.write_text(marked)
+    start_pooled(fresh_daemon, f'[catalog]\nprofiles = "{profiles}"\n')
+    (fresh_daemon.catalog / "warm" / "fresh.py").write_text(
+        "import json, os, sys\njson.load(sys.stdin)\nprint(json.dumps(os.environ['MARK']))\n"
+    )
+    output(invoke(fresh_daemon, "fresh"))
+    wait_warm(fresh_daemon, "fresh")
+    default.write_text(marked.replace('MARK = "1"', 'MARK = "2"'))
+    for _ in range(3):
+        done = invoke(fresh_daemon, "fresh")
+        assert done.result.status == pb.STATUS_OK, done.result
+        assert json.loads(done.result.output_json) == "2"
+        wait_warm(fresh_daemon, "fresh")
+    assert status(fresh_daemon).hits == 2
