@@ -163,6 +163,9 @@ class AdminServicer(pb_grpc.AdminServicer):
             memory_bytes=status.memory_bytes,
             ready=status.ready,
             max_total=status.max_total,
+            hits=status.hits,
+            misses=status.misses,
+            evictions=status.evictions,
             pools=[
                 pb.PoolEntry(
                     skill=key.label.skill,

@@ -101,7 +101,11 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
             await self._audit(events.RULE_CREATED, rule)
             return await self._sql(self.approvals.add_rule, rule)
 
-        return rule_to_proto(await to_the_end(create()))
+        created = await to_the_end(create())
+        if created.effect is Effect.DENY:
+            # Calls it refuses have no use for a sandbox of the tool running ahead of them.
+            self.invocations.runner.pool.forget(created.skill, created.tool)
+        return rule_to_proto(created)
 
     async def ListRules(
         self, request: pb.ListRulesRequest, context: Context

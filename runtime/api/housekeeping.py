@@ -69,8 +69,9 @@ def reload_config(
     lockout: Lockout,
     audit_log: BackgroundAudit,
 ) -> None:
-    """SIGHUP: re-read the configuration; rate limits, approval timeout and lockout policy take
-    effect at once. A bad file changes nothing: the daemon keeps running as it was."""
+    """SIGHUP: re-read the configuration; rate limits, approval timeout, lockout policy and the
+    warm pool's settings take effect at once. A bad file changes nothing: the daemon keeps
+    running as it was."""
     try:
         new = reload()
     except SkillRuntimeError as exc:
@@ -84,12 +85,14 @@ def reload_config(
             "rate_limits_by_token",
             "approval_timeout_ms",
             "lockout",
+            "pool",
         )
         if getattr(new, name) != getattr(current[0], name)
     )
     current[0] = new
     invocations.approval_timeout_ms = new.approval_timeout_ms
     lockout.policy = new.lockout
+    invocations.runner.pool.configure(new.pool)
     log.info("configuration reloaded", changed=changed)
     audit_log.emit(events.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=True, changed=changed)
 

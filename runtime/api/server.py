@@ -237,6 +237,7 @@ async def _serve(
         catalog=catalog,
         identities=launcher.identities,
         audit_log=audit_log,
+        give_up_a_uid=pool.give_up_a_uid,
     )
     sessions.recover()
     invocations.add_strategy(

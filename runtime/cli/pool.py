@@ -42,7 +42,8 @@ def cmd_pool(args: argparse.Namespace) -> int:
     state = "on" if status.enabled else "off"
     print(
         f"pool {state}: {status.ready} warm of at most {status.max_total}, "
-        f"{status.memory_bytes / _MIB:.1f} of {status.memory_budget_bytes / _MIB:.0f} MiB"
+        f"{status.memory_bytes / _MIB:.1f} of {status.memory_budget_bytes / _MIB:.0f} MiB; "
+        f"since start {status.hits} hits, {status.misses} misses, {status.evictions} evicted"
     )
     rows = [
         [

@@ -146,11 +146,14 @@ class Invocations:
             await self.gate.claim(call.request.approval_id, call.bindings())
             return call.with_(decision=Decision(verdict=Verdict.RUN))
         label = call.ready.label
-        if decision.verdict is Verdict.APPROVE_BEFORE_RUN:
-            # Its code must not start before a person approves: none may be running ahead.
+        if decision.verdict in (Verdict.APPROVE_BEFORE_RUN, Verdict.DENY):
+            # Its code must not start before a person approves, nor run for calls refused:
+            # none may be running ahead.
             self.runner.pool.forget(label.skill, label.tool)
-        elif decision.verdict is not Verdict.DENY:
-            # No person stands between this call and its run: it may take a warm sandbox.
+        elif decision.rule is None:
+            # No person stands between this call and its run, nor a rule that may be deleted
+            # at any moment (a tool let through by one needs approval again once it goes): it
+            # may take a warm sandbox.
             call = call.with_(prepared=replace(call.ready, warm=True))
         return call.with_(decision=decision)
 

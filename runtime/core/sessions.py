@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -110,15 +110,26 @@ class Sessions:
         identities: IdentityPool,
         audit_log: BackgroundAudit | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        give_up_a_uid: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.settings = settings
         self.identities = identities
+        # What frees a uid held ahead of need (the warm pool's), when every one is held.
+        self._give_up_a_uid = give_up_a_uid
         self.profiles = profiles
         self.catalog = catalog
         self._audit = audit_log
         self._clock = clock
         self._live: dict[str, Live] = {}
         self._lock = asyncio.Lock()  # creation counts against the caps: one at a time
+
+    async def _new_identity(self) -> HostIdentity:
+        try:
+            return self.identities.acquire()
+        except OverLimit:
+            if self._give_up_a_uid is None or not await self._give_up_a_uid():
+                raise
+        return self.identities.acquire()
 
     def recover(self) -> list[str]:
         """At start: remove the workspaces a stopped daemon left; returns their names."""
@@ -180,7 +191,7 @@ class Sessions:
             # Mounted and registered whole, even if the caller leaves meanwhile: a mount the
             # registry does not know would escape the caps, destroy and expiry.
             try:
-                identity = self.identities.acquire()
+                identity = await self._new_identity()
                 workspace = await to_the_end(
                     asyncio.to_thread(
                         Workspace.create,

@@ -12,19 +12,23 @@ are given at start), no allowlist network (the egress proxy is opened per sandbo
 identity, nothing elevated. And by the caller, who asks for a warm sandbox only for a call that
 needs no person's approval before it runs: the code of such a tool never starts ahead of it.
 
-Sizing follows demand: a key's target grows with its arrival rate times how long a start takes,
-from zero (unused for ``idle``) to ``max_per_key``; all keys together stay within ``max_total``
-sandboxes and ``memory_budget`` bytes (each warm sandbox's cgroup memory, as measured). Starts
-in the background wait while real calls wait for a slot, so warm sandboxes never take a slot a
-call needs. A key whose skill changed (another content hash) or whose profile changed is
-retired at once, with every sandbox started for it.
+A tool that does not wait for its input (it ends before a call takes it, or keeps using the
+CPU while it waits) is not kept warm: it would run, uncharged, between calls.
+
+Sizing follows demand (``pool_keys``); all keys together stay within ``max_total`` sandboxes
+and ``memory_budget`` bytes: each warm sandbox is charged its cgroup memory, at least the peak
+of its tool's last runs (its memory limit before one is known). Background starts wait while
+calls wait for a slot, and give up host uids a call or session needs. A key whose skill or
+profile changed is retired at once, with every sandbox started for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import structlog
@@ -40,6 +44,7 @@ from runtime.sandbox.pool_keys import (
     PoolSettings,
     PoolStatus,
     Warm,
+    summary,
     unpoolable,
 )
 
@@ -55,9 +60,6 @@ _RETRY_AFTER_FAILURE_SECONDS = 5.0
 # A served sandbox's replacement starts when it has run, or this long after it was taken.
 _REFILL_AFTER_SECONDS = 0.25
 _ANSWER_SECONDS = 0.02  # from its end until its call has been answered
-# A tool whose warm sandboxes end this many times in a row before a call takes one (it does not
-# wait for its input) is not kept warm: each would be started for nothing.
-_FUTILE_AFTER = 3
 
 
 class _Cold:
@@ -99,8 +101,14 @@ class WarmPool:
         self._busy = busy  # real calls wait for a slot: no background start now
         self._keys: dict[SandboxSpec, Key] = {}
         self._starts = asyncio.Semaphore(_CONCURRENT_STARTS)
-        self._closing: set[asyncio.Task[None]] = set()  # evicted sandboxes being stopped
-        self._filling: set[asyncio.Task[None]] = set()  # background starts, of live keys or not
+        self._closing: set[asyncio.Task[None]] = set()
+        self._fills: set[asyncio.Task[None]] = set()
+        self._uids_short_at = -math.inf
+        self._gone = Counter[str]()  # what keys no longer here counted
+        # The highest peak of a finished run per tool and content: until one is known, a warm
+        # sandbox is charged its memory limit (the measure at its start misses what the tool
+        # loads next).
+        self._peaks: dict[PoolLabel, int] = {}
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -119,7 +127,7 @@ class WarmPool:
         *,
         on_egress: AttemptCallback | None = None,
     ) -> Sandbox:
-        if self._closed or unpoolable(spec) is not None:
+        if self._closed or not self.settings.enabled or unpoolable(spec) is not None:
             return await self.cold(spec, on_egress=on_egress)
         now = time.monotonic()
         key = self._key(spec, label, keep)
@@ -128,54 +136,71 @@ class WarmPool:
         self._ensure_maintenance()
         while key.ready:
             warm = key.ready.popleft()
-            if self._fresh(key, warm, now):
+            why = key.unfit(warm, now, self.settings)
+            if why is None:
                 key.hits += 1
-                key.ended_early = 0
-                self._replace_later(key, warm.sandbox)
+                self._after_run(key, warm.sandbox)
                 return warm.sandbox
-            self._evict(key, warm, "no longer waiting for its input")
+            self._evict(key, warm, why)
         key.misses += 1
         self._fill(key)
-        return await self.cold(spec, on_egress=on_egress)
+        sandbox = await self.cold(spec, on_egress=on_egress)
+        sandbox.when_reaped(lambda: self._learn(key, sandbox))
+        return sandbox
 
-    def _replace_later(self, key: Key, served: Sandbox) -> None:
-        """Start ``served``'s replacement once its call has had its answer (or soon, for a long
-        run): a start beside it would take the CPU and the event loop the call waits for."""
+    def _after_run(self, key: Key, served: Sandbox) -> None:
+        """Once ``served`` has run: learn its peak, and start its replacement when its call has
+        had its answer (or soon, for a long run): a start beside it would take the CPU and the
+        event loop the call waits for."""
         loop = asyncio.get_running_loop()
+        served.when_reaped(lambda: self._learn(key, served))
         served.when_reaped(lambda: loop.call_later(_ANSWER_SECONDS, self._fill, key))
         loop.call_later(_REFILL_AFTER_SECONDS, self._fill, key)
 
     async def cold(self, spec: SandboxSpec, *, on_egress: AttemptCallback | None = None) -> Sandbox:
-        """A sandbox started now; should warm sandboxes hold every host uid, one makes room."""
+        """A sandbox started now; should the pool hold the host uid it needs, it gives it up."""
         try:
             return await self.launcher.start(spec, on_egress=on_egress)
         except OverLimit:
-            evicted = self._evict_oldest("a call needs its host uid")
-            if evicted is None:
+            if not await self.give_up_a_uid():
                 raise
-            await asyncio.shield(evicted)  # its uid is free once it is gone
         return await self.launcher.start(spec, on_egress=on_egress)
+
+    async def give_up_a_uid(self) -> bool:
+        """For a call or session that found every host uid held: stop the oldest warm sandbox,
+        else every start under way (a start holds its uid from its first step), and start none
+        for a while; whether any uid was the pool's to give."""
+        self._uids_short_at = time.monotonic()
+        evicted = self._evict_oldest("a call needs its host uid")
+        if evicted is not None:
+            await asyncio.shield(evicted)  # its uid is free once it is gone
+            return True
+        starts = [task for task in self._fills if not task.done()]
+        for task in starts:
+            task.cancel()  # a cancelled start leaves nothing behind, its uid included
+        if starts:
+            await asyncio.wait(starts)
+        return bool(starts)
+
+    def configure(self, settings: PoolSettings) -> None:
+        """New settings (a reload): every key starts over under them; turned off, none stays."""
+        if settings == self.settings:
+            return
+        self.settings = settings
+        for key in list(self._keys.values()):
+            self._retire(key, "the pool's settings changed")
 
     def forget(self, skill: str, tool: str) -> None:
         """Retire every key of ``skill``'s ``tool`` (its calls now need approval before they
-        run: no sandbox of it may be running ahead of one)."""
+        run, or are denied: no sandbox of it may be running ahead of one)."""
         for key in list(self._keys.values()):
             if (key.label.skill, key.label.tool) == (skill, tool):
-                self._retire(key, "its calls need approval before they run")
+                self._retire(key, "its calls need approval before they run, or are denied")
 
     def status(self) -> PoolStatus:
-        now = time.monotonic()
         for key in self._keys.values():
             self._measure(key)
-        keys = tuple(key.status(now, self.settings) for key in self._keys.values())
-        return PoolStatus(
-            enabled=self.settings.enabled,
-            memory_budget_bytes=self.settings.memory_budget_bytes,
-            memory_bytes=sum(k.memory_bytes for k in keys),
-            ready=sum(k.ready for k in keys),
-            max_total=self.settings.max_total,
-            keys=keys,
-        )
+        return summary(self._keys.values(), self.settings, self._gone, time.monotonic())
 
     async def close(self) -> None:
         """Stop every warm sandbox and every start under way."""
@@ -184,9 +209,9 @@ class WarmPool:
             self._maintenance.cancel()
         for key in list(self._keys.values()):
             self._retire(key, "the daemon stops")
-        for task in self._filling:
+        for task in self._fills:
             task.cancel()  # a start cut short leaves nothing behind (the launcher's promise)
-        await asyncio.gather(*self._filling, return_exceptions=True)
+        await asyncio.gather(*self._fills, return_exceptions=True)
         while self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
@@ -202,15 +227,23 @@ class WarmPool:
                 other.label.content_hash != label.content_hash or other.spec.profile != spec.profile
             ):
                 self._retire(other, "its skill or profile changed")
-        key = Key(label=label, spec=spec, keep=keep)
+        estimate = self._peaks.get(label, spec.limits.memory_bytes)
+        key = Key(label=label, spec=spec, keep=keep, memory_estimate=estimate)
         self._keys[spec] = key
         return key
 
     def _retire(self, key: Key, why: str) -> None:
         key.retired = True
-        self._keys.pop(key.spec, None)
         while key.ready:
             self._evict(key, key.ready.popleft(), why)
+        self._drop(key)
+
+    def _drop(self, key: Key) -> None:
+        """``key`` leaves the pool; what it counted stays in the totals (an eviction of a
+        start under way for it comes later, and is counted then)."""
+        if self._keys.get(key.spec) is key:
+            del self._keys[key.spec]
+            self._gone.update(hits=key.hits, misses=key.misses, evictions=key.evictions)
 
     # Filling.
 
@@ -218,19 +251,17 @@ class WarmPool:
         if self._closed or (key.filling is not None and not key.filling.done()):
             return
         key.filling = asyncio.create_task(self._fill_key(key))
-        self._filling.add(key.filling)
-        key.filling.add_done_callback(self._filling.discard)
+        self._fills.add(key.filling)
+        key.filling.add_done_callback(self._fills.discard)
 
     async def _fill_key(self, key: Key) -> None:
         while not self._closed and not key.retired:
             now = time.monotonic()
             if now - key.failed_at < _RETRY_AFTER_FAILURE_SECONDS:
                 return
-            if key.ended_early >= _FUTILE_AFTER:
-                return
             if len(key.ready) + key.starting >= key.target(now, self.settings):
                 return
-            if not self._room_for(key) or self._busy():
+            if self._busy() or not self._make_room(key, now):
                 return
             key.starting += 1
             try:
@@ -260,7 +291,7 @@ class WarmPool:
             self._evict(key, warm, "its key was retired while it started")
             return None
         # Its own share was reserved (as ``starting``) before it started.
-        if self._charged() - key.memory_estimate + self._charge(key, warm) > self._budget:
+        if self._charged() - key.memory_estimate + key.charge(warm) > self._budget:
             self._evict(key, warm, "the pool's memory budget is spent")
             return None
         return warm
@@ -268,6 +299,22 @@ class WarmPool:
     @property
     def _budget(self) -> int:
         return self.settings.memory_budget_bytes
+
+    def _make_room(self, key: Key, now: float) -> bool:
+        """Room for one more of ``key``'s, taken if need be from warm sandboxes of keys in less
+        demand: keys used a while ago keep no room from one in use now."""
+        if now - self._uids_short_at < _RETRY_AFTER_FAILURE_SECONDS:
+            return False
+        if key.memory_estimate > self._budget:
+            return False
+        while not self._room_for(key):
+            wanted = key.demand(now)
+            less = [k for k in self._keys.values() if k.ready and k.demand(now) < wanted]
+            if not less:
+                return False
+            other = min(less, key=lambda k: (k.demand(now), k.last_used))
+            self._evict(other, other.ready.popleft(), "a key in more demand needs its room")
+        return True
 
     def _room_for(self, key: Key) -> bool:
         held = sum(len(k.ready) + k.starting for k in self._keys.values())
@@ -277,16 +324,7 @@ class WarmPool:
         return self._charged() + key.memory_estimate <= self._budget
 
     def _charged(self) -> int:
-        """Memory charged to the budget: each warm sandbox as measured (at least its key's
-        estimate), and each one starting as its key's estimate."""
-        return sum(
-            sum(self._charge(k, w) for w in k.ready) + k.starting * k.memory_estimate
-            for k in self._keys.values()
-        )
-
-    @staticmethod
-    def _charge(key: Key, warm: Warm) -> int:
-        return max(warm.memory_bytes, key.memory_estimate)
+        return sum(key.charged() for key in self._keys.values())
 
     def _measure(self, key: Key) -> None:
         for warm in key.ready:
@@ -297,10 +335,25 @@ class WarmPool:
         warm.memory_bytes = warm.sandbox.memory_bytes()
         key.memory_estimate = max(key.memory_estimate, warm.memory_bytes)
 
+    def _learn(self, key: Key, ran: Sandbox) -> None:
+        """A run of ``key``'s tool ended: its peak bounds what a warm one of it holds (a warm
+        sandbox is the start of such a run), so the key is charged that from now on, and what
+        the budget allowed before is tried again."""
+        peak = ran.peak_memory_bytes
+        if peak <= 0:
+            return
+        self._peaks[key.label] = max(self._peaks.get(key.label, 0), peak)
+        key.memory_estimate = max([self._peaks[key.label], *(w.memory_bytes for w in key.ready)])
+        if not key.ready:  # the budget may have kept it empty
+            asyncio.get_running_loop().call_later(_ANSWER_SECONDS, self._fill, key)
+
     # Eviction and upkeep.
 
     def _evict(self, key: Key, warm: Warm, why: str) -> asyncio.Task[None]:
-        key.evictions += 1
+        if self._keys.get(key.spec) is key:
+            key.evictions += 1
+        else:  # a start under way for a key that went meanwhile
+            self._gone["evictions"] += 1
         log.info("warm sandbox evicted", skill=key.label.skill, tool=key.label.tool, reason=why)
         task = asyncio.create_task(to_completion(_discard(warm.sandbox)))
         self._closing.add(task)
@@ -326,25 +379,20 @@ class WarmPool:
             now = time.monotonic()
             for key in list(self._keys.values()):
                 self._measure(key)
-                for warm in [w for w in key.ready if not self._fresh(key, w, now)]:
-                    key.ready.remove(warm)
-                    self._evict(key, warm, "it waited too long, or its process ended")
+                for warm in list(key.ready):
+                    if (why := key.unfit(warm, now, self.settings)) is not None:
+                        key.ready.remove(warm)
+                        self._evict(key, warm, why)
                 target = key.target(now, self.settings)
                 while len(key.ready) > target:
                     self._evict(key, key.ready.pop(), "demand fell")
-                if target == 0 and not key.ready and not key.starting:
-                    self._keys.pop(key.spec, None)
+                if key.idle(now, self.settings) and not key.ready and not key.starting:
+                    self._drop(key)
                 elif len(key.ready) < target:
                     self._fill(key)
             while self._charged() > self._budget:
                 if self._evict_oldest("the pool's memory budget is spent") is None:
                     break
-
-    def _fresh(self, key: Key, warm: Warm, now: float) -> bool:
-        if not warm.sandbox.waiting:
-            key.ended_early += 1
-            return False
-        return now - warm.ready_at < self.settings.idle_ms / 1000
 
 
 async def _discard(sandbox: Sandbox) -> None:

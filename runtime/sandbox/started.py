@@ -88,6 +88,11 @@ class Sandbox:
         """Started, not yet run, and its process still there (a warm sandbox worth serving)."""
         return not self._used and self._process.returncode is None
 
+    @property
+    def peak_memory_bytes(self) -> int:
+        """The most memory its cgroup held, as measured when it was reaped (0 before)."""
+        return self._usage.peak_memory_bytes
+
     def when_reaped(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` once every process of the sandbox is gone (its run or close ended)."""
         self._on_reaped.append(callback)
@@ -96,6 +101,13 @@ class Sandbox:
         """The memory its cgroup holds now (0 once it is gone)."""
         try:
             return self.group.memory_bytes()
+        except OSError:
+            return 0
+
+    def cpu_ns_so_far(self) -> int:
+        """The CPU its cgroup has used so far (0 once it is gone)."""
+        try:
+            return self.group.cpu_ns()
         except OSError:
             return 0
 

@@ -20,7 +20,7 @@ def spec(profiles: ProfileStore, **changes: object) -> SandboxSpec:
 
 
 def key(profiles: ProfileStore) -> Key:
-    return Key(label=LABEL, spec=spec(profiles), keep=())
+    return Key(label=LABEL, spec=spec(profiles), keep=(), memory_estimate=0)
 
 
 def test_a_plain_tool_may_be_warm(profiles: ProfileStore) -> None:

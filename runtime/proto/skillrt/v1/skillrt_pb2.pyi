@@ -362,20 +362,26 @@ class PoolEntry(_message.Message):
     def __init__(self, skill: _Optional[str] = ..., tool: _Optional[str] = ..., profile: _Optional[str] = ..., content_hash: _Optional[str] = ..., ready: _Optional[int] = ..., starting: _Optional[int] = ..., target: _Optional[int] = ..., hits: _Optional[int] = ..., misses: _Optional[int] = ..., evictions: _Optional[int] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
 
 class PoolStatus(_message.Message):
-    __slots__ = ("enabled", "memory_budget_bytes", "memory_bytes", "ready", "max_total", "pools")
+    __slots__ = ("enabled", "memory_budget_bytes", "memory_bytes", "ready", "max_total", "pools", "hits", "misses", "evictions")
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     MEMORY_BUDGET_BYTES_FIELD_NUMBER: _ClassVar[int]
     MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
     MAX_TOTAL_FIELD_NUMBER: _ClassVar[int]
     POOLS_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    MISSES_FIELD_NUMBER: _ClassVar[int]
+    EVICTIONS_FIELD_NUMBER: _ClassVar[int]
     enabled: bool
     memory_budget_bytes: int
     memory_bytes: int
     ready: int
     max_total: int
     pools: _containers.RepeatedCompositeFieldContainer[PoolEntry]
-    def __init__(self, enabled: _Optional[bool] = ..., memory_budget_bytes: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., ready: _Optional[int] = ..., max_total: _Optional[int] = ..., pools: _Optional[_Iterable[_Union[PoolEntry, _Mapping]]] = ...) -> None: ...
+    hits: int
+    misses: int
+    evictions: int
+    def __init__(self, enabled: _Optional[bool] = ..., memory_budget_bytes: _Optional[int] = ..., memory_bytes: _Optional[int] = ..., ready: _Optional[int] = ..., max_total: _Optional[int] = ..., pools: _Optional[_Iterable[_Union[PoolEntry, _Mapping]]] = ..., hits: _Optional[int] = ..., misses: _Optional[int] = ..., evictions: _Optional[int] = ...) -> None: ...
 
 class QueryAuditRequest(_message.Message):
     __slots__ = ("events", "actor", "since_ms", "until_ms", "limit")
