@@ -36,7 +36,7 @@ import structlog
 from runtime.errors import OverLimit, SkillRuntimeError
 from runtime.sandbox.cleanup import to_completion
 from runtime.sandbox.egress.proxy import AttemptCallback
-from runtime.sandbox.launcher import Launcher, Sandbox
+from runtime.sandbox.launcher import Launcher, Sandbox, Starter
 from runtime.sandbox.nsjail import SandboxSpec
 from runtime.sandbox.pool_keys import (
     Key,
@@ -47,6 +47,8 @@ from runtime.sandbox.pool_keys import (
     summary,
     unpoolable,
 )
+from runtime.sandbox.pool_starts import ColdStart, WarmStart
+from runtime.sandbox.started import READY_TIMEOUT_SECONDS
 
 __all__ = ["PoolLabel", "PoolSettings", "PoolStatus", "WarmPool"]
 
@@ -60,30 +62,6 @@ _RETRY_AFTER_FAILURE_SECONDS = 5.0
 # A served sandbox's replacement starts when it has run, or this long after it was taken.
 _REFILL_AFTER_SECONDS = 0.25
 _ANSWER_SECONDS = 0.02  # from its end until its call has been answered
-
-
-class _Cold:
-    """Starts a sandbox for one call without the pool (what the pool does on a miss)."""
-
-    def __init__(self, pool: WarmPool) -> None:
-        self._pool = pool
-
-    async def start(
-        self, spec: SandboxSpec, *, on_egress: AttemptCallback | None = None
-    ) -> Sandbox:
-        return await self._pool.cold(spec, on_egress=on_egress)
-
-
-class Warmable:
-    """Starts a sandbox for one call, from the pool when one is warm for its spec."""
-
-    def __init__(self, pool: WarmPool, label: PoolLabel, keep: tuple[object, ...]) -> None:
-        self._pool, self._label, self._keep = pool, label, keep
-
-    async def start(
-        self, spec: SandboxSpec, *, on_egress: AttemptCallback | None = None
-    ) -> Sandbox:
-        return await self._pool.take(spec, self._label, self._keep, on_egress=on_egress)
 
 
 class WarmPool:
@@ -112,12 +90,12 @@ class WarmPool:
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
 
-    def for_call(self, label: PoolLabel | None, keep: tuple[object, ...] = ()) -> _Cold | Warmable:
+    def for_call(self, label: PoolLabel | None, keep: tuple[object, ...] = ()) -> Starter:
         """What starts one call's sandbox: warm when ``label`` is given (the call may run a
         sandbox started ahead of it), cold otherwise."""
         if label is None or not self.settings.enabled:
-            return _Cold(self)
-        return Warmable(self, label, keep)
+            return ColdStart(self)
+        return WarmStart(self, label, keep)
 
     async def take(
         self,
@@ -276,8 +254,10 @@ class WarmPool:
     async def _start_one(self, key: Key) -> Warm | None:
         began = time.monotonic()
         try:
-            sandbox = await self.launcher.start(key.spec, standby_ms=2 * self.settings.idle_ms)
-        except SkillRuntimeError as exc:
+            # nsjail's clock runs from its start; one is served at most ``idle`` after it is ready.
+            standby = 2 * self.settings.idle_ms + READY_TIMEOUT_SECONDS * 1000
+            sandbox = await self.launcher.start(key.spec, standby_ms=standby)
+        except Exception as exc:  # a background start that fails waits, whatever the cause
             key.failed_at = time.monotonic()
             log.warning(
                 "warm start failed", skill=key.label.skill, tool=key.label.tool, error=str(exc)
@@ -376,23 +356,28 @@ class WarmPool:
         """Once a second: replace stale sandboxes, drain idle keys, keep within the budget."""
         while self._keys and not self._closed:
             await asyncio.sleep(_MAINTENANCE_SECONDS)
-            now = time.monotonic()
-            for key in list(self._keys.values()):
-                self._measure(key)
-                for warm in list(key.ready):
-                    if (why := key.unfit(warm, now, self.settings)) is not None:
-                        key.ready.remove(warm)
-                        self._evict(key, warm, why)
-                target = key.target(now, self.settings)
-                while len(key.ready) > target:
-                    self._evict(key, key.ready.pop(), "demand fell")
-                if key.idle(now, self.settings) and not key.ready and not key.starting:
-                    self._drop(key)
-                elif len(key.ready) < target:
-                    self._fill(key)
-            while self._charged() > self._budget:
-                if self._evict_oldest("the pool's memory budget is spent") is None:
-                    break
+            try:
+                self._upkeep(time.monotonic())
+            except Exception:  # a bug must not end the upkeep of every key
+                log.exception("warm pool upkeep failed")
+
+    def _upkeep(self, now: float) -> None:
+        for key in list(self._keys.values()):
+            self._measure(key)
+            for warm in list(key.ready):
+                if (why := key.unfit(warm, now, self.settings)) is not None:
+                    key.ready.remove(warm)
+                    self._evict(key, warm, why)
+            target = key.target(now, self.settings)
+            while len(key.ready) > target:
+                self._evict(key, key.ready.pop(), "demand fell")
+            if key.idle(now, self.settings) and not key.ready and not key.starting:
+                self._drop(key)
+            elif len(key.ready) < target:
+                self._fill(key)
+        while self._charged() > self._budget:
+            if self._evict_oldest("the pool's memory budget is spent") is None:
+                break
 
 
 async def _discard(sandbox: Sandbox) -> None:

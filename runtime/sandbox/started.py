@@ -32,13 +32,13 @@ from runtime.sandbox.result import (
 )
 from runtime.sandbox.seccomp_kills import KillWatch, SeccompKill
 
-__all__ = ["OutputCallback", "Sandbox"]
+__all__ = ["READY_TIMEOUT_SECONDS", "OutputCallback", "Sandbox"]
 
 OutputCallback = Callable[[str, bytes], Awaitable[None]]
 
 # nsjail logs this line from inside the finished jail, just before it execs the command.
 _READY = "Executing '"
-_READY_TIMEOUT_SECONDS = 30
+READY_TIMEOUT_SECONDS = 30
 _READ_CHUNK = 65536
 
 
@@ -201,7 +201,7 @@ class Sandbox:
 
         Once this returns the sandbox is fully isolated and limited, waiting for its input.
         """
-        await asyncio.wait_for(self._log.read_until(_READY), timeout=_READY_TIMEOUT_SECONDS)
+        await asyncio.wait_for(self._log.read_until(_READY), timeout=READY_TIMEOUT_SECONDS)
 
     async def _feed(self, data: bytes | AsyncIterable[bytes]) -> None:
         stdin = self._process.stdin
