@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,13 @@ from runtime.audit.entry import GENESIS, Entry, check_entry, format_ts, parse_li
 from runtime.audit.events import AUDIT_REPAIRED, CHECKPOINT
 from runtime.audit.lock import ProcessLock
 from runtime.audit.repair import find_tail
-from runtime.errors import BadRequest, IntegrityError, StateUnwritable
+from runtime.errors import BadRequest, IntegrityError, SkillRuntimeError, StateUnwritable
 from runtime.util.fsio import fsync_dir
 
-__all__ = ["AuditLog"]
+__all__ = ["AuditLog", "Pending"]
 
 _CHUNK = 65536
+Pending = tuple[str, str, dict[str, Any]]  # an entry to append: event, actor, fields
 _DAEMON = "skillrt"  # the actor of what the log does to itself, as the daemon names itself
 
 
@@ -90,7 +91,25 @@ class AuditLog:
         """``append`` off the event loop: the fsync must not stall other requests."""
         return await asyncio.to_thread(lambda: self.append(event, actor=actor, **fields))
 
+    def append_all(self, items: Sequence[Pending]) -> list[Entry | SkillRuntimeError]:
+        """Append ``items`` in order with one fsync for them all (group commit): each result is
+        its entry, or why it is not on disk. An item whose fields are not JSON gets its
+        ``BadRequest`` and the rest go on; a disk error fails every item (none is known to be
+        on disk), and the torn tail it may leave is for ``repair``."""
+        try:
+            with self._lock:
+                return self._write_all_items(items)
+        except OSError as exc:
+            failed = _unwritable(exc)
+            return [failed for _ in items]
+
     def _write(self, event: str, actor: str, fields: dict[str, Any]) -> Entry:
+        (result,) = self._write_all_items([(event, actor, fields)])
+        if isinstance(result, SkillRuntimeError):
+            raise result
+        return result
+
+    def _write_all_items(self, items: Sequence[Pending]) -> list[Entry | SkillRuntimeError]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
@@ -101,30 +120,52 @@ class AuditLog:
                 seq, prev, key = self._tail[2:]
             else:
                 seq, prev, key = _next_link(self.path, self.keys)
-            body: dict[str, Any] = {
-                "seq": seq,
-                "ts": format_ts(self._clock()),
-                "event": event,
-                "actor": actor,
-                **fields,
-                "prev": prev,
-            }
-            try:
-                # Hash what a reader will parse back, not Python values that JSON changes (an
-                # int key becomes a string, a tuple a list).
-                body = json.loads(render_line(body))
-                entry = Entry.from_body({**body, "hash": key.link(body)})
+            size = st.st_size
+            results: list[Entry | SkillRuntimeError] = []
+            for event, actor, fields in items:
+                try:
+                    entry = _entry(seq, prev, key, event, actor, fields, self._clock())
+                except BadRequest as exc:
+                    results.append(exc)
+                    continue
                 data = (entry.line() + "\n").encode()
-            except (TypeError, ValueError) as exc:
-                raise BadRequest(f"audit: fields must be JSON values: {exc}") from exc
-            _write_all(fd, data)
+                _write_all(fd, data)
+                size, seq, prev = size + len(data), seq + 1, entry.hash
+                results.append(entry)
             os.fsync(fd)
             if st.st_size == 0:
                 fsync_dir(self.path.parent)
-            self._tail = (st.st_ino, st.st_size + len(data), seq + 1, entry.hash, key)
-            return entry
+            self._tail = (st.st_ino, size, seq, prev, key)
+            return results
         finally:
             os.close(fd)
+
+
+def _entry(
+    seq: int,
+    prev: str,
+    key: ChainKey,
+    event: str,
+    actor: str,
+    fields: dict[str, Any],
+    now: float,
+) -> Entry:
+    check_entry(event, actor, fields)
+    body: dict[str, Any] = {
+        "seq": seq,
+        "ts": format_ts(now),
+        "event": event,
+        "actor": actor,
+        **fields,
+        "prev": prev,
+    }
+    try:
+        # Hash what a reader will parse back, not Python values that JSON changes (an int key
+        # becomes a string, a tuple a list).
+        body = json.loads(render_line(body))
+        return Entry.from_body({**body, "hash": key.link(body)})
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"audit: fields must be JSON values: {exc}") from exc
 
 
 def _write_all(fd: int, data: bytes) -> None:
