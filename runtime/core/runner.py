@@ -341,13 +341,18 @@ class Runner:
             status=result.status.value,
             **asdict(result.usage),
         )
-        finished = await self.announce(invocation_id, sink)
+        finished = await self.announce(invocation_id, sink, record)
         if unaudited is not None:
             raise unaudited
         return finished
 
-    async def announce(self, invocation_id: str, sink: EventSink) -> InvocationRecord:
-        finished = await self._sql(self.store.get, invocation_id)
+    async def announce(
+        self, invocation_id: str, sink: EventSink, finished: InvocationRecord | None = None
+    ) -> InvocationRecord:
+        """Tell whoever waits that the invocation ended; ``finished``: its final record, when the
+        caller has just read it."""
+        if finished is None:
+            finished = await self._sql(self.store.get, invocation_id)
         await sink(Finished(finished))
         self._finished.setdefault(invocation_id, asyncio.Event()).set()
         self._finished.pop(invocation_id, None)
