@@ -13,6 +13,7 @@ import grpc
 from runtime.api import config as daemon_config
 from runtime.api.convert import result_proto_dict
 from runtime.cli.author import duration_flag, limit_flags, overrides, read_arg
+from runtime.cli.results import exit_code, result_lines
 from runtime.client import Client, Tls, default_target
 from runtime.core.invocation import parse_input
 from runtime.errors import BadRequest, SandboxError, SkillRuntimeError
@@ -168,16 +169,11 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         print(json.dumps({"invocation_id": invocation.id, **approval, **result}))
     else:
         print(f"{invocation.id}  {invocation.skill} {invocation.skill_version} / {invocation.tool}")
-        print(f"status: {result['status']}")
+        lines = result_lines(result)
         if invocation.approval_id and result["status"] == "pending_approval":
-            print(f"approval: {invocation.approval_id} (an approver decides it)")
-        if result["output"] is not None:
-            print(json.dumps(result["output"], indent=2, ensure_ascii=False))
-        for violation in invocation.result.violations:
-            print(f"blocked: {violation}")
-        if invocation.result.error and result["status"] != "pending_approval":
-            print(f"error: {invocation.result.error}")
-    return 0 if result["status"] in ("ok", "pending_approval") else 1
+            lines.insert(1, f"approval: {invocation.approval_id} (an approver decides it)")
+        print("\n".join(lines))
+    return exit_code(str(result["status"]))
 
 
 def cmd_skills(args: argparse.Namespace) -> int:
@@ -230,7 +226,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.invocation:
         invocation: pb.Invocation = call(args, lambda c: c.get_invocation(args.invocation))
         state = pb.InvocationState.Name(invocation.state).removeprefix("INVOCATION_STATE_").lower()
-        data = {
+        data: dict[str, Any] = {
             "invocation_id": invocation.id,
             "skill": invocation.skill,
             "tool": invocation.tool,
@@ -242,7 +238,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             ),
         }
         print(json.dumps(data) if args.json else _status_text(data))
-        return 0
+        # A call still queued, running or awaiting approval has not failed (yet).
+        finished = state == "finished" and "result" in data
+        return exit_code(str(data["result"]["status"])) if finished else 0
     health: str = call(args, lambda c: c.health())
     target = args.target or default_target()
     print(json.dumps({"target": target, "health": health}) if args.json else f"{target}: {health}")
@@ -252,5 +250,5 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _status_text(data: dict[str, Any]) -> str:
     lines = [f"{data['invocation_id']}  {data['skill']} / {data['tool']}  {data['state']}"]
     if "result" in data:
-        lines.append(f"status: {data['result']['status']}")
+        lines += result_lines(data["result"])
     return "\n".join(lines)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from runtime import __version__
 from runtime.errors import BadRequest, SkillRuntimeError
 
 __all__ = ["EXIT_USAGE", "VERB_MODULES", "build_parser", "main"]
@@ -64,6 +65,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="skillrt", description="Run skills in nsjail sandboxes.")
     parser.add_argument("--profiles", metavar="DIR", help="sandbox profiles folder")
     parser.add_argument("--catalog", metavar="DIR", help="skills catalog folder")
+    parser.add_argument("--version", action="version", version=f"skillrt {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     chosen = VERB_MODULES.get(_chosen_verb(argv) or "") if argv is not None else None
     modules = [chosen] if chosen else sorted(set(VERB_MODULES.values()))

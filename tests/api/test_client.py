@@ -115,3 +115,28 @@ def test_cli_daemon_unreachable(tmp_path: object) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("skillrt: error: daemon not reachable at unix:/nonexistent.sock")
     assert proc.stderr.count("\n") == 1
+
+
+def test_cli_invoke_plain_says_why_a_call_failed(daemon: Daemon) -> None:
+    """Without --json a failed call shows its status, exit code and the tail of its stderr, and
+    the command exits 1."""
+    proc = cli(daemon, "invoke", "probe", "fail")
+    assert proc.returncode == 1, proc.stderr
+    assert "status: nonzero_exit (exit code 3)" in proc.stdout
+    assert "stderr:\n  failing on purpose" in proc.stdout
+
+
+def test_cli_status_plain_shows_the_output_and_exits_as_invoke_does(daemon: Daemon) -> None:
+    """`skillrt status INV` shows what `invoke` showed, and fails when the call failed."""
+    done = json.loads(
+        cli(daemon, "invoke", "probe", "echo", "--input", '{"a": 1}', "--json").stdout
+    )
+    shown = cli(daemon, "status", done["invocation_id"])
+    assert shown.returncode == 0, shown.stderr
+    assert "status: ok (exit code 0)" in shown.stdout and '"a": 1' in shown.stdout
+    failed = json.loads(cli(daemon, "invoke", "probe", "fail", "--json").stdout)
+    again = cli(daemon, "status", failed["invocation_id"])
+    assert again.returncode == 1
+    assert "failing on purpose" in again.stdout
+    as_json = cli(daemon, "status", failed["invocation_id"], "--json")
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["result"]["exit_code"] == 3
