@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 import grpc
 
 from runtime.api.convert import invocation_to_proto, overrides_from_proto, skill_to_proto
+from runtime.api.listing import page_token, query_from_proto
 from runtime.api.streaming import follow, output_to_proto, required
 from runtime.auth.roles import principal
 from runtime.core.catalog import Catalog
@@ -73,6 +74,15 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
     ) -> pb.Invocation:
         record = await self.invocations.cancel(required(request.id, "id"), principal())
         return invocation_to_proto(record)
+
+    async def ListInvocations(
+        self, request: pb.ListInvocationsRequest, context: Context
+    ) -> pb.ListInvocationsResponse:
+        page, last = await self.invocations.listing(principal(), query_from_proto(request))
+        return pb.ListInvocationsResponse(
+            invocations=[invocation_to_proto(record) for record in page],
+            next_page_token=page_token(last),
+        )
 
 
 def _request(request: pb.InvokeRequest) -> InvocationRequest:

@@ -60,6 +60,7 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     _SKILLRT + "Invoke": frozenset({Role.OWNER, Role.AGENT}),
     _SKILLRT + "InvokeStream": frozenset({Role.OWNER, Role.AGENT}),
     _SKILLRT + "GetInvocation": _READERS,
+    _SKILLRT + "ListInvocations": _READERS,
     _SKILLRT + "CancelInvocation": frozenset({Role.OWNER, Role.ADMIN, Role.AGENT}),
     _ADMIN + "Whoami": _EVERYONE,
     _ADMIN + "CreateToken": frozenset({Role.OWNER}),

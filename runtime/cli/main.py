@@ -44,6 +44,8 @@ VERB_MODULES = {
     "audit": "operator",
     "data": "operator",
     "pool": "pool",
+    "ps": "ps",
+    "cancel": "ps",
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--profiles", "--catalog")
 

@@ -162,6 +162,15 @@ class Client(SessionCalls):
         request = invoke_request(skill, tool, input_value, limits=limits)
         yield from self._stub.InvokeStream(request, timeout=timeout, metadata=self._meta)
 
+    def list_invocations(
+        self, request: pb.ListInvocationsRequest, *, timeout: float = 30
+    ) -> pb.ListInvocationsResponse:
+        """One page; pass its ``next_page_token`` back for the next."""
+        page: pb.ListInvocationsResponse = self._stub.ListInvocations(
+            request, timeout=timeout, metadata=self._meta
+        )
+        return page
+
     def get_invocation(self, invocation_id: str, *, timeout: float = 30) -> pb.Invocation:
         found: pb.Invocation = self._stub.GetInvocation(
             pb.GetInvocationRequest(id=invocation_id), timeout=timeout, metadata=self._meta

@@ -23,7 +23,7 @@ from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.auth.ratelimit import RateLimiter
-from runtime.auth.roles import Principal, Role
+from runtime.auth.roles import Principal
 from runtime.core.admission import Admission, Ticket
 from runtime.core.budget import Budget
 from runtime.core.invocation import (
@@ -37,7 +37,7 @@ from runtime.core.invocation import (
     discard,
 )
 from runtime.core.policy import Decision, Verdict
-from runtime.core.records import InvocationRecord, State, status_only
+from runtime.core.records import InvocationQuery, InvocationRecord, State, as_seen_by
 from runtime.core.runner import Hold, Runner, SecretResolver, cpu_ms
 from runtime.core.spec import Prepared
 from runtime.core.store import Store
@@ -361,15 +361,21 @@ class Invocations:
         A result held for approval is not shown: it exists, but nobody gets it before a person
         releases it.
         """
-        record = await self._sql(self.store.get, invocation_id)
-        if not principal.sees_everything() and record.principal != principal.name:
+        seen = as_seen_by(await self._sql(self.store.get, invocation_id), principal)
+        if seen is None:
             raise NoSuchEntity(f"unknown invocation {invocation_id!r}")
-        if record.state is State.AWAITING_APPROVAL:
-            pending = failed_result(Status.PENDING_APPROVAL, "waiting for a person's approval")
-            return replace(record, result=pending, output_json=None)
-        if principal.role is Role.VIEWER and record.principal != principal.name:
-            return status_only(record)
-        return record
+        return seen
+
+    async def listing(
+        self, principal: Principal, query: InvocationQuery
+    ) -> tuple[list[InvocationRecord], InvocationRecord | None]:
+        """A page of the invocations ``principal`` may see (an agent: its own), newest first,
+        and the last of them when another page follows."""
+        if not principal.sees_everything():
+            query = replace(query, principal=principal.name)
+        found = await self._sql(self.store.find, query)
+        page = [seen for r in found[: query.limit] if (seen := as_seen_by(r, principal))]
+        return page, (page[-1] if len(found) > query.limit and page else None)
 
     async def cancel(self, invocation_id: str, principal: Principal) -> InvocationRecord:
         record = await self.get(invocation_id, principal)

@@ -8,10 +8,19 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from runtime.auth.roles import Principal, Role
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
-from runtime.sandbox.result import SandboxResult, Status, Usage
+from runtime.sandbox.result import SandboxResult, Status, Usage, failed_result
 
-__all__ = ["InvocationRecord", "State", "result_from_json", "result_to_json", "status_only"]
+__all__ = [
+    "InvocationQuery",
+    "InvocationRecord",
+    "State",
+    "as_seen_by",
+    "result_from_json",
+    "result_to_json",
+    "status_only",
+]
 
 
 class State(StrEnum):
@@ -83,3 +92,33 @@ def status_only(record: InvocationRecord) -> InvocationRecord:
         return record
     result = replace(record.result, stdout=b"", stderr=b"", violations=(), egress=())
     return replace(record, result=result, output_json=None)
+
+
+def as_seen_by(record: InvocationRecord, principal: Principal) -> InvocationRecord | None:
+    """What ``principal`` may see of ``record``; None for another's it may not see at all.
+
+    A result held for approval is not shown: it exists, but nobody gets it before a person
+    releases it. A viewer sees how others' invocations went, not what they said.
+    """
+    if not principal.sees_everything() and record.principal != principal.name:
+        return None
+    if record.state is State.AWAITING_APPROVAL:
+        pending = failed_result(Status.PENDING_APPROVAL, "waiting for a person's approval")
+        return replace(record, result=pending, output_json=None)
+    if principal.role is Role.VIEWER and record.principal != principal.name:
+        return status_only(record)
+    return record
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvocationQuery:
+    """Which invocations to list, newest first: every field narrows; ``before`` is where the
+    previous page ended (created_ms, id)."""
+
+    states: tuple[State, ...] = ()
+    skill: str | None = None
+    tool: str | None = None
+    principal: str | None = None
+    since_ms: int | None = None
+    limit: int = 50
+    before: tuple[int, str] | None = None

@@ -10,7 +10,13 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from runtime.core.records import InvocationRecord, State, result_from_json, result_to_json
+from runtime.core.records import (
+    InvocationQuery,
+    InvocationRecord,
+    State,
+    result_from_json,
+    result_to_json,
+)
 from runtime.errors import BadRequest, NoSuchEntity
 from runtime.sandbox.result import SandboxResult
 from runtime.state.db import Database
@@ -137,6 +143,31 @@ class Store:
         if row is None:
             raise NoSuchEntity(f"unknown invocation {invocation_id!r}")
         return _record(row)
+
+    def find(self, query: InvocationQuery) -> list[InvocationRecord]:
+        """Up to ``query.limit`` + 1 matching invocations, newest first (the one more says
+        whether another page follows)."""
+        where: list[str] = ["1 = 1"]
+        values: list[object] = []
+        if query.states:
+            where.append(f"state IN ({', '.join('?' for _ in query.states)})")
+            values += [state.value for state in query.states]
+        for column in ("skill", "tool", "principal"):
+            if (value := getattr(query, column)) is not None:
+                where.append(f"{column} = ?")
+                values.append(value)
+        if query.since_ms is not None:
+            where.append("created_ms >= ?")
+            values.append(query.since_ms)
+        if query.before is not None:
+            where.append("(created_ms < ? OR (created_ms = ? AND id < ?))")
+            values += [query.before[0], query.before[0], query.before[1]]
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM invocations WHERE {' AND '.join(where)}"
+            " ORDER BY created_ms DESC, id DESC LIMIT ?",
+            (*values, query.limit + 1),
+        ).rows
+        return [_record(r) for r in rows]
 
     def interrupted(self) -> list[InvocationRecord]:
         """Invocations a stopped daemon left queued or running (those awaiting a person wait on)."""

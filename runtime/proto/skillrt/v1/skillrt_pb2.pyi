@@ -331,6 +331,32 @@ class CancelInvocationRequest(_message.Message):
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
+class ListInvocationsRequest(_message.Message):
+    __slots__ = ("states", "skill", "tool", "principal", "since_ms", "page_size", "page_token")
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    states: _containers.RepeatedScalarFieldContainer[InvocationState]
+    skill: str
+    tool: str
+    principal: str
+    since_ms: int
+    page_size: int
+    page_token: str
+    def __init__(self, states: _Optional[_Iterable[_Union[InvocationState, str]]] = ..., skill: _Optional[str] = ..., tool: _Optional[str] = ..., principal: _Optional[str] = ..., since_ms: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListInvocationsResponse(_message.Message):
+    __slots__ = ("invocations", "next_page_token")
+    INVOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    invocations: _containers.RepeatedCompositeFieldContainer[Invocation]
+    next_page_token: str
+    def __init__(self, invocations: _Optional[_Iterable[_Union[Invocation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class GetPoolStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -64,6 +64,11 @@ class SkillRuntimeStub:
                 request_serializer=skillrt_dot_v1_dot_skillrt__pb2.CancelInvocationRequest.SerializeToString,
                 response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.Invocation.FromString,
                 _registered_method=True)
+        self.ListInvocations = channel.unary_unary(
+                '/skillrt.v1.SkillRuntime/ListInvocations',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsResponse.FromString,
+                _registered_method=True)
 
 
 class SkillRuntimeServicer:
@@ -113,6 +118,13 @@ class SkillRuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListInvocations(self, request, context):
+        """Invocations newest first, a page at a time; an agent sees only its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SkillRuntimeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +157,11 @@ def add_SkillRuntimeServicer_to_server(servicer, server):
                     servicer.CancelInvocation,
                     request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.CancelInvocationRequest.FromString,
                     response_serializer=skillrt_dot_v1_dot_skillrt__pb2.Invocation.SerializeToString,
+            ),
+            'ListInvocations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvocations,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -309,6 +326,33 @@ class SkillRuntime:
             '/skillrt.v1.SkillRuntime/CancelInvocation',
             skillrt_dot_v1_dot_skillrt__pb2.CancelInvocationRequest.SerializeToString,
             skillrt_dot_v1_dot_skillrt__pb2.Invocation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.SkillRuntime/ListInvocations',
+            skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsResponse.FromString,
             options,
             channel_credentials,
             insecure,
