@@ -84,7 +84,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if self._on_call is not None:
             self._on_call(method, principal, allowed)
         if not allowed:
-            raise NotAllowed(f"role {principal.role.value!r} may not call {method}")
+            # Named whole: who the call was taken to be is what the caller needs to fix it.
+            raise NotAllowed(
+                f"{principal.name!r} (by {principal.authenticated_by}): "
+                f"role {principal.role.value!r} may not call {method}"
+            )
 
     def _unary(self, method: str, behavior: Any) -> Any:
         async def wrapped(request: Any, context: Context) -> Any:

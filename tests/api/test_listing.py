@@ -132,3 +132,11 @@ def test_ps_shows_a_running_call_and_cancel_stops_it(daemon: Daemon) -> None:
     assert ended and ended[0].result.status == pb.STATUS_CANCELLED
     after = cli(daemon, agent, "ps", "--json").stdout
     assert str(running[0]["invocation_id"]) not in after
+
+
+def test_a_refusal_names_the_principal_and_role_used(daemon: Daemon) -> None:
+    viewer = create_token(daemon, "eyes-only", "viewer")
+    with daemon.channel(viewer) as channel, pytest.raises(grpc.RpcError) as denied:
+        daemon.stub(channel).CancelInvocation(pb.CancelInvocationRequest(id="inv_x"), timeout=10)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "'eyes-only' (by token): role 'viewer' may not call" in str(denied.value.details())
