@@ -40,6 +40,13 @@ def register(verbs: Any) -> None:
     run.add_argument("--tool", required=True, metavar="NAME")
     run.add_argument("--input", default="{}", metavar="JSON|@FILE", help="JSON input; @- for stdin")
     run.add_argument("--json", action="store_true", help="print one JSON result object")
+    run.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=@FILE",
+        help="a secret the skill declares, read from FILE (@- for stdin); never a value on argv",
+    )
     limit_flags(run)
     run.set_defaults(handler=cmd_run)
 
@@ -100,6 +107,28 @@ def read_arg(value: str, name: str) -> str:
         raise BadRequest(f"{name}: cannot read {source}: {exc}") from exc
 
 
+def secret_flags(flags: list[str], *, declared: tuple[str, ...]) -> dict[str, bytes]:
+    """``--secret NAME=@FILE`` values by name. A value written on the command line is refused:
+    every user of the host can read a process's argv, and shells keep it in their history."""
+    secrets: dict[str, bytes] = {}
+    for flag in flags:
+        name, sep, source = flag.partition("=")
+        if not sep or not name:
+            raise BadRequest(f"--secret {flag!r}: give NAME=@FILE")
+        if not source.startswith("@") or len(source) < 2:
+            raise BadRequest(
+                f"--secret {name}: give the value in a file (NAME=@FILE), never on argv"
+            )
+        if name not in declared:
+            raise BadRequest(f"--secret {name}: the skill does not declare it")
+        try:
+            raw = sys.stdin.buffer.read() if source == "@-" else Path(source[1:]).read_bytes()
+        except OSError as exc:
+            raise BadRequest(f"--secret {name}: cannot read {source[1:]}: {exc.strerror}") from exc
+        secrets[name] = raw.removesuffix(b"\n")  # a file's final newline is not the secret's
+    return secrets
+
+
 def _profiles(args: argparse.Namespace) -> ProfileStore:
     return ProfileStore(Path(args.profiles) if args.profiles else paths.profiles_dir())
 
@@ -121,6 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             profiles=_profiles(args),
             launcher=Launcher.for_host(),
             overrides=overrides(args),
+            secrets=secret_flags(args.secret, declared=skill.permissions.secrets),
         )
     )
     if args.json:

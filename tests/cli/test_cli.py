@@ -128,3 +128,57 @@ def test_private_skill_folder_runs(tmp_path: Path) -> None:
 def _local_stores() -> set[Path]:
     # Only a command's own stores: daemons running on the host meanwhile keep folders there too.
     return set(SNAPSHOTS_BASE.glob("local-*")) if SNAPSHOTS_BASE.exists() else set()
+
+
+SECRET_TOML = """\
+version = "1.0.0"
+profile = "default"
+
+[permissions]
+secrets = ["API_KEY"]
+
+[[tools]]
+name = "echo"
+entrypoint = ["/usr/bin/python3", "/skill/echo.py"]
+input_schema.type = "object"
+"""
+# Says only whether its secret arrived whole: the secret itself is never printed.
+SECRET_CODE = (
+    "import json, os, sys\njson.load(sys.stdin)\n"
+    "print(json.dumps({'ok': os.environ.get('API_KEY') == 's3cret value'}))\n"
+)
+
+
+def test_run_gives_a_declared_secret_read_from_a_file(reachable_tmp: Path) -> None:
+    folder = make_skill(reachable_tmp, toml=SECRET_TOML, code=SECRET_CODE)
+    secret = reachable_tmp / "api-key"
+    secret.write_text("s3cret value\n")
+    proc = skillrt("run", str(folder), "--tool", "echo", "--secret", f"API_KEY=@{secret}", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["output"] == {"ok": True}
+    piped = skillrt(
+        "run",
+        str(folder),
+        "--tool",
+        "echo",
+        "--secret",
+        "API_KEY=@-",
+        "--json",
+        stdin="s3cret value",
+    )
+    assert json.loads(piped.stdout)["output"] == {"ok": True}, piped.stderr
+
+
+def test_run_refuses_a_secret_value_on_the_command_line(reachable_tmp: Path) -> None:
+    folder = make_skill(reachable_tmp, toml=SECRET_TOML, code=SECRET_CODE)
+    proc = skillrt("run", str(folder), "--tool", "echo", "--secret", "API_KEY=s3cret")
+    assert_one_line_error(proc, "--secret API_KEY: give the value in a file (NAME=@FILE)")
+    assert proc.returncode == 2 and "s3cret" not in proc.stderr
+
+
+def test_run_refuses_a_secret_the_skill_does_not_declare(reachable_tmp: Path) -> None:
+    folder = make_skill(reachable_tmp, toml=SECRET_TOML, code=SECRET_CODE)
+    other = reachable_tmp / "other"
+    other.write_text("x")
+    proc = skillrt("run", str(folder), "--tool", "echo", "--secret", f"OTHER=@{other}")
+    assert_one_line_error(proc, "--secret OTHER: the skill does not declare it")
