@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 import grpc
 import structlog
 
+from runtime.api.convert import pool_status_to_proto
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.audit.query import Query, tail
@@ -157,32 +158,7 @@ class AdminServicer(pb_grpc.AdminServicer):
         self, request: pb.GetPoolStatusRequest, context: Context
     ) -> pb.PoolStatus:
         status = self.pool.status()  # a few cgroup reads; the pool lives on the event loop
-        return pb.PoolStatus(
-            enabled=status.enabled,
-            memory_budget_bytes=status.memory_budget_bytes,
-            memory_bytes=status.memory_bytes,
-            ready=status.ready,
-            max_total=status.max_total,
-            hits=status.hits,
-            misses=status.misses,
-            evictions=status.evictions,
-            pools=[
-                pb.PoolEntry(
-                    skill=key.label.skill,
-                    tool=key.label.tool,
-                    profile=key.label.profile,
-                    content_hash=key.label.content_hash,
-                    ready=key.ready,
-                    starting=key.starting,
-                    target=key.target,
-                    hits=key.hits,
-                    misses=key.misses,
-                    evictions=key.evictions,
-                    memory_bytes=key.memory_bytes,
-                )
-                for key in status.keys
-            ],
-        )
+        return pool_status_to_proto(status)
 
     async def QueryAudit(
         self, request: pb.QueryAuditRequest, context: Context

@@ -17,6 +17,7 @@ from runtime.core.spec import build_spec
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.egress.attempt import EgressAttempt
+from runtime.sandbox.pool_keys import PoolStatus
 from runtime.sandbox.profiles import LimitOverrides, Limits, ProfileStore
 from runtime.sandbox.result import SandboxResult, Status, Usage, result_dict
 
@@ -26,6 +27,7 @@ __all__ = [
     "invocation_to_proto",
     "limits_to_proto",
     "overrides_from_proto",
+    "pool_status_to_proto",
     "result_from_proto",
     "result_proto_dict",
     "result_to_proto",
@@ -282,3 +284,32 @@ def result_proto_dict(result: pb.Result) -> dict[str, object]:
     """A Result message as the same JSON object ``skillrt run --json`` prints."""
     output = json.loads(result.output_json) if result.output_json else None
     return {**result_dict(result_from_proto(result)), "output": output}
+
+
+def pool_status_to_proto(status: PoolStatus) -> pb.PoolStatus:
+    return pb.PoolStatus(
+        enabled=status.enabled,
+        memory_budget_bytes=status.memory_budget_bytes,
+        memory_bytes=status.memory_bytes,
+        ready=status.ready,
+        max_total=status.max_total,
+        hits=status.hits,
+        misses=status.misses,
+        evictions=status.evictions,
+        pools=[
+            pb.PoolEntry(
+                skill=key.label.skill,
+                tool=key.label.tool,
+                profile=key.label.profile,
+                content_hash=key.label.content_hash,
+                ready=key.ready,
+                starting=key.starting,
+                target=key.target,
+                hits=key.hits,
+                misses=key.misses,
+                evictions=key.evictions,
+                memory_bytes=key.memory_bytes,
+            )
+            for key in status.keys
+        ],
+    )
