@@ -25,6 +25,9 @@
     [pool]        enabled (default false), max_per_key (4), max_total (16), memory_budget
                   ("256MiB"), idle ("60s"): warm sandboxes, started ahead of the calls that
                   need no approval before they run (see runtime/sandbox/pool.py)
+    [metrics]     listen: where Prometheus scrapes GET /metrics, "127.0.0.1:9464" (loopback
+                  only) or "unix:/run/skillrt/metrics.sock" (a 0600 socket in a directory that
+                  exists); nothing listens without it
 
 Relative paths in the file are relative to the file.
 """
@@ -38,7 +41,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from runtime.api.config_tables import pool_table, sessions_table
+from runtime.api.config_tables import metrics_table, pool_table, sessions_table
+from runtime.api.metrics_listener import Endpoint
 from runtime.api.tlsfront import TlsSettings
 from runtime.audit.chainkey import default_key_dir
 from runtime.auth.lockout import LockoutPolicy
@@ -103,6 +107,7 @@ class DaemonConfig:
     snapshot_dir: Path | None = None  # None: /run/skillrt-skills/<cgroup_root>
     host_uids: UidRange = DEFAULT_UIDS
     pool: PoolSettings = field(default_factory=PoolSettings)
+    metrics_listen: Endpoint | None = None  # None: no metrics listener
 
     @property
     def database(self) -> Path:
@@ -241,6 +246,7 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
     secrets_table.finish()
     changes.update(sessions_table(doc.table("sessions"), base))
     changes.update(pool_table(doc.table("pool")))
+    changes.update(metrics_table(doc.table("metrics"), base))
     doc.finish()
     return replace(config, **changes)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from runtime.api.metrics_listener import parse_endpoint
 from runtime.core.commands import CommandPolicy
 from runtime.sandbox.pool import PoolSettings
 from runtime.util.tomlfields import Table
 from runtime.util.units import parse_duration_ms, parse_size
 
-__all__ = ["pool_table", "sessions_table"]
+__all__ = ["metrics_table", "pool_table", "sessions_table"]
 
 
 def sessions_table(table: Table, base: Path) -> dict[str, Any]:
@@ -64,3 +65,15 @@ def pool_table(table: Table) -> dict[str, Any]:
         values["idle_ms"] = idle
     table.finish()
     return {"pool": PoolSettings(**values)}
+
+
+def metrics_table(table: Table, base: Path) -> dict[str, Any]:
+    """``[metrics]``: where Prometheus metrics are served; nowhere without ``listen``."""
+    changes: dict[str, Any] = {}
+    if table.has("listen"):
+        try:
+            changes["metrics_listen"] = parse_endpoint(table.string("listen"), base)
+        except ValueError as exc:
+            raise table.error("listen", str(exc)) from exc
+    table.finish()
+    return changes

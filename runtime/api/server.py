@@ -31,6 +31,8 @@ from runtime.api.housekeeping import (
 )
 from runtime.api.interceptors import ServerInterceptor
 from runtime.api.logs import configure_logging
+from runtime.api.metrics import Metrics, Watched
+from runtime.api.metrics_listener import MetricsListener
 from runtime.api.relay import Relay
 from runtime.api.sessions import SessionsServicer
 from runtime.api.skill_runtime import SkillRuntimeServicer
@@ -199,7 +201,8 @@ async def _serve(
     catalog.listing()  # the operator hears at once of every folder that cannot be used
     # A log with entries and no chain key stops the start: keying it is the operator's act.
     require_chain_key(config.audit_keys, config.audit_log)
-    audit_log = BackgroundAudit(AuditLog(config.audit_log, keys=config.audit_keys))
+    metrics = Metrics()  # counts what the audit log records; served only if configured
+    audit_log = BackgroundAudit(AuditLog(config.audit_log, keys=config.audit_keys), metrics)
     audit_log.bind(asyncio.get_running_loop())
     await repair_audit(audit_log)
     audit_recovery(audit_log, recovery)
@@ -261,6 +264,8 @@ async def _serve(
         keyholders=frozenset({0, os.geteuid()}),  # root, and the user the daemon runs as
         on_failure=lambda peer, token_id: audit_auth_failure(audit_log, peer, token_id),
     )
+    metrics.watch(Watched(admission=admission, pool=pool, lockout=lockout, approvals=approvals))
+    metrics_listener = MetricsListener(metrics.exposition)
     server = grpc.aio.server(
         interceptors=[
             ServerInterceptor(
@@ -311,6 +316,7 @@ async def _serve(
         ),
         server,
     )
+    await metrics_listener.listen(config.metrics_listen)
     _prepare_socket(config.socket_path)
     # gRPC listens only where the daemon's listeners relay to: they name each caller.
     server.add_insecure_port(f"unix:{upstream}")
@@ -376,6 +382,7 @@ async def _serve(
     await sessions.close()
     snapshots.close()
     await audit_log.close()
+    await metrics_listener.close()
     for path in (config.socket_path, upstream):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

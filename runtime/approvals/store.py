@@ -150,6 +150,10 @@ class ApprovalStore:
             ).rows
         return [_approval(r) for r in rows]
 
+    def count(self, state: ApprovalState) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM approvals WHERE state = ?", (state.value,))
+        return int(row.rows[0][0])
+
     def record_decision(self, decided: ApprovalRecord) -> bool:
         """Store a decision if the approval is still pending; False when another came first."""
         cursor = self.db.execute(

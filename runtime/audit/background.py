@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -19,7 +20,7 @@ from runtime.audit.entry import check_entry
 from runtime.audit.writer import AuditLog
 from runtime.errors import StateUnwritable
 
-__all__ = ["BackgroundAudit"]
+__all__ = ["AuditObserver", "BackgroundAudit"]
 
 _log = structlog.get_logger("skillrt.audit")
 
@@ -29,6 +30,18 @@ _AT_START = "torn tail found at start"
 _LOGGED_DROPS = 5
 _AFTER_FAILURE = "torn tail left by a write that failed"
 _BATCH = 256  # entries written with one fsync, at most
+
+
+class AuditObserver(Protocol):
+    """Hears of every entry as it is queued, and of every one the log could not take.
+
+    Security-relevant events already pass here, each once: what counts them (the daemon's
+    metrics) follows the log instead of being called from every place that makes an entry.
+    """
+
+    def audited(self, event: str, fields: Mapping[str, Any]) -> None: ...
+
+    def unwritten(self, event: str) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,8 +59,9 @@ class BackgroundAudit:
     writes out everything emitted before returning, so a clean stop loses nothing.
     """
 
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, observer: AuditObserver | None = None) -> None:
         self.log = log
+        self._observer = observer
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,9 +106,22 @@ class BackgroundAudit:
             raise
 
     def _enqueue(self, job: _Job) -> None:
+        event = job.event
+        if event is not None:
+            # Heard when queued, not when written: a disk that stays full hides nothing.
+            self._observe(lambda observer: observer.audited(event, job.fields))
         self._queue.put_nowait(job)
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
+
+    def _observe(self, tell: Callable[[AuditObserver], None]) -> None:
+        if self._observer is None:
+            return
+        try:
+            tell(self._observer)
+        except Exception:
+            # Counting is never a reason to refuse or lose an entry.
+            _log.exception("audit observer failed")
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop that owns the queue, for entries emitted from other threads before any
@@ -124,6 +151,9 @@ class BackgroundAudit:
             return
         # One unwritable entry must not silence every later one.
         self._repair_reason = _AFTER_FAILURE
+        event = job.event
+        if event is not None:
+            self._observe(lambda observer: observer.unwritten(event))
         if job.done is None:
             self._drop(job, result)
         elif not job.done.done():

@@ -1,6 +1,7 @@
 """The audit event vocabulary: the only event names the log accepts.
 
 Invocation events carry skill, tool, version, content_hash, input_hash, profile and limits;
+invocation.started carries skill, tool and how long the call waited for a slot (queued_ms);
 invocation.finished adds status and usage. No event carries an input, an output or a secret
 value: the log is kept for 30 days and cannot be edited to remove one.
 """

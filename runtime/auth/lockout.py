@@ -32,6 +32,7 @@ class Lockout:
     def __init__(self, policy: LockoutPolicy) -> None:
         self.policy = policy
         self._keys: dict[str, _KeyState] = {}
+        self.lockouts = 0  # keys locked out since the daemon started, for its metrics
 
     def locked(self, key: str, now_ms: int) -> bool:
         state = self._keys.get(key)
@@ -51,6 +52,7 @@ class Lockout:
             state.locked_until_ms = now_ms + duration
             state.lockouts += 1
             state.failures.clear()
+            self.lockouts += 1
         if len(self._keys) > 100_000:
             self._forget_stale(now_ms)
 

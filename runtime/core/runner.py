@@ -161,9 +161,18 @@ class Runner:
         try:
             if record.state is State.QUEUED:
                 await sink(Accepted(record.id))
+            waiting = self._clock.monotonic()
             await ticket.acquire()
+            queued_ms = self._since(waiting)
             prepared = await self._with_secrets(record, prepared)
-            await self._record(events.INVOCATION_STARTED, record.principal, invocation_id=record.id)
+            await self._record(
+                events.INVOCATION_STARTED,
+                record.principal,
+                invocation_id=record.id,
+                skill=record.skill,
+                tool=record.tool,
+                queued_ms=queued_ms,
+            )
             run = await self._launch(record, prepared, sink, hold is not None, spent_ms)
             result: SandboxResult = run.result
             if run.output is not None or result.status is Status.OK:

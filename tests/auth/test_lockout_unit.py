@@ -113,6 +113,15 @@ def test_keys_are_locked_independently(lockout: Lockout, clock: FakeClock) -> No
     assert not lockout.locked(KEY, clock.now_ms())
 
 
+def test_each_lockout_is_counted_once(lockout: Lockout, clock: FakeClock) -> None:
+    """Failures below the threshold count no lockout; each lock of any key counts one."""
+    fail(lockout, clock, POLICY.max_failures - 1)
+    assert lockout.lockouts == 0
+    lock_length(lockout, clock)
+    fail(lockout, clock, POLICY.max_failures, key="peer:192.0.2.9")
+    assert lockout.lockouts == 2
+
+
 def test_a_reloaded_policy_applies_to_the_next_failures(lockout: Lockout, clock: FakeClock) -> None:
     """Replacing the policy (as SIGHUP does) changes the threshold at once."""
     lockout.policy = LockoutPolicy(max_failures=1, window_ms=10_000, base_lockout_ms=1_000)
