@@ -328,8 +328,7 @@ class Invocations:
                 await self._sql(self.store.discard_output, record.id)
                 await self.runner.finish(record.id, refusal(approval), None, sink)
             elif await self._sql(self.gate.store.mark_used, approval.id):
-                await self._sql(self.store.release, record.id, self._clock.now_ms())
-                await self.runner.announce(record.id, sink)
+                await self.runner.release(record.id, sink)
             return
         if not approved:
             await self.runner.finish(record.id, refusal(approval), None, sink)

@@ -332,16 +332,7 @@ class Runner:
         record = await self._sql(self.store.get, invocation_id)
         unaudited: StateUnwritable | None = None
         try:
-            await self._record(
-                events.INVOCATION_FINISHED,
-                record.principal,
-                invocation_id=invocation_id,
-                skill=record.skill,
-                tool=record.tool,
-                status=result.status.value,
-                usage=asdict(result.usage),
-                violations=list(result.violations),
-            )
+            await self._audit_end(record, result)
         except StateUnwritable as exc:
             unaudited = exc  # the end is recorded: waiters still hear of it, the caller of why
         log.info(
@@ -354,6 +345,27 @@ class Runner:
         if unaudited is not None:
             raise unaudited
         return finished
+
+    async def release(self, invocation_id: str, sink: EventSink) -> InvocationRecord:
+        """Give an approved call its held result. Its end is audited first: an output no entry
+        records is never released (``StateUnwritable`` leaves it held)."""
+        record = await self._sql(self.store.get, invocation_id)
+        if record.result is not None:
+            await self._audit_end(record, record.result)
+        await self._sql(self.store.release, invocation_id, self._clock.now_ms())
+        return await self.announce(invocation_id, sink)
+
+    async def _audit_end(self, record: InvocationRecord, result: SandboxResult) -> None:
+        await self._record(
+            events.INVOCATION_FINISHED,
+            record.principal,
+            invocation_id=record.id,
+            skill=record.skill,
+            tool=record.tool,
+            status=result.status.value,
+            usage=asdict(result.usage),
+            violations=list(result.violations),
+        )
 
     async def announce(
         self, invocation_id: str, sink: EventSink, finished: InvocationRecord | None = None

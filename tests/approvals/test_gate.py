@@ -11,6 +11,7 @@ import time
 import grpc
 import pytest
 
+from runtime.audit.query import entries
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.approvals.conftest import Gate, approvals_stub
 
@@ -86,6 +87,21 @@ def test_before_return_withholds_output_until_approved(gate: Gate) -> None:
     released = wait_finished(gate, pending.id)
     assert released.result.status == pb.STATUS_OK
     assert json.loads(released.result.output_json) == {"secret_report": {"q": "x"}}
+
+
+def test_a_released_result_is_audited_as_finished(gate: Gate) -> None:
+    """Releasing a held result records the call's end, with its status and usage, like any."""
+    pending = invoke(gate, "held", {"q": "audited"})
+    decide(gate, pending.approval_id, approve=True)
+    wait_finished(gate, pending.id)
+    ends = [
+        e.fields
+        for e in entries(gate.daemon.state_dir / "audit.log")
+        if e.event == "invocation.finished" and e.fields.get("invocation_id") == pending.id
+    ]
+    assert len(ends) == 1
+    assert ends[0]["status"] == "ok" and ends[0]["tool"] == "held"
+    assert ends[0]["usage"]["wall_ms"] > 0
 
 
 def test_before_return_denial_discards_output(gate: Gate) -> None:
