@@ -35,6 +35,7 @@ from runtime.core.invocation import (
     Started,
     discard,
 )
+from runtime.core.live import LiveRun, LiveRuns
 from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, with_secrets
 from runtime.core.store import Store
@@ -42,6 +43,7 @@ from runtime.errors import SkillRuntimeError, StateUnwritable, WrongState
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
 from runtime.sandbox.pool import PoolLabel, WarmPool
 from runtime.sandbox.result import SandboxResult, Status, failed_result
+from runtime.sandbox.started import Sandbox
 from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
@@ -77,6 +79,7 @@ class Runner:
         self._sinks: dict[str, EventSink] = {}  # callers still connected, by invocation
         self._finished: dict[str, asyncio.Event] = {}
         self._ending: set[asyncio.Task[None]] = set()  # ends waiting for the database
+        self.live = LiveRuns(clock)  # what runs now: use and output so far, for watchers
 
     def start(
         self,
@@ -87,9 +90,15 @@ class Runner:
         *,
         hold: Hold | None = None,
     ) -> asyncio.Task[InvocationRecord]:
-        task = asyncio.create_task(self._run(record, prepared, ticket, sink, hold))
+        live = self.live.begin(record.id, prepared.spec.limits.output_bytes)
+        task = asyncio.create_task(self._run(record, prepared, ticket, sink, hold, live))
         self._tasks[record.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(record.id, None))
+
+        def ended(_: object) -> None:
+            self._tasks.pop(record.id, None)
+            self.live.end(record.id)
+
+        task.add_done_callback(ended)
         return task
 
     def running(self, invocation_id: str) -> asyncio.Task[InvocationRecord] | None:
@@ -153,6 +162,7 @@ class Runner:
         ticket: Ticket,
         sink: EventSink,
         hold: Hold | None,
+        live: LiveRun,
     ) -> InvocationRecord:
         started = self._clock.monotonic()
         output_json: str | None = None
@@ -164,7 +174,7 @@ class Runner:
             await ticket.acquire()
             prepared = await self._with_secrets(record, prepared)
             await self._record(events.INVOCATION_STARTED, record.principal, invocation_id=record.id)
-            run = await self._launch(record, prepared, sink, hold is not None, spent_ms)
+            run = await self._launch(record, prepared, sink, hold is not None, spent_ms, live)
             result: SandboxResult = run.result
             if run.output is not None or result.status is Status.OK:
                 output_json = json.dumps(run.output)
@@ -243,13 +253,16 @@ class Runner:
         sink: EventSink,
         held: bool,
         spent_ms: list[int],
+        live: LiveRun,
     ) -> ToolRun:
-        async def on_started() -> None:
+        async def on_started(sandbox: Sandbox) -> None:
+            live.attach(sandbox)
             await self._sql(self.store.mark_running, record.id, self._clock.now_ms())
             await sink(Started(record.id))
 
         async def on_output(stream: str, data: bytes) -> None:
             if not held:  # output held for approval is not streamed either
+                live.publish(stream, data)
                 await sink(OutputChunk(stream, data))
 
         def on_egress(attempt: EgressAttempt) -> None:
@@ -356,6 +369,7 @@ class Runner:
         await sink(Finished(finished))
         self._finished.setdefault(invocation_id, asyncio.Event()).set()
         self._finished.pop(invocation_id, None)
+        self.live.changed(invocation_id)
         return finished
 
     def _since(self, started: float) -> int:
