@@ -57,7 +57,7 @@ from runtime.core.sessions import Sessions
 from runtime.core.snapshots import SkillSnapshots
 from runtime.core.store import Store
 from runtime.core.tools import ToolCalls
-from runtime.errors import ConfigError, SkillRuntimeError
+from runtime.errors import ConfigError, SkillRuntimeError, WrongState
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -261,6 +261,12 @@ async def _serve(
         keyholders=frozenset({0, os.geteuid()}),  # root, and the user the daemon runs as
         on_failure=lambda peer, token_id: audit_auth_failure(audit_log, peer, token_id),
     )
+
+    def reload_by(actor: str) -> list[str]:
+        if reload is None:
+            raise WrongState("this daemon was started without a configuration to reload")
+        return reload_config(reload, current, invocations, lockout, audit_log, actor=actor)
+
     server = grpc.aio.server(
         interceptors=[
             ServerInterceptor(
@@ -285,6 +291,8 @@ async def _serve(
             default_overlap_ms=config.token_overlap_ms,
             audit_log=audit_log,
             pool=pool,
+            store=store,
+            reload=reload_by,
         ),
         server,
     )
@@ -351,7 +359,8 @@ async def _serve(
     if reload is not None:
 
         def on_hangup() -> None:
-            reload_config(reload, current, invocations, lockout, audit_log)
+            with contextlib.suppress(WrongState):  # refused, logged and audited: nothing changed
+                reload_by(SYSTEM_ACTOR)
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
     if ready is not None:
