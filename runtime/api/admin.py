@@ -1,21 +1,25 @@
-"""The Admin gRPC service: who am I, and token management for the owner."""
+"""The Admin gRPC service: who am I, token management for the owner, the audit log, the warm
+pool, usage and configuration reloads for operators."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
 import json
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import grpc
 import structlog
 
-from runtime.api.convert import pool_status_to_proto
+from runtime.api.convert import pool_status_to_proto, usage_report_to_proto
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.audit.query import Query, tail
 from runtime.auth.roles import Role, principal
 from runtime.auth.tokens import TokenRecord, TokenStore
+from runtime.core.store import Store
+from runtime.core.usage import Grouping, UsageQuery, usage_report
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
@@ -49,9 +53,13 @@ class AdminServicer(pb_grpc.AdminServicer):
         default_overlap_ms: int,
         audit_log: BackgroundAudit,
         pool: WarmPool,
+        store: Store,
+        reload: Callable[[str], list[str]],
     ) -> None:
         self.tokens = tokens
         self.pool = pool
+        self.store = store
+        self._reload = reload  # SIGHUP's reload, by the actor named
         self._sql = tokens.db.call  # SQLite work runs off the event loop
         self.default_overlap_ms = default_overlap_ms
         self.audit_log = audit_log
@@ -159,6 +167,21 @@ class AdminServicer(pb_grpc.AdminServicer):
     ) -> pb.PoolStatus:
         status = self.pool.status()  # a few cgroup reads; the pool lives on the event loop
         return pool_status_to_proto(status)
+
+    async def GetUsage(self, request: pb.GetUsageRequest, context: Context) -> pb.UsageReport:
+        if request.since_ms < 0:
+            raise BadRequest("since_ms: must not be negative")
+        who = principal()
+        query = UsageQuery(
+            since_ms=request.since_ms,
+            by=Grouping.PRINCIPAL if request.by == pb.USAGE_GROUPING_PRINCIPAL else Grouping.SKILL,
+            principal=None if who.sees_everything() else who.name,
+        )
+        report = await self.store.db.call(usage_report, self.store.db, query)
+        return usage_report_to_proto(report)
+
+    async def Reload(self, request: pb.ReloadRequest, context: Context) -> pb.ReloadResponse:
+        return pb.ReloadResponse(changed=self._reload(principal().name))
 
     async def QueryAudit(
         self, request: pb.QueryAuditRequest, context: Context

@@ -10,10 +10,12 @@ from runtime.approvals.rules import Rule
 from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.core.catalog import SkillEntry, SkillKind
 from runtime.core.instructions import InstructionSkill
+from runtime.core.live import LiveUsage
 from runtime.core.manifest import SkillSpec
 from runtime.core.permissions import Permissions
 from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import build_spec
+from runtime.core.usage import UsageReport, UsageRow
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.egress.attempt import EgressAttempt
@@ -33,6 +35,7 @@ __all__ = [
     "result_to_proto",
     "rule_to_proto",
     "skill_to_proto",
+    "usage_report_to_proto",
 ]
 
 _STATUS: dict[Status, Any] = {status: pb.Status.Value(f"STATUS_{status.name}") for status in Status}
@@ -175,7 +178,8 @@ def result_to_proto(result: SandboxResult, output_json: str | None) -> pb.Result
     return message
 
 
-def invocation_to_proto(record: InvocationRecord) -> pb.Invocation:
+def invocation_to_proto(record: InvocationRecord, live: LiveUsage | None = None) -> pb.Invocation:
+    """``live``: what its sandbox has used so far, while it runs."""
     message = pb.Invocation(
         id=record.id,
         skill=record.skill,
@@ -189,7 +193,33 @@ def invocation_to_proto(record: InvocationRecord) -> pb.Invocation:
     )
     if record.result is not None:
         message.result.CopyFrom(result_to_proto(record.result, record.output_json))
+    if record.state is State.FINISHED and record.result is not None:
+        message.usage.CopyFrom(message.result.usage)
+    elif live is not None:
+        message.usage.CopyFrom(
+            pb.Usage(
+                wall_ms=live.wall_ms, cpu_ms=live.cpu_ms, peak_memory_bytes=live.peak_memory_bytes
+            )
+        )
+        message.memory_bytes = live.memory_bytes
     return message
+
+
+def usage_report_to_proto(report: UsageReport) -> pb.UsageReport:
+    return pb.UsageReport(
+        rows=[_usage_row(row) for row in report.rows], total=_usage_row(report.total)
+    )
+
+
+def _usage_row(row: UsageRow) -> pb.UsageRow:
+    return pb.UsageRow(
+        key=row.key,
+        calls=row.calls,
+        statuses=row.statuses,
+        cpu_ms=row.cpu_ms,
+        wall_ms=row.wall_ms,
+        peak_memory_bytes=row.peak_memory_bytes,
+    )
 
 
 _APPROVAL_STATE: dict[str, Any] = {

@@ -18,7 +18,7 @@ from runtime.core.invoke import Invocations
 from runtime.core.recovery import INTERRUPTED, Recovery
 from runtime.core.sessions import Sessions
 from runtime.core.snapshots import SkillSnapshots
-from runtime.errors import SkillRuntimeError
+from runtime.errors import SkillRuntimeError, WrongState
 
 __all__ = [
     "Reloader",
@@ -68,16 +68,18 @@ def reload_config(
     invocations: Invocations,
     lockout: Lockout,
     audit_log: BackgroundAudit,
-) -> None:
-    """SIGHUP: re-read the configuration; rate limits, approval timeout, lockout policy and the
-    warm pool's settings take effect at once. A bad file changes nothing: the daemon keeps
-    running as it was."""
+    *,
+    actor: str = SYSTEM_ACTOR,
+) -> list[str]:
+    """SIGHUP and Admin.Reload: re-read the configuration; rate limits, approval timeout, lockout
+    policy and the warm pool's settings take effect at once. Returns what changed. A bad file
+    changes nothing (the daemon keeps running as it was): WrongState naming its error."""
     try:
         new = reload()
     except SkillRuntimeError as exc:
-        log.error("configuration reload refused", error=str(exc))
-        audit_log.emit(events.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=False, error=str(exc))
-        return
+        log.error("configuration reload refused", error=str(exc), by=actor)
+        audit_log.emit(events.CONFIG_RELOADED, actor=actor, applied=False, error=str(exc))
+        raise WrongState(f"configuration not reloaded: {exc}") from exc
     changed = sorted(
         name
         for name in (
@@ -93,8 +95,9 @@ def reload_config(
     invocations.approval_timeout_ms = new.approval_timeout_ms
     lockout.policy = new.lockout
     invocations.runner.pool.configure(new.pool)
-    log.info("configuration reloaded", changed=changed)
-    audit_log.emit(events.CONFIG_RELOADED, actor=SYSTEM_ACTOR, applied=True, changed=changed)
+    log.info("configuration reloaded", changed=changed, by=actor)
+    audit_log.emit(events.CONFIG_RELOADED, actor=actor, applied=True, changed=changed)
+    return changed
 
 
 def audit_auth_failure(audit_log: BackgroundAudit, peer: str, token_id: str) -> None:

@@ -59,7 +59,7 @@ from runtime.core.sessions import Sessions
 from runtime.core.snapshots import SkillSnapshots
 from runtime.core.store import Store
 from runtime.core.tools import ToolCalls
-from runtime.errors import ConfigError, SkillRuntimeError
+from runtime.errors import ConfigError, SkillRuntimeError, WrongState
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -266,6 +266,12 @@ async def _serve(
     )
     metrics.watch(Watched(admission=admission, pool=pool, lockout=lockout, approvals=approvals))
     metrics_listener = MetricsListener(metrics.exposition)
+
+    def reload_by(actor: str) -> list[str]:
+        if reload is None:
+            raise WrongState("this daemon was started without a configuration to reload")
+        return reload_config(reload, current, invocations, lockout, audit_log, actor=actor)
+
     server = grpc.aio.server(
         interceptors=[
             ServerInterceptor(
@@ -290,6 +296,8 @@ async def _serve(
             default_overlap_ms=config.token_overlap_ms,
             audit_log=audit_log,
             pool=pool,
+            store=store,
+            reload=reload_by,
         ),
         server,
     )
@@ -357,7 +365,8 @@ async def _serve(
     if reload is not None:
 
         def on_hangup() -> None:
-            reload_config(reload, current, invocations, lockout, audit_log)
+            with contextlib.suppress(WrongState):  # refused, logged and audited: nothing changed
+                reload_by(SYSTEM_ACTOR)
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
     if ready is not None:

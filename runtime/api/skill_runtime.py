@@ -22,6 +22,8 @@ from runtime.core.invocation import (
     Started,
 )
 from runtime.core.invoke import Invocations
+from runtime.core.records import InvocationRecord
+from runtime.core.watch import watch
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
@@ -67,7 +69,7 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
         self, request: pb.GetInvocationRequest, context: Context
     ) -> pb.Invocation:
         record = await self.invocations.get(required(request.id, "id"), principal())
-        return invocation_to_proto(record)
+        return self._to_proto(record)
 
     async def CancelInvocation(
         self, request: pb.CancelInvocationRequest, context: Context
@@ -80,9 +82,22 @@ class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
     ) -> pb.ListInvocationsResponse:
         page, last = await self.invocations.listing(principal(), query_from_proto(request))
         return pb.ListInvocationsResponse(
-            invocations=[invocation_to_proto(record) for record in page],
+            invocations=[self._to_proto(record) for record in page],
             next_page_token=page_token(last),
         )
+
+    async def WatchInvocation(
+        self, request: pb.WatchInvocationRequest, context: Context
+    ) -> AsyncIterator[pb.InvocationEvent]:
+        events = watch(
+            self.invocations, required(request.id, "id"), principal(), follow=request.follow
+        )
+        async for event in events:
+            yield _event(event)
+
+    def _to_proto(self, record: InvocationRecord) -> pb.Invocation:
+        """With what its sandbox has used so far, while it runs (a few cgroup reads)."""
+        return invocation_to_proto(record, self.invocations.runner.live.usage(record.id))
 
 
 def _request(request: pb.InvokeRequest) -> InvocationRequest:

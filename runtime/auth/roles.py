@@ -62,6 +62,8 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     _SKILLRT + "GetInvocation": _READERS,
     _SKILLRT + "ListInvocations": _READERS,
     _SKILLRT + "CancelInvocation": frozenset({Role.OWNER, Role.ADMIN, Role.AGENT}),
+    # Visibility is GetInvocation's: an agent its own, a viewer others' without their output.
+    _SKILLRT + "WatchInvocation": _READERS,
     _ADMIN + "Whoami": _EVERYONE,
     _ADMIN + "CreateToken": frozenset({Role.OWNER}),
     _ADMIN + "ListTokens": frozenset({Role.OWNER}),
@@ -69,6 +71,9 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     _ADMIN + "RotateToken": frozenset({Role.OWNER}),
     _ADMIN + "QueryAudit": frozenset({Role.OWNER, Role.ADMIN}),
     _ADMIN + "GetPoolStatus": frozenset({Role.OWNER, Role.ADMIN}),
+    # An agent gets its own calls only: what it could add up from ListInvocations anyway.
+    _ADMIN + "GetUsage": frozenset({Role.OWNER, Role.ADMIN, Role.AGENT}),
+    _ADMIN + "Reload": frozenset({Role.OWNER, Role.ADMIN}),
     _APPROVALS + "ListApprovals": _DECIDERS,
     _APPROVALS + "WatchApprovals": _DECIDERS,
     _APPROVALS + "Decide": _DECIDERS,

@@ -46,6 +46,10 @@ VERB_MODULES = {
     "pool": "pool",
     "ps": "ps",
     "cancel": "ps",
+    "logs": "logs",
+    "top": "top",
+    "usage": "usage",
+    "reload": "reload",
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--profiles", "--catalog")
 

@@ -9,14 +9,26 @@ from typing import Any
 
 from runtime.api.convert import result_proto_dict
 from runtime.cli.daemon import call, target_flags
+from runtime.cli.figures import age_text, cpu_text, size_text
 from runtime.cli.results import exit_code, result_lines
 from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util.table import text_table
 
-__all__ = ["cmd_cancel", "cmd_ps", "register"]
+__all__ = [
+    "COLUMNS",
+    "LIVE",
+    "cmd_cancel",
+    "cmd_ps",
+    "pages",
+    "register",
+    "row_dict",
+    "table_row",
+]
 
-_LIVE = [
+COLUMNS = ["INVOCATION", "STATE", "TOOL", "AGE", "CPU", "MEM", "STATUS"]
+
+LIVE = [
     pb.INVOCATION_STATE_QUEUED,
     pb.INVOCATION_STATE_RUNNING,
     pb.INVOCATION_STATE_AWAITING_APPROVAL,
@@ -46,31 +58,19 @@ def register(verbs: Any) -> None:
 def cmd_ps(args: argparse.Namespace) -> int:
     limit = max(1, min(args.limit, _MOST))
     request = pb.ListInvocationsRequest(
-        states=[] if args.all else _LIVE,
+        states=[] if args.all else LIVE,
         skill=args.skill or "",
         tool=args.tool or "",
         principal=args.principal or "",
         page_size=min(limit, 500),
     )
-    found: list[pb.Invocation] = call(args, lambda c: _pages(c, request, limit))
+    found: list[pb.Invocation] = call(args, lambda c: pages(c, request, limit))
     if args.json:
         for invocation in found:
-            print(json.dumps(_row_dict(invocation)))
+            print(json.dumps(row_dict(invocation)))
         return 0
     now_ms = int(time.time() * 1000)
-    rows = [
-        [
-            invocation.id,
-            _state(invocation),
-            f"{invocation.skill}/{invocation.tool}",
-            _age(now_ms - invocation.created_at_ms),
-            pb.Status.Name(invocation.result.status).removeprefix("STATUS_").lower()
-            if invocation.HasField("result")
-            else "",
-        ]
-        for invocation in found
-    ]
-    for line in text_table(["INVOCATION", "STATE", "TOOL", "AGE", "STATUS"], rows):
+    for line in text_table(COLUMNS, [table_row(i, now_ms) for i in found]):
         print(line)
     return 0
 
@@ -79,7 +79,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     invocation: pb.Invocation = call(args, lambda c: c.cancel(args.invocation))
     result = result_proto_dict(invocation.result) if invocation.HasField("result") else None
     if args.json:
-        print(json.dumps({**_row_dict(invocation), **({"result": result} if result else {})}))
+        print(json.dumps({**row_dict(invocation), **({"result": result} if result else {})}))
     else:
         print(f"{invocation.id}  {invocation.skill} / {invocation.tool}  {_state(invocation)}")
         for line in result_lines(result) if result else []:
@@ -89,7 +89,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return 0 if status == "cancelled" else exit_code(status)
 
 
-def _pages(client: Client, request: pb.ListInvocationsRequest, limit: int) -> list[pb.Invocation]:
+def pages(client: Client, request: pb.ListInvocationsRequest, limit: int) -> list[pb.Invocation]:
     found: list[pb.Invocation] = []
     while len(found) < limit:
         page = client.list_invocations(request)
@@ -104,7 +104,26 @@ def _state(invocation: pb.Invocation) -> str:
     return pb.InvocationState.Name(invocation.state).removeprefix("INVOCATION_STATE_").lower()
 
 
-def _row_dict(invocation: pb.Invocation) -> dict[str, object]:
+def table_row(invocation: pb.Invocation, now_ms: int) -> list[str]:
+    """The cells under ``COLUMNS``: CPU so far, and the memory held now while it runs (the most
+    it held once it has ended); blank while it has not started."""
+    used = invocation.HasField("usage")
+    memory = invocation.memory_bytes or invocation.usage.peak_memory_bytes
+    return [
+        invocation.id,
+        _state(invocation),
+        f"{invocation.skill}/{invocation.tool}",
+        age_text(now_ms - invocation.created_at_ms),
+        cpu_text(invocation.usage.cpu_ms) if used else "",
+        size_text(memory) if used else "",
+        pb.Status.Name(invocation.result.status).removeprefix("STATUS_").lower()
+        if invocation.HasField("result")
+        else "",
+    ]
+
+
+def row_dict(invocation: pb.Invocation) -> dict[str, object]:
+    used = invocation.HasField("usage")
     return {
         "invocation_id": invocation.id,
         "skill": invocation.skill,
@@ -113,13 +132,8 @@ def _row_dict(invocation: pb.Invocation) -> dict[str, object]:
         "created_at_ms": invocation.created_at_ms,
         "finished_at_ms": invocation.finished_at_ms or None,
         "approval_id": invocation.approval_id or None,
+        "cpu_ms": invocation.usage.cpu_ms if used else None,
+        "wall_ms": invocation.usage.wall_ms if used else None,
+        "memory_bytes": invocation.memory_bytes if used else None,
+        "peak_memory_bytes": invocation.usage.peak_memory_bytes if used else None,
     }
-
-
-def _age(ms: int) -> str:
-    seconds = max(0, ms) // 1000
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h"

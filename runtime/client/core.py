@@ -1,4 +1,5 @@
-"""The clients' connection, and the skill, token and approval calls (see ``runtime.client``)."""
+"""The clients' connection, and the skill, token and approval calls (see ``runtime.client``);
+session calls and operators' calls are mixed in from their own modules."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from runtime.api.config import DEFAULT_SOCKET, DEFAULT_STATE_DIR
 from runtime.api.convert import limits_to_proto
+from runtime.client.operations import AsyncOperatorCalls, OperatorCalls
 from runtime.client.sessions import SessionCalls
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -84,7 +86,7 @@ def invoke_request(
     )
 
 
-class Client(SessionCalls):
+class Client(SessionCalls, OperatorCalls):
     def __init__(
         self, target: str | None = None, *, token: str | None = None, tls: Tls | None = None
     ) -> None:
@@ -267,7 +269,7 @@ class Client(SessionCalls):
         return cancelled
 
 
-class AsyncClient:
+class AsyncClient(AsyncOperatorCalls):
     def __init__(
         self, target: str | None = None, *, token: str | None = None, tls: Tls | None = None
     ) -> None:
@@ -279,6 +281,7 @@ class AsyncClient:
         )
         self._meta = _metadata(token if token is not None else default_token())
         self._stub = pb_grpc.SkillRuntimeStub(self._channel)  # type: ignore[no-untyped-call]
+        self._admin = pb_grpc.AdminStub(self._channel)  # type: ignore[no-untyped-call]
 
     async def __aenter__(self) -> AsyncClient:
         return self

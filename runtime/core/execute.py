@@ -16,6 +16,7 @@ from runtime.sandbox.egress.proxy import AttemptCallback
 from runtime.sandbox.launcher import Launcher, OutputCallback, Starter
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 from runtime.sandbox.result import SandboxResult, Status
+from runtime.sandbox.started import Sandbox
 from runtime.util.canonical import strict_json
 
 __all__ = ["ToolRun", "execute", "run_tool"]
@@ -37,13 +38,14 @@ async def execute(
     prepared: Prepared,
     starter: Starter,
     *,
-    on_started: Callable[[], Awaitable[None]] | None = None,
+    on_started: Callable[[Sandbox], Awaitable[None]] | None = None,
     on_output: OutputCallback | None = None,
     on_egress: AttemptCallback | None = None,
     on_cancelled: Callable[[int], None] | None = None,
 ) -> ToolRun:
-    """Run a prepared invocation; ``on_egress`` hears of each egress attempt as it ends (the
-    result lists them all as well)."""
+    """Run a prepared invocation; ``on_started`` hears of its sandbox once started (to read its
+    use from while it runs), ``on_output`` of its masked output as it comes, ``on_egress`` of
+    each egress attempt as it ends (the result lists them all as well)."""
     redactor = Redactor(dict(prepared.spec.secret_env))
     streamed = _RedactedOutput(on_output, redactor) if on_output and redactor else None
     if on_egress is not None and redactor:
@@ -56,7 +58,7 @@ async def execute(
     sandbox = await starter.start(prepared.spec, on_egress=on_egress)
     try:
         if on_started is not None:
-            await on_started()
+            await on_started(sandbox)
     except BaseException:
         await sandbox.close()
         raise

@@ -183,7 +183,7 @@ class Invocations:
         )
         record = await self._accept(call, new_id)
         await sink(Accepted(record.id))
-        return await to_the_end(self.runner.finish(record.id, result, None, sink))
+        return await to_the_end(self.runner.ends.finish(record.id, result, None, sink))
 
     @contextlib.contextmanager
     def _rate_limited(self, principal: Principal) -> Iterator[Budget]:
@@ -290,7 +290,7 @@ class Invocations:
             # The caller left while the row was being written. The database's one worker runs
             # work in order, so this lands after the row: no invocation is left queued.
             cancelled = failed_result(Status.CANCELLED, "cancelled before it started")
-            await to_the_end(self.runner.finish(record.id, cancelled, None, discard))
+            await to_the_end(self.runner.ends.finish(record.id, cancelled, None, discard))
             raise
         log.info(
             "invocation accepted", invocation_id=record.id, skill=record.skill, tool=record.tool
@@ -326,19 +326,19 @@ class Invocations:
         if approval.mode == "before_return":
             if not approved:
                 await self._sql(self.store.discard_output, record.id)
-                await self.runner.finish(record.id, refusal(approval), None, sink)
+                await self.runner.ends.finish(record.id, refusal(approval), None, sink)
             elif await self._sql(self.gate.store.mark_used, approval.id):
-                await self.runner.release(record.id, sink)
+                await self.runner.ends.release(record.id, sink)
             return
         if not approved:
-            await self.runner.finish(record.id, refusal(approval), None, sink)
+            await self.runner.ends.finish(record.id, refusal(approval), None, sink)
             return
         kind = str(approval.details.get("kind", "tool"))
         try:
             prepared = await self.strategies[kind].reprepare(approval)
         except SkillRuntimeError as exc:
             result = failed_result(Status.DENIED, str(exc))
-            await self.runner.finish(record.id, result, None, sink)
+            await self.runner.ends.finish(record.id, result, None, sink)
             return
         if not await self._sql(self.gate.store.mark_used, approval.id):
             return  # settled already (a cancellation raced the approval): never run twice

@@ -17,6 +17,7 @@ __all__ = [
     "InvocationRecord",
     "State",
     "as_seen_by",
+    "reads_output",
     "result_from_json",
     "result_to_json",
     "status_only",
@@ -105,9 +106,15 @@ def as_seen_by(record: InvocationRecord, principal: Principal) -> InvocationReco
     if record.state is State.AWAITING_APPROVAL:
         pending = failed_result(Status.PENDING_APPROVAL, "waiting for a person's approval")
         return replace(record, result=pending, output_json=None)
-    if principal.role is Role.VIEWER and record.principal != principal.name:
+    if not reads_output(record, principal):
         return status_only(record)
     return record
+
+
+def reads_output(record: InvocationRecord, principal: Principal) -> bool:
+    """Whether ``principal``, who may see ``record``, may also read what it printed: a viewer
+    reads how others' invocations went, not what they said."""
+    return principal.role is not Role.VIEWER or record.principal == principal.name
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -42,6 +42,8 @@ class Redactor:
         ordered = sorted(forms, key=len, reverse=True)
         self._pattern = re.compile(b"|".join(re.escape(f) for f in ordered)) if ordered else None
         self.longest = len(ordered[0]) if ordered else 0
+        # What a stream's end may be while a secret is still coming: the start of one of them.
+        self._beginnings = {form[:n] for form in ordered for n in range(1, len(form))}
 
     def __repr__(self) -> str:
         return f"Redactor({len(set(self._names.values()))} secrets)"
@@ -87,12 +89,21 @@ class Redactor:
             return []
         return [m.span() for m in self._pattern.finditer(data)]
 
+    def pending_from(self, data: bytes) -> int:
+        """Where the longest end of ``data`` that a secret's form begins with starts (so the
+        rest of the form may be yet to come); ``len(data)`` when no such end exists."""
+        for start in range(max(len(data) - self.longest + 1, 0), len(data)):
+            if data[start:] in self._beginnings:
+                return start
+        return len(data)
+
 
 class StreamRedactor:
     """Redacts a stream chunk by chunk, holding back just enough to catch a split secret.
 
-    A secret cut in two by a chunk boundary must not leak either half, so the last
-    ``longest - 1`` bytes wait for the next chunk (or ``flush``).
+    A secret cut in two by a chunk boundary must not leak either half, so an end of the data
+    that could be the beginning of a secret (at most ``longest - 1`` bytes) waits for the next
+    chunk (or ``flush``); output that cannot be goes out at once, for those who follow it live.
     """
 
     def __init__(self, redactor: Redactor) -> None:
@@ -101,10 +112,10 @@ class StreamRedactor:
 
     def feed(self, chunk: bytes) -> bytes:
         data = self._held + chunk
-        cut = max(len(data) - (self._redactor.longest - 1), 0)
+        cut = self._redactor.pending_from(data)
         for start, end in self._redactor.spans(data):
-            # A match that starts before the cut is complete: no longer form could start there
-            # without fitting in ``data`` already.
+            # A match that starts before the cut is complete: were a longer form still coming
+            # from there, the cut would be at or before its start.
             if start < cut < end:
                 cut = end
         self._held = data[cut:]

@@ -2,8 +2,8 @@
 
 Each run is an ``asyncio`` task, so a client's cancellation, CancelInvocation and shutdown all stop
 it the same way. ``Runner.start`` launches one; its steps are ``_run``: wait for a sandbox slot ->
-resolve secrets -> audit the start -> launch and collect -> hold the result for approval, or record
-it -> audit.
+resolve secrets -> audit the start -> launch and collect -> hold the result for approval, or end
+it (``Endings``: record, audit, announce).
 
 No sandbox starts and no secret is read before its audit entry is on disk. When the daemon's
 state cannot be written (a full disk) the invocation ends (its row retried until it can be) and
@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import TypeVar
 
 import structlog
@@ -25,16 +25,17 @@ from runtime.approvals.store import ApprovalRecord
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.core.admission import Ticket
+from runtime.core.endings import Endings
 from runtime.core.execute import ToolRun, execute
 from runtime.core.invocation import (
     Accepted,
     EventSink,
-    Finished,
     OutputChunk,
     PendingApproval,
     Started,
     discard,
 )
+from runtime.core.live import LiveRun, LiveRuns
 from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import Prepared, with_secrets
 from runtime.core.store import Store
@@ -42,6 +43,7 @@ from runtime.errors import SkillRuntimeError, StateUnwritable, WrongState
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
 from runtime.sandbox.pool import PoolLabel, WarmPool
 from runtime.sandbox.result import SandboxResult, Status, failed_result
+from runtime.sandbox.started import Sandbox
 from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
@@ -53,8 +55,6 @@ SecretResolver = Callable[[tuple[str, ...]], Awaitable[dict[str, bytes]]]
 # A before_return call's result waits for a person: this files the approval request.
 Hold = Callable[[InvocationRecord], Awaitable[ApprovalRecord]]
 _T = TypeVar("_T")
-# How often an end the database could not take is tried again: first, then at most.
-_END_RETRY_SECONDS = (0.2, 5.0)
 
 
 class Runner:
@@ -75,8 +75,8 @@ class Runner:
         self._clock = clock
         self._tasks: dict[str, asyncio.Task[InvocationRecord]] = {}
         self._sinks: dict[str, EventSink] = {}  # callers still connected, by invocation
-        self._finished: dict[str, asyncio.Event] = {}
-        self._ending: set[asyncio.Task[None]] = set()  # ends waiting for the database
+        self.live = LiveRuns(clock)  # what runs now: use and output so far, for watchers
+        self.ends = Endings(store=store, audit_log=audit_log, live=self.live, clock=clock)
 
     def start(
         self,
@@ -87,9 +87,15 @@ class Runner:
         *,
         hold: Hold | None = None,
     ) -> asyncio.Task[InvocationRecord]:
-        task = asyncio.create_task(self._run(record, prepared, ticket, sink, hold))
+        live = self.live.begin(record.id, prepared.spec.limits.output_bytes)
+        task = asyncio.create_task(self._run(record, prepared, ticket, sink, hold, live))
         self._tasks[record.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(record.id, None))
+
+        def ended(_: object) -> None:
+            self._tasks.pop(record.id, None)
+            self.live.end(record.id)
+
+        task.add_done_callback(ended)
         return task
 
     def running(self, invocation_id: str) -> asyncio.Task[InvocationRecord] | None:
@@ -115,7 +121,7 @@ class Runner:
     ) -> None:
         """Keep ``sink`` informed while a run (if any) ends, and until the final record if asked."""
         self._sinks[invocation_id] = sink
-        finished = self._finished.setdefault(invocation_id, asyncio.Event())
+        finished = self.ends.final(invocation_id)
         try:
             if task is not None:
                 await self.follow(task)
@@ -153,6 +159,7 @@ class Runner:
         ticket: Ticket,
         sink: EventSink,
         hold: Hold | None,
+        live: LiveRun,
     ) -> InvocationRecord:
         started = self._clock.monotonic()
         output_json: str | None = None
@@ -173,7 +180,7 @@ class Runner:
                 tool=record.tool,
                 queued_ms=queued_ms,
             )
-            run = await self._launch(record, prepared, sink, hold is not None, spent_ms)
+            run = await self._launch(record, prepared, sink, hold is not None, spent_ms, live)
             result: SandboxResult = run.result
             if run.output is not None or result.status is Status.OK:
                 output_json = json.dumps(run.output)
@@ -199,7 +206,7 @@ class Runner:
         if hold is not None and refused is None and result.status is not Status.CANCELLED:
             work = self.or_end(record.id, self._hold(record, result, output_json, sink, hold))
         else:
-            work = self.finish(record.id, result, output_json, sink)
+            work = self.ends.finish(record.id, result, output_json, sink)
         ended = await to_the_end(work, then_cancel=False)
         if refused is not None:
             raise refused
@@ -213,7 +220,7 @@ class Runner:
         except StateUnwritable as exc:
             refused = failed_result(Status.SANDBOX_ERROR, str(exc))
             with contextlib.suppress(StateUnwritable):
-                await self.finish(invocation_id, refused, None, self.sink_of(invocation_id))
+                await self.ends.finish(invocation_id, refused, None, self.sink_of(invocation_id))
             raise
 
     async def _hold(
@@ -252,13 +259,16 @@ class Runner:
         sink: EventSink,
         held: bool,
         spent_ms: list[int],
+        live: LiveRun,
     ) -> ToolRun:
-        async def on_started() -> None:
+        async def on_started(sandbox: Sandbox) -> None:
+            live.attach(sandbox)
             await self._sql(self.store.mark_running, record.id, self._clock.now_ms())
             await sink(Started(record.id))
 
         async def on_output(stream: str, data: bytes) -> None:
             if not held:  # output held for approval is not streamed either
+                live.publish(stream, data)
                 await sink(OutputChunk(stream, data))
 
         def on_egress(attempt: EgressAttempt) -> None:
@@ -286,98 +296,6 @@ class Runner:
             on_egress=on_egress,
             on_cancelled=lambda cpu_ms: spent_ms.__setitem__(0, cpu_ms),
         )
-
-    async def finish(
-        self, invocation_id: str, result: SandboxResult, output_json: str | None, sink: EventSink
-    ) -> InvocationRecord:
-        """Record how an invocation ended, audit it, and tell whoever waits.
-
-        ``StateUnwritable`` when the database cannot take the end (it is retried until it can:
-        no invocation stays queued or running) or the audit log cannot take its entry.
-        """
-        try:
-            await self._sql(
-                self.store.finish, invocation_id, result, output_json, self._clock.now_ms()
-            )
-        except StateUnwritable as exc:
-            log.error(
-                "invocation end not recorded yet", invocation_id=invocation_id, error=str(exc)
-            )
-            task = asyncio.create_task(self._end_later(invocation_id, result, output_json, sink))
-            self._ending.add(task)
-            task.add_done_callback(self._ending.discard)
-            raise
-        return await self._ended(invocation_id, result, sink)
-
-    async def _end_later(
-        self, invocation_id: str, result: SandboxResult, output_json: str | None, sink: EventSink
-    ) -> None:
-        delay, longest = _END_RETRY_SECONDS
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                await self._sql(
-                    self.store.finish, invocation_id, result, output_json, self._clock.now_ms()
-                )
-            except StateUnwritable:
-                delay = min(delay * 2, longest)
-                continue
-            with contextlib.suppress(StateUnwritable):
-                await self._ended(invocation_id, result, sink)
-            return
-
-    async def _ended(
-        self, invocation_id: str, result: SandboxResult, sink: EventSink
-    ) -> InvocationRecord:
-        record = await self._sql(self.store.get, invocation_id)
-        unaudited: StateUnwritable | None = None
-        try:
-            await self._audit_end(record, result)
-        except StateUnwritable as exc:
-            unaudited = exc  # the end is recorded: waiters still hear of it, the caller of why
-        log.info(
-            "invocation finished",
-            invocation_id=invocation_id,
-            status=result.status.value,
-            **asdict(result.usage),
-        )
-        finished = await self.announce(invocation_id, sink, record)
-        if unaudited is not None:
-            raise unaudited
-        return finished
-
-    async def release(self, invocation_id: str, sink: EventSink) -> InvocationRecord:
-        """Give an approved call its held result. Its end is audited first: an output no entry
-        records is never released (``StateUnwritable`` leaves it held)."""
-        record = await self._sql(self.store.get, invocation_id)
-        if record.result is not None:
-            await self._audit_end(record, record.result)
-        await self._sql(self.store.release, invocation_id, self._clock.now_ms())
-        return await self.announce(invocation_id, sink)
-
-    async def _audit_end(self, record: InvocationRecord, result: SandboxResult) -> None:
-        await self._record(
-            events.INVOCATION_FINISHED,
-            record.principal,
-            invocation_id=record.id,
-            skill=record.skill,
-            tool=record.tool,
-            status=result.status.value,
-            usage=asdict(result.usage),
-            violations=list(result.violations),
-        )
-
-    async def announce(
-        self, invocation_id: str, sink: EventSink, finished: InvocationRecord | None = None
-    ) -> InvocationRecord:
-        """Tell whoever waits that the invocation ended; ``finished``: its final record, when the
-        caller has just read it."""
-        if finished is None:
-            finished = await self._sql(self.store.get, invocation_id)
-        await sink(Finished(finished))
-        self._finished.setdefault(invocation_id, asyncio.Event()).set()
-        self._finished.pop(invocation_id, None)
-        return finished
 
     def _since(self, started: float) -> int:
         return int((self._clock.monotonic() - started) * 1000)

@@ -27,6 +27,8 @@ _COLUMNS = (
     "id, skill, tool, version, profile, principal, state, created_ms, finished_ms, result_json,"
     " output_json, approval_id"
 )
+# What a run used, beside its result: the usage report reads these (and their index) alone.
+_USAGE = "wall_ms = ?, cpu_ms = ?, peak_memory_bytes = ?"
 
 
 class Store:
@@ -82,13 +84,14 @@ class Store:
     ) -> None:
         self.db.execute(
             "UPDATE invocations SET state = ?, finished_ms = ?, status = ?, result_json = ?,"
-            " output_json = ? WHERE id = ?",
+            f" output_json = ?, {_USAGE} WHERE id = ?",
             (
                 State.FINISHED.value,
                 now_ms,
                 result.status.value,
                 result_to_json(result),
                 output_json,
+                *_usage(result),
                 invocation_id,
             ),
         )
@@ -118,13 +121,14 @@ class Store:
         """The invocation ran; its result is kept back until a person releases it."""
         self.db.execute(
             "UPDATE invocations SET state = ?, status = ?, result_json = ?, output_json = ?,"
-            " approval_id = ? WHERE id = ?",
+            f" approval_id = ?, {_USAGE} WHERE id = ?",
             (
                 State.AWAITING_APPROVAL.value,
                 result.status.value,
                 result_to_json(result),
                 output_json,
                 approval_id,
+                *_usage(result),
                 invocation_id,
             ),
         )
@@ -214,6 +218,11 @@ class Store:
         return self.db.execute(
             f"DELETE FROM invocations WHERE state = ? AND {where}", (State.FINISHED.value, value)
         ).rowcount
+
+
+def _usage(result: SandboxResult) -> tuple[int, int, int]:
+    usage = result.usage
+    return usage.wall_ms, usage.cpu_ms, usage.peak_memory_bytes
 
 
 def _record(row: tuple[object, ...]) -> InvocationRecord:

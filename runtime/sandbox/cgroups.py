@@ -218,18 +218,22 @@ class InvocationCgroup:
             return int(self._file("memory", "memory.current").read_text())
         return int(self._file("memory", "memory.usage_in_bytes").read_text())
 
+    def peak_memory_bytes(self) -> int:
+        """The most memory the group has held (0 on a v2 kernel too old to say)."""
+        if self.version == 2:
+            peak_file = self._file("memory", "memory.peak")
+            return int(peak_file.read_text()) if peak_file.exists() else 0
+        return int(self._file("memory", "memory.max_usage_in_bytes").read_text())
+
     def usage(self) -> CgroupUsage:
         if self.version == 2:
             events = _keyed(self._file("memory", "memory.events"))
-            peak_file = self._file("memory", "memory.peak")
-            peak = int(peak_file.read_text()) if peak_file.exists() else 0
         else:
             events = _keyed(self._file("memory", "memory.oom_control"))
-            peak = int(self._file("memory", "memory.max_usage_in_bytes").read_text())
         pids_events = _keyed(self._file("pids", "pids.events"))
         return CgroupUsage(
             cpu_ns=self.cpu_ns(),
-            peak_memory_bytes=peak,
+            peak_memory_bytes=self.peak_memory_bytes(),
             oom_kills=events.get("oom_kill", 0),
             pids_limit_hits=pids_events.get("max", 0),
         )

@@ -111,6 +111,13 @@ class Sandbox:
         except OSError:
             return 0
 
+    def peak_memory_so_far(self) -> int:
+        """The most memory its cgroup has held so far (0 once it is gone)."""
+        try:
+            return self.group.peak_memory_bytes()
+        except OSError:
+            return 0
+
     @property
     def host_uid(self) -> int:
         """The host uid the sandbox's processes run as (its own, or its session's)."""

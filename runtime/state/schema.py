@@ -84,6 +84,25 @@ CREATE TABLE IF NOT EXISTS rules (
 );
 """,
     ),
+    # Usage in columns of its own (the result JSON holds the whole output), kept when a held
+    # result is discarded; the index covers the usage report, which reads a range of created_ms
+    # from it without touching the rows.
+    Migration(
+        version=2,
+        description="usage columns and an index for usage over a window",
+        sql="""
+ALTER TABLE invocations ADD COLUMN wall_ms INTEGER;
+ALTER TABLE invocations ADD COLUMN cpu_ms INTEGER;
+ALTER TABLE invocations ADD COLUMN peak_memory_bytes INTEGER;
+UPDATE invocations SET
+    wall_ms = json_extract(result_json, '$.usage[0]'),
+    cpu_ms = json_extract(result_json, '$.usage[1]'),
+    peak_memory_bytes = json_extract(result_json, '$.usage[2]')
+WHERE result_json IS NOT NULL;
+CREATE INDEX invocations_usage ON invocations
+    (created_ms, skill, principal, state, status, cpu_ms, wall_ms, peak_memory_bytes);
+""",
+    ),
 )
 
 # secrets.db: encrypted secrets, kept apart so that the main database never holds them.

@@ -106,3 +106,12 @@ def test_secret_in_egress_host_and_violation_is_masked() -> None:
     masked, _ = _redact(result, None, Redactor({"TOKEN": "TOK3N-ABC"}))
     assert masked.egress[0].host == "[REDACTED:TOKEN].evil.test"
     assert "tok3n" not in masked.violations[0].lower()
+
+
+def test_stream_holds_back_only_what_may_begin_a_secret() -> None:
+    """Output that cannot be the start of a secret goes out at once; a possible start waits."""
+    redactor = Redactor({"API_KEY": SECRET})
+    stream = redactor.stream()
+    assert stream.feed(b"progress 50%\n") == b"progress 50%\n"
+    assert stream.feed(b"key " + SECRET.encode()[:3]) == b"key "
+    assert stream.feed(SECRET.encode()[3:] + b"\n") == b"[REDACTED:API_KEY]\n"

@@ -38,6 +38,12 @@ class SkillKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SKILL_KIND_TOOL: _ClassVar[SkillKind]
     SKILL_KIND_INSTRUCTION: _ClassVar[SkillKind]
 
+class UsageGrouping(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    USAGE_GROUPING_UNSPECIFIED: _ClassVar[UsageGrouping]
+    USAGE_GROUPING_SKILL: _ClassVar[UsageGrouping]
+    USAGE_GROUPING_PRINCIPAL: _ClassVar[UsageGrouping]
+
 class ApprovalState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     APPROVAL_STATE_UNSPECIFIED: _ClassVar[ApprovalState]
@@ -68,6 +74,9 @@ INVOCATION_STATE_AWAITING_APPROVAL: InvocationState
 SKILL_KIND_UNSPECIFIED: SkillKind
 SKILL_KIND_TOOL: SkillKind
 SKILL_KIND_INSTRUCTION: SkillKind
+USAGE_GROUPING_UNSPECIFIED: UsageGrouping
+USAGE_GROUPING_SKILL: UsageGrouping
+USAGE_GROUPING_PRINCIPAL: UsageGrouping
 APPROVAL_STATE_UNSPECIFIED: ApprovalState
 APPROVAL_STATE_PENDING: ApprovalState
 APPROVAL_STATE_APPROVED: ApprovalState
@@ -248,7 +257,7 @@ class EgressAttempt(_message.Message):
     def __init__(self, method: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., allowed: _Optional[bool] = ..., reason: _Optional[str] = ..., address: _Optional[str] = ..., bytes_up: _Optional[int] = ..., bytes_down: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Invocation(_message.Message):
-    __slots__ = ("id", "skill", "tool", "skill_version", "profile", "state", "result", "created_at_ms", "finished_at_ms", "approval_id")
+    __slots__ = ("id", "skill", "tool", "skill_version", "profile", "state", "result", "created_at_ms", "finished_at_ms", "approval_id", "usage", "memory_bytes")
     ID_FIELD_NUMBER: _ClassVar[int]
     SKILL_FIELD_NUMBER: _ClassVar[int]
     TOOL_FIELD_NUMBER: _ClassVar[int]
@@ -259,6 +268,8 @@ class Invocation(_message.Message):
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     id: str
     skill: str
     tool: str
@@ -269,7 +280,9 @@ class Invocation(_message.Message):
     created_at_ms: int
     finished_at_ms: int
     approval_id: str
-    def __init__(self, id: _Optional[str] = ..., skill: _Optional[str] = ..., tool: _Optional[str] = ..., skill_version: _Optional[str] = ..., profile: _Optional[str] = ..., state: _Optional[_Union[InvocationState, str]] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., created_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., approval_id: _Optional[str] = ...) -> None: ...
+    usage: Usage
+    memory_bytes: int
+    def __init__(self, id: _Optional[str] = ..., skill: _Optional[str] = ..., tool: _Optional[str] = ..., skill_version: _Optional[str] = ..., profile: _Optional[str] = ..., state: _Optional[_Union[InvocationState, str]] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., created_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., approval_id: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
 
 class InvocationEvent(_message.Message):
     __slots__ = ("accepted", "started", "output", "finished", "pending_approval")
@@ -356,6 +369,63 @@ class ListInvocationsResponse(_message.Message):
     invocations: _containers.RepeatedCompositeFieldContainer[Invocation]
     next_page_token: str
     def __init__(self, invocations: _Optional[_Iterable[_Union[Invocation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class WatchInvocationRequest(_message.Message):
+    __slots__ = ("id", "follow")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    follow: bool
+    def __init__(self, id: _Optional[str] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class GetUsageRequest(_message.Message):
+    __slots__ = ("since_ms", "by")
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    since_ms: int
+    by: UsageGrouping
+    def __init__(self, since_ms: _Optional[int] = ..., by: _Optional[_Union[UsageGrouping, str]] = ...) -> None: ...
+
+class UsageRow(_message.Message):
+    __slots__ = ("key", "calls", "statuses", "cpu_ms", "wall_ms", "peak_memory_bytes")
+    class StatusesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    CPU_MS_FIELD_NUMBER: _ClassVar[int]
+    WALL_MS_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    calls: int
+    statuses: _containers.ScalarMap[str, int]
+    cpu_ms: int
+    wall_ms: int
+    peak_memory_bytes: int
+    def __init__(self, key: _Optional[str] = ..., calls: _Optional[int] = ..., statuses: _Optional[_Mapping[str, int]] = ..., cpu_ms: _Optional[int] = ..., wall_ms: _Optional[int] = ..., peak_memory_bytes: _Optional[int] = ...) -> None: ...
+
+class UsageReport(_message.Message):
+    __slots__ = ("rows", "total")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[UsageRow]
+    total: UsageRow
+    def __init__(self, rows: _Optional[_Iterable[_Union[UsageRow, _Mapping]]] = ..., total: _Optional[_Union[UsageRow, _Mapping]] = ...) -> None: ...
+
+class ReloadRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReloadResponse(_message.Message):
+    __slots__ = ("changed",)
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    changed: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, changed: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetPoolStatusRequest(_message.Message):
     __slots__ = ()

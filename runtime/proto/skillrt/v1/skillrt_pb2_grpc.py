@@ -69,6 +69,11 @@ class SkillRuntimeStub:
                 request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsRequest.SerializeToString,
                 response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsResponse.FromString,
                 _registered_method=True)
+        self.WatchInvocation = channel.unary_stream(
+                '/skillrt.v1.SkillRuntime/WatchInvocation',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.WatchInvocationRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.InvocationEvent.FromString,
+                _registered_method=True)
 
 
 class SkillRuntimeServicer:
@@ -125,6 +130,17 @@ class SkillRuntimeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchInvocation(self, request, context):
+        """An invocation's output: what it printed so far (each stream up to its output limit), then,
+        with `follow`, what it prints while it runs, and its final record (`finished`) once it has
+        finished. The output is masked as the final result is. Visibility is GetInvocation's: an
+        agent watches only its own invocations (NOT_FOUND for others'); a viewer sees how others'
+        went, not what they printed; output held for approval is sent once a person releases it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SkillRuntimeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +178,11 @@ def add_SkillRuntimeServicer_to_server(servicer, server):
                     servicer.ListInvocations,
                     request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsRequest.FromString,
                     response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListInvocationsResponse.SerializeToString,
+            ),
+            'WatchInvocation': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchInvocation,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.WatchInvocationRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.InvocationEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -363,6 +384,33 @@ class SkillRuntime:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def WatchInvocation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/skillrt.v1.SkillRuntime/WatchInvocation',
+            skillrt_dot_v1_dot_skillrt__pb2.WatchInvocationRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.InvocationEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class AdminStub:
     """Operator RPCs: who am I, and token management (owner only).
@@ -408,6 +456,16 @@ class AdminStub:
                 '/skillrt.v1.Admin/GetPoolStatus',
                 request_serializer=skillrt_dot_v1_dot_skillrt__pb2.GetPoolStatusRequest.SerializeToString,
                 response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.PoolStatus.FromString,
+                _registered_method=True)
+        self.GetUsage = channel.unary_unary(
+                '/skillrt.v1.Admin/GetUsage',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.GetUsageRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.UsageReport.FromString,
+                _registered_method=True)
+        self.Reload = channel.unary_unary(
+                '/skillrt.v1.Admin/Reload',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ReloadRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ReloadResponse.FromString,
                 _registered_method=True)
 
 
@@ -464,6 +522,23 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUsage(self, request, context):
+        """Calls, their outcomes and what they used over a window, per skill or per principal, from
+        the invocation records (owners and admins; an agent gets its own calls only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Reload(self, request, context):
+        """Re-reads the configuration file, exactly as SIGHUP does: rate limits, the approval timeout,
+        the lockout policy and the warm pool's settings apply at once. A file with an error changes
+        nothing and is FAILED_PRECONDITION naming the error (owners and admins; audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -501,6 +576,16 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.GetPoolStatus,
                     request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.GetPoolStatusRequest.FromString,
                     response_serializer=skillrt_dot_v1_dot_skillrt__pb2.PoolStatus.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.GetUsageRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.UsageReport.SerializeToString,
+            ),
+            'Reload': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reload,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ReloadRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ReloadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -693,6 +778,60 @@ class Admin:
             '/skillrt.v1.Admin/GetPoolStatus',
             skillrt_dot_v1_dot_skillrt__pb2.GetPoolStatusRequest.SerializeToString,
             skillrt_dot_v1_dot_skillrt__pb2.PoolStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/GetUsage',
+            skillrt_dot_v1_dot_skillrt__pb2.GetUsageRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.UsageReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/Reload',
+            skillrt_dot_v1_dot_skillrt__pb2.ReloadRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ReloadResponse.FromString,
             options,
             channel_credentials,
             insecure,
