@@ -28,6 +28,8 @@ class _Parser(argparse.ArgumentParser):
 VERB_MODULES = {
     "run": "author",
     "exec": "author",
+    "new": "scaffold",
+    "validate": "validate",
     "profile": "inspect",
     "doctor": "inspect",
     "serve": "daemon",
