@@ -30,6 +30,7 @@ VERB_MODULES = {
     "exec": "author",
     "new": "scaffold",
     "validate": "validate",
+    "completion": "completion",
     "profile": "inspect",
     "doctor": "inspect",
     "serve": "daemon",
