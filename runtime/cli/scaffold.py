@@ -43,7 +43,7 @@ One tool, `hello`, that greets a person by name.
 ## Call
 
 ```sh
-skillrt run {path} --tool hello --input '{{"name": "Ada"}}'
+skillrt run ./{name} --tool hello --input '{{"name": "Ada"}}'
 # outside skillrt: JSON on stdin, JSON on stdout
 echo '{{"name": "Ada"}}' | python3 {{baseDir}}/main.py
 ```
@@ -54,9 +54,9 @@ Input: `name` (string, required). Output: `{{"greeting": "Hello, Ada!"}}`.
 _SKILL_TOML = """\
 # The runtime manifest. Sizes and durations take units ("64MiB", "5s").
 version = "0.1.0"
-profile = "{profile}"          # sandbox_profiles/{profile}.toml
+profile = "{profile}"  # sandbox_profiles/{profile}.toml
 
-[limits]                       # may only tighten the profile's limits
+[limits]  # may only tighten the profile's limits
 wall_time = "5s"
 
 [permissions]
@@ -151,14 +151,14 @@ def scaffold(name: str, parent: Path, profile: str) -> Path:
         raise BadRequest(f"new: {folder} already exists; nothing was written") from None
     except OSError as exc:
         raise BadRequest(f"new: cannot create {folder}: {exc.strerror}") from exc
-    for relative, text in _files(name, _shown(folder), profile).items():
+    for relative, text in _files(name, profile).items():
         (folder / relative).write_text(text, encoding="utf-8")
     return folder
 
 
-def _files(name: str, shown: str, profile: str) -> dict[str, str]:
+def _files(name: str, profile: str) -> dict[str, str]:
     return {
-        "SKILL.md": _SKILL_MD.format(name=name, path=shown),
+        "SKILL.md": _SKILL_MD.format(name=name),
         "skill.toml": _SKILL_TOML.format(profile=profile, permissions=_PERMISSIONS[profile]),
         "main.py": _MAIN_PY,
         f"{TOOL}.schema.json": json.dumps(_SCHEMA, indent=2) + "\n",
