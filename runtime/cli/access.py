@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +15,14 @@ from runtime.audit import events
 from runtime.auth.bootstrap import create_owner_if_none
 from runtime.auth.certs import make_test_pki
 from runtime.auth.tokens import TokenStore, load_server_key
-from runtime.cli.author import duration_flag
+from runtime.cli.author import DURATION_HELP, duration_flag
 from runtime.cli.daemon import call, target_flags
 from runtime.cli.state_dir import record
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.state.schema import open_main
 from runtime.util.clock import SYSTEM_CLOCK
+from runtime.util.table import text_table
 
 __all__ = ["cmd_certs", "cmd_init", "cmd_token", "register"]
 
@@ -38,14 +42,28 @@ def register(verbs: Any) -> None:
         "--role", required=True, choices=["owner", "admin", "approver", "agent", "viewer"]
     )
     create.add_argument("--name", required=True)
-    create.add_argument("--ttl", type=duration_flag("--ttl"), metavar="DUR", help="expiry")
+    create.add_argument(
+        "--ttl",
+        type=duration_flag("--ttl"),
+        metavar="DUR",
+        help=f"expires after this long, {DURATION_HELP} (default: never)",
+    )
+    create.add_argument(
+        "--json", action="store_true", help="print id, name, role and the token as one object"
+    )
     listing = actions.add_parser("list", help="every token's metadata, never a secret")
     listing.add_argument("--json", action="store_true")
     revoke = actions.add_parser("revoke", help="stop a token at once")
     revoke.add_argument("id")
     rotate = actions.add_parser("rotate", help="a new secret; the old one works for the overlap")
     rotate.add_argument("id")
-    rotate.add_argument("--overlap", type=duration_flag("--overlap"), metavar="DUR")
+    rotate.add_argument(
+        "--overlap",
+        type=duration_flag("--overlap"),
+        metavar="DUR",
+        help=f"how long the old secret keeps working, {DURATION_HELP} (default: [auth] "
+        "token_overlap)",
+    )
     for parser in (create, listing, revoke, rotate):
         target_flags(parser)
         parser.set_defaults(handler=cmd_token)
@@ -79,15 +97,18 @@ def cmd_token(args: argparse.Namespace) -> int:
         created: pb.CreatedToken = call(
             args, lambda c: c.create_token(args.name, args.role, ttl_seconds=ttl)
         )
-        print(created.token)
+        if args.json:
+            print(json.dumps({**_info_dict(created.info), "token": created.token}))
+        else:
+            _show_secret(created, "created")
         return 0
     if args.action == "list":
         infos: list[pb.TokenInfo] = call(args, lambda c: c.list_tokens())
         if args.json:
             print(json.dumps([_info_dict(i) for i in infos]))
-        for info in [] if args.json else infos:
-            state = "revoked" if info.revoked_at_ms else "active"
-            print(f"{info.id}  {info.role:<8} {info.name:<20} {state}")
+        else:
+            rows = [(i.id, i.role, i.name, _state(i), _when(i.expires_at_ms)) for i in infos]
+            print("\n".join(text_table(("ID", "ROLE", "NAME", "STATE", "EXPIRES"), rows)))
         return 0
     if args.action == "revoke":
         revoked: pb.TokenInfo = call(args, lambda c: c.revoke_token(args.id))
@@ -97,8 +118,34 @@ def cmd_token(args: argparse.Namespace) -> int:
     rotated: pb.CreatedToken = call(
         args, lambda c: c.rotate_token(args.id, overlap_seconds=overlap)
     )
-    print(rotated.token)
+    _show_secret(rotated, f"rotated {args.id} into")
     return 0
+
+
+def _show_secret(created: pb.CreatedToken, done: str) -> None:
+    """The token alone on stdout, so that ``> agent.token`` keeps it and nothing else; what it
+    is on stderr, for the person who made it."""
+    info = created.info
+    print(
+        f"{done} token {info.id}: role {info.role}, name {info.name}, expires "
+        f"{_when(info.expires_at_ms)}; its secret is on stdout, shown this once",
+        file=sys.stderr,
+    )
+    print(created.token)
+
+
+def _state(info: pb.TokenInfo) -> str:
+    if info.revoked_at_ms:
+        return "revoked"
+    if info.replaced_by:
+        return f"rotated ({info.replaced_by})"
+    if info.expires_at_ms and info.expires_at_ms <= time.time() * 1000:
+        return "expired"
+    return "active"
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC") if ms else "never"
 
 
 def _info_dict(info: pb.TokenInfo) -> dict[str, object]:

@@ -41,9 +41,9 @@ def register(verbs: Any) -> None:
     add.add_argument("tool")
     add.add_argument("--input-schema", default="", metavar="JSON", help="only for matching input")
     add.add_argument("--reason", default="")
-    rule_list = rule_actions.add_parser("list")
+    rule_list = rule_actions.add_parser("list", help="the standing rules")
     rule_list.add_argument("--json", action="store_true")
-    remove = rule_actions.add_parser("rm")
+    remove = rule_actions.add_parser("rm", help="delete a standing rule")
     remove.add_argument("id")
     for parser in (add, rule_list, remove):
         target_flags(parser)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +23,13 @@ if TYPE_CHECKING:
 from runtime.util.units import format_size, parse_duration_ms, parse_size
 
 __all__ = [
+    "DATE_HELP",
+    "DURATION_HELP",
     "EXIT_SANDBOX_ERROR",
+    "SIZE_HELP",
     "cmd_exec",
     "cmd_run",
+    "date_flag",
     "duration_flag",
     "limit_flags",
     "overrides",
@@ -33,9 +39,30 @@ __all__ = [
 
 EXIT_SANDBOX_ERROR = 125
 
+_RUN_EXAMPLES = """\
+examples:
+  skillrt run skills_catalog/calc --tool evaluate --input '{"expression": "2**64"}'
+  skillrt run text-stats --tool analyze --input @doc.json --json
+  skillrt run ./my-skill --tool call --memory 64MiB --wall-time 2s --secret API_KEY=@key.txt
+
+exit status: 0 when the tool's status is ok, 1 when it is anything else, 2 for bad input."""
+
+_EXEC_EXAMPLES = """\
+examples:
+  skillrt exec --profile minimal --memory 64MiB --wall-time 2s -- /usr/bin/python3 -c 'print(1)'
+  echo hello | skillrt exec --input @- -- /bin/cat
+
+exit status: the command's own (128+N when killed by signal N), 125 when the sandbox could not
+be built, 2 for bad input; with --json, 0 for status ok and 1 otherwise."""
+
 
 def register(verbs: Any) -> None:
-    run = verbs.add_parser("run", help="run one tool of a skill in its sandbox")
+    run = verbs.add_parser(
+        "run",
+        help="run one tool of a skill in its sandbox",
+        epilog=_RUN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("skill", metavar="SKILL_DIR_OR_NAME")
     run.add_argument("--tool", required=True, metavar="NAME")
     run.add_argument("--input", default="{}", metavar="JSON|@FILE", help="JSON input; @- for stdin")
@@ -50,8 +77,15 @@ def register(verbs: Any) -> None:
     limit_flags(run)
     run.set_defaults(handler=cmd_run)
 
-    exec_ = verbs.add_parser("exec", help="run any command in a sandbox built from a profile")
-    exec_.add_argument("--profile", default="default", metavar="NAME")
+    exec_ = verbs.add_parser(
+        "exec",
+        help="run any command in a sandbox built from a profile",
+        epilog=_EXEC_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    exec_.add_argument(
+        "--profile", default="default", metavar="NAME", help="sandbox profile (default: default)"
+    )
     exec_.add_argument("--json", action="store_true", help="print one JSON result object")
     exec_.add_argument("--input", default="", metavar="TEXT|@FILE", help="stdin for the command")
     limit_flags(exec_)
@@ -59,15 +93,63 @@ def register(verbs: Any) -> None:
     exec_.set_defaults(handler=cmd_exec)
 
 
+# How sizes and durations are written, for the help of every flag that takes one.
+SIZE_HELP = "e.g. 64MiB or 512KiB (B, KiB, MiB, GiB; kB, MB, GB; a bare number is bytes)"
+DURATION_HELP = "e.g. 2s, 500ms, 5m, 1h or 7d (a bare number is seconds)"
+DATE_HELP = (
+    "e.g. 2026-11-01 or 2026-11-01T12:00Z (UTC unless a zone is given), or 7d: that long ago"
+)
+# An age is a duration with its unit: a bare number is too easily a date cut short.
+_AGE = re.compile(r"^\d+(\.\d+)?(ms|s|m|min|h|d)$")
+
+
 def limit_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--memory", type=_flag(parse_size, "--memory"), metavar="SIZE")
-    parser.add_argument("--wall-time", type=_flag(parse_duration_ms, "--wall-time"), metavar="DUR")
-    parser.add_argument("--cpu-time", type=_flag(parse_duration_ms, "--cpu-time"), metavar="DUR")
-    parser.add_argument("--pids", type=_flag(_positive_int, "--pids"), metavar="N")
+    """Limits that may tighten the profile's, never loosen them."""
+    parser.add_argument(
+        "--memory",
+        type=_flag(parse_size, "--memory"),
+        metavar="SIZE",
+        help=f"memory limit, {SIZE_HELP}",
+    )
+    parser.add_argument(
+        "--wall-time",
+        type=_flag(parse_duration_ms, "--wall-time"),
+        metavar="DUR",
+        help=f"wall-clock limit, {DURATION_HELP}",
+    )
+    parser.add_argument(
+        "--cpu-time",
+        type=_flag(parse_duration_ms, "--cpu-time"),
+        metavar="DUR",
+        help=f"CPU time limit, {DURATION_HELP}",
+    )
+    parser.add_argument(
+        "--pids",
+        type=_flag(_positive_int, "--pids"),
+        metavar="N",
+        help="at most N processes and threads",
+    )
 
 
 def duration_flag(name: str) -> Any:
     return _flag(parse_duration_ms, name)
+
+
+def date_flag(name: str) -> Any:
+    """A moment given as an ISO date (UTC unless it names a zone) or as an age (``7d``)."""
+    return _flag(_moment, name)
+
+
+def _moment(text: str) -> datetime:
+    if _AGE.match(text.strip()):
+        return datetime.now(UTC) - timedelta(milliseconds=parse_duration_ms(text.strip()))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"expected a date like 2026-11-01 or 2026-11-01T12:00Z, or an age like 7d, got {text!r}"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _flag(parse: Any, name: str) -> Any:

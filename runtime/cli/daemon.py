@@ -12,7 +12,8 @@ import grpc
 
 from runtime.api import config as daemon_config
 from runtime.api.convert import result_proto_dict
-from runtime.cli.author import duration_flag, limit_flags, overrides, read_arg
+from runtime.cli.author import DURATION_HELP, duration_flag, limit_flags, overrides, read_arg
+from runtime.cli.invoke_wait import GaveUp, gave_up, wait_for_result
 from runtime.cli.results import exit_code, result_lines
 from runtime.client import Client, Tls, default_target
 from runtime.core.invocation import parse_input
@@ -29,6 +30,17 @@ __all__ = [
     "register",
     "target_flags",
 ]
+
+
+_INVOKE_EXAMPLES = """\
+examples:
+  skillrt invoke text-stats analyze --input '{"text": "Hello, sandbox."}'
+  skillrt invoke python-exec run --input @program.json --wait --timeout 600
+  skillrt invoke calc evaluate --input '{"expression": "2**10"}' --memory 64MiB --json
+
+exit status: 0 when the call succeeded or waits for approval, 1 when it failed (or --wait gave
+up while the approval is pending), 2 for bad input (malformed JSON, input the tool's schema
+refuses)."""
 
 
 def register(verbs: Any) -> None:
@@ -52,20 +64,33 @@ def register(verbs: Any) -> None:
         dest="shutdown_grace_ms",
         type=duration_flag("--shutdown-grace"),
         metavar="DUR",
-        help="how long running invocations may finish after SIGTERM",
+        help=f"how long running invocations may finish after SIGTERM, {DURATION_HELP}",
     )
     serve.set_defaults(handler=cmd_serve)
 
-    invoke = verbs.add_parser("invoke", help="invoke a skill's tool through the daemon")
+    invoke = verbs.add_parser(
+        "invoke",
+        help="invoke a skill's tool through the daemon",
+        epilog=_INVOKE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     invoke.add_argument("skill")
     invoke.add_argument("tool")
     invoke.add_argument("--input", default="{}", metavar="JSON|@FILE")
     invoke.add_argument("--json", action="store_true", help="print one JSON result object")
     invoke.add_argument("--idempotency-key", metavar="KEY")
     invoke.add_argument(
-        "--wait", action="store_true", help="wait for a person's approval when the tool needs one"
+        "--wait",
+        action="store_true",
+        help="when the tool needs a person's approval, wait for it and the result (the approval "
+        "id is printed while waiting)",
     )
-    invoke.add_argument("--timeout", type=float, metavar="SECONDS", help="gRPC deadline")
+    invoke.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up after this many seconds, e.g. 30 (an approval waited for stays pending)",
+    )
     _target_flag(invoke)
     limit_flags(invoke)
     invoke.set_defaults(handler=cmd_invoke)
@@ -141,6 +166,9 @@ def call(args: argparse.Namespace, action: Any) -> Any:
         details = exc.details() if hasattr(exc, "details") else str(exc)
         if code == grpc.StatusCode.UNAVAILABLE:
             raise SandboxError(f"daemon not reachable at {target}: {details}") from exc
+        if code == grpc.StatusCode.INVALID_ARGUMENT:
+            # Bad input is a usage error (exit 2) whether the daemon or the CLI finds it.
+            raise BadRequest(f"{code.name}: {details}") from exc
         raise RemoteError(f"{code.name if code else 'error'}: {details}") from exc
 
 
@@ -151,6 +179,11 @@ class RemoteError(SkillRuntimeError):
 def cmd_invoke(args: argparse.Namespace) -> int:
     input_value = parse_input(read_arg(args.input, "--input"))
     limits = overrides(args)
+    if args.wait:
+        waited = call(args, lambda c: wait_for_result(c, args, input_value, limits))
+        if isinstance(waited, GaveUp):
+            return gave_up(waited, as_json=args.json)
+        return _print_invocation(waited, as_json=args.json)
     invocation: pb.Invocation = call(
         args,
         lambda c: c.invoke(
@@ -159,12 +192,15 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             input_value,
             limits=limits,
             idempotency_key=args.idempotency_key,
-            wait_for_approval=args.wait,
             timeout=args.timeout,
         ),
     )
+    return _print_invocation(invocation, as_json=args.json)
+
+
+def _print_invocation(invocation: pb.Invocation, *, as_json: bool) -> int:
     result = result_proto_dict(invocation.result)
-    if args.json:
+    if as_json:
         approval = {"approval_id": invocation.approval_id} if invocation.approval_id else {}
         print(json.dumps({"invocation_id": invocation.id, **approval, **result}))
     else:

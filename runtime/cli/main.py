@@ -28,6 +28,9 @@ class _Parser(argparse.ArgumentParser):
 VERB_MODULES = {
     "run": "author",
     "exec": "author",
+    "new": "scaffold",
+    "validate": "validate",
+    "completion": "completion",
     "profile": "inspect",
     "doctor": "inspect",
     "serve": "daemon",

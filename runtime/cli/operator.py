@@ -20,7 +20,7 @@ from runtime.audit import anchor, events, query, retention
 from runtime.audit.adopt import adopt
 from runtime.audit.entry import Entry, format_ts
 from runtime.audit.verify import Verdict, check
-from runtime.cli.author import duration_flag
+from runtime.cli.author import DATE_HELP, DURATION_HELP, date_flag, duration_flag
 from runtime.cli.state_dir import actor, add_state_flag, load_state, record
 from runtime.core.store import Store
 from runtime.errors import BadRequest, IntegrityError, NoSuchEntity
@@ -87,7 +87,7 @@ def register(verbs: Any) -> None:
         type=duration_flag("--older-than"),
         default=retention.DEFAULT_RETENTION_MS,
         metavar="DUR",
-        help="default 30d",
+        help=f"entries older than this, {DURATION_HELP} (default 30d)",
     )
     prune.set_defaults(handler=cmd_audit_prune)
     for parser in (tail, check, adopt, head, public, export, prune):
@@ -96,11 +96,11 @@ def register(verbs: Any) -> None:
     data = verbs.add_parser("data", help="export or delete what the daemon keeps")
     actions = data.add_subparsers(dest="action", required=True)
     dump = actions.add_parser("export", help="invocations, approvals and audit log as JSON")
-    dump.add_argument("--since", type=_date_flag("--since"), metavar="DATE")
+    dump.add_argument("--since", type=date_flag("--since"), metavar="DATE", help=DATE_HELP)
     dump.set_defaults(handler=cmd_data_export)
     delete = actions.add_parser("delete", help="delete finished invocations")
     which = delete.add_mutually_exclusive_group(required=True)
-    which.add_argument("--before", type=_date_flag("--before"), metavar="DATE")
+    which.add_argument("--before", type=date_flag("--before"), metavar="DATE", help=DATE_HELP)
     which.add_argument("--principal", metavar="NAME")
     delete.set_defaults(handler=cmd_data_delete)
     for parser in (dump, delete):
@@ -116,22 +116,8 @@ def _query_flags(parser: argparse.ArgumentParser) -> None:
         help="only this event (token.* for a family); repeatable",
     )
     parser.add_argument("--actor", metavar="NAME")
-    parser.add_argument("--since", type=_date_flag("--since"), metavar="DATE")
-    parser.add_argument("--until", type=_date_flag("--until"), metavar="DATE")
-
-
-def _date_flag(name: str) -> Any:
-    def convert(text: str) -> datetime:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(
-                f"expected a date like 2025-01-31 or 2025-01-31T12:00Z, got {text!r}"
-            ) from exc
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-    convert.__name__ = name
-    return convert
+    parser.add_argument("--since", type=date_flag("--since"), metavar="DATE", help=DATE_HELP)
+    parser.add_argument("--until", type=date_flag("--until"), metavar="DATE", help=DATE_HELP)
 
 
 def _query(args: argparse.Namespace) -> query.Query:

@@ -159,9 +159,12 @@ class Client(SessionCalls, OperatorCalls):
         input_value: Any = None,
         *,
         limits: LimitOverrides | None = None,
+        idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Iterator[pb.InvocationEvent]:
-        request = invoke_request(skill, tool, input_value, limits=limits)
+        request = invoke_request(
+            skill, tool, input_value, limits=limits, idempotency_key=idempotency_key
+        )
         yield from self._stub.InvokeStream(request, timeout=timeout, metadata=self._meta)
 
     def list_invocations(

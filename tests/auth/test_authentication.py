@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import grpc
@@ -9,6 +12,7 @@ import pytest
 
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
+from runtime.util import paths
 from tests.api.conftest import Daemon
 from tests.auth.conftest import LOCKOUT_MS, MAX_FAILURES
 
@@ -202,6 +206,35 @@ def test_query_audit_rejects_absurd_times(daemon: Daemon) -> None:
     with pytest.raises(grpc.RpcError) as info:
         admin(daemon).QueryAudit(pb.QueryAuditRequest(since_ms=2**62), timeout=10)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def _token_cli(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtime.cli.main", "token", *args, "--target", daemon.target],
+        capture_output=True,
+        text=True,
+        cwd=paths.PROJECT_ROOT,
+        env={**os.environ, "SKILLRT_TOKEN": daemon.owner_token},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_token_create_shows_id_and_role_and_the_token_once(daemon: Daemon) -> None:
+    """`token create` prints the token alone on stdout (so `> file` keeps just it) and its id
+    and role on stderr; `token list` has a header and the new token's row, not its secret."""
+    made = _token_cli(daemon, "create", "--role", "agent", "--name", "cli-made")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    ISSUED.append(token)
+    assert made.stdout == token + "\n" and token.startswith("skrt_")
+    token_id = whoami(daemon, token).token_id
+    assert f"token {token_id}: role agent, name cli-made" in made.stderr
+    listed = _token_cli(daemon, "list")
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["ID", "ROLE", "NAME", "STATE", "EXPIRES"]
+    assert [token_id, "agent", "cli-made", "active", "never"] in [row.split() for row in rows]
+    assert token.split("_", 2)[2] not in listed.stdout
 
 
 def test_no_secret_in_logs_or_cli_output(daemon: Daemon) -> None:
