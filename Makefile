@@ -12,10 +12,11 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 
 run: $(STAMP)
 	@echo "skillrt: starting the daemon on the bundled catalog; in another terminal try:"
+	@echo "  export PATH=\"$(CURDIR)/$(BIN):\$$PATH\""
 	@echo "  export SKILLRT_TOKEN=...   # the owner token printed below (first start only)"
-	@echo "  $(BIN)/skillrt skills"
-	@echo "  $(BIN)/skillrt invoke text-stats analyze --input '{\"text\": \"Hello, sandbox.\"}'"
-	$(BIN)/skillrt serve
+	@echo "  skillrt skills"
+	@echo "  skillrt invoke text-stats analyze --input '{\"text\": \"Hello, sandbox.\"}'"
+	$(BIN)/skillrt serve $(ARGS)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q
