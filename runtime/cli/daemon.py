@@ -114,7 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_queued=args.max_queued,
             cgroup_root=args.cgroup_root,
             shutdown_grace_ms=args.shutdown_grace_ms,
-            catalog_dir=Path(args.catalog) if args.catalog else None,
+            catalog_dirs=(Path(args.catalog),) if args.catalog else None,
             profiles_dir=Path(args.profiles) if args.profiles else None,
         )
 

@@ -46,6 +46,7 @@ VERB_MODULES = {
     "pool": "pool",
     "ps": "ps",
     "cancel": "ps",
+    "config": "configcheck",
 }
 _GLOBAL_OPTIONS_WITH_VALUE = ("--profiles", "--catalog")
 
