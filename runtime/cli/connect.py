@@ -96,10 +96,12 @@ def call(args: argparse.Namespace, action: Callable[[Client], T], *, anonymous: 
 def run_on(connection: Connection, action: Callable[[Client], T]) -> T:
     try:
         # An empty token sends none: None would let the client fall back to the environment.
-        with Client(connection.address, token=connection.token or "", tls=connection.tls) as c:
-            return action(c)
+        client = Client(connection.address, token=connection.token or "", tls=connection.tls)
     except OSError as exc:  # a TLS file that cannot be read
-        raise BadRequest(f"{exc.filename}: {exc.strerror}") from exc
+        raise BadRequest(f"TLS file {exc.filename}: {exc.strerror}") from exc
+    try:
+        with client:
+            return action(client)
     except grpc.RpcError as exc:
         code = exc.code() if hasattr(exc, "code") else None
         details = exc.details() if hasattr(exc, "details") else str(exc)

@@ -108,7 +108,8 @@ class Catalog:
         for name, folders in self._places().items():
             if SKILL_NAME.match(name):
                 entries.append(self._entry(folders))
-                kinds[entries[-1].kind].extend(folders)
+                if len(folders) == 1:  # a name in two folders is not served: nothing to keep
+                    kinds[entries[-1].kind].append(folders[0])
             else:
                 reason = f"skipped: the name is not a skill name ({SKILL_NAME.pattern})"
                 self._tell(name, reason)
