@@ -23,6 +23,15 @@ from runtime.util import paths
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_saved_targets() -> Iterator[None]:
+    """The command lines the tests run (in process or as subprocesses, which inherit this
+    environment) never read the saved targets of whoever runs the tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKILLRT_CLIENT_CONFIG", "/nonexistent/skillrt-client.toml")
+        yield
+
+
 @pytest.fixture(scope="session")
 def profiles() -> ProfileStore:
     return ProfileStore(paths.PROJECT_ROOT / "sandbox_profiles")

@@ -2,13 +2,15 @@
 
     [server]      socket, tcp ("host:port"), insecure_tcp, state_dir, shutdown_grace
     [tls]         cert, key, client_ca, require_client_cert; [tls.client_roles] CN = "role"
-    [catalog]     skills, profiles, policy (the operator's grants to instruction skills, and
-                  the secrets each tool skill may receive; default: skills-policy.toml beside
-                  the skills folder), allowed_readonly_paths (host paths a skill.toml may
-                  bind read-only; none by default; /proc, /sys, /dev, credentials and the
-                  daemon's own directories never), snapshot_dir (where loaded skills are copied
-                  for sandboxes to bind; default /run/skillrt-skills/<cgroup_root>; one daemon
-                  each, reachable by the sandbox user, writable by the daemon only)
+    [catalog]     skills (a folder, or a list of folders: a skill name in two of them is
+                  unavailable, naming both), profiles, policy (the operator's grants to
+                  instruction skills, and the secrets each tool skill may receive; default:
+                  skills-policy.toml beside the first skills folder), allowed_readonly_paths
+                  (host paths a skill.toml may bind read-only; none by default; /proc, /sys,
+                  /dev, credentials and the daemon's own directories never), snapshot_dir
+                  (where loaded skills are copied for sandboxes to bind; default
+                  /run/skillrt-skills/<cgroup_root>; one daemon each, reachable by the sandbox
+                  user, writable by the daemon only)
     [sandboxes]   max_running, max_queued, cgroup_root, host_uids ("first-last": the host uids
                   sandboxes run as, one per running sandbox or session; no account may be in it)
     [auth]        max_failures, failure_window, lockout, max_lockout, token_overlap,
@@ -29,7 +31,9 @@
                   only) or "unix:/run/skillrt/metrics.sock" (a 0600 socket in a directory that
                   exists); nothing listens without it
 
-Relative paths in the file are relative to the file.
+Relative paths in the file are relative to the file. skillrt.example.toml, at the top of the
+project, shows every key with its default; ``skillrt config check FILE`` checks a file as the
+daemon's start would.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from runtime.api.config_tables import metrics_table, pool_table, sessions_table
+from runtime.api.config_tables import catalog_table, metrics_table, pool_table, sessions_table
 from runtime.api.metrics_listener import Endpoint
 from runtime.api.tlsfront import TlsSettings
 from runtime.audit.chainkey import default_key_dir
@@ -81,7 +85,7 @@ class DaemonConfig:
     insecure_tcp: bool
     tls: TlsSettings | None
     state_dir: Path
-    catalog_dir: Path
+    catalog_dirs: tuple[Path, ...]  # one or more; a name in two of them is refused
     profiles_dir: Path
     max_running: int
     max_queued: int
@@ -102,7 +106,7 @@ class DaemonConfig:
     max_sessions_per_principal: int = 8
     max_session_bytes: int = 4 * 1024**3
     session_commands: dict[str, CommandPolicy] = field(default_factory=dict)
-    catalog_policy: Path | None = None  # None: skills-policy.toml beside the catalog folder
+    catalog_policy: Path | None = None  # None: skills-policy.toml beside the first catalog
     allowed_readonly_paths: tuple[Path, ...] = ()  # what tool skills may ask to have bound
     snapshot_dir: Path | None = None  # None: /run/skillrt-skills/<cgroup_root>
     host_uids: UidRange = DEFAULT_UIDS
@@ -151,6 +155,23 @@ class DaemonConfig:
             max_total_bytes=self.max_session_bytes,
         )
 
+    def listeners(self) -> str:
+        """Where the daemon answers, in one phrase (its start-up line)."""
+        tcp = self.tcp_listener()
+        return f"unix:{self.socket_path}" + (f" and tcp {tcp}" if tcp else "")
+
+    def tcp_listener(self) -> str | None:
+        """The TCP address and how it is secured, or None when there is none."""
+        if self.tcp_address is None:
+            return None
+        if self.tls is None:
+            return f"{self.tcp_address} (INSECURE: no TLS)"
+        clients = ""
+        if self.tls.client_ca is not None:
+            wanted = "required" if self.tls.require_client_cert else "accepted"
+            clients = f", client certificates {wanted}"
+        return f"{self.tcp_address} (TLS 1.3{clients})"
+
     def rate_limits(self, role: Role, token_name: str) -> RateLimits:
         """A token's own limits win over its role's."""
         return self.rate_limits_by_token.get(token_name) or self.rate_limits_by_role.get(
@@ -165,7 +186,7 @@ def defaults() -> DaemonConfig:
         insecure_tcp=False,
         tls=None,
         state_dir=Path(os.environ.get("SKILLRT_STATE_DIR") or DEFAULT_STATE_DIR),
-        catalog_dir=paths.catalog_dir(),
+        catalog_dirs=(paths.catalog_dir(),),
         profiles_dir=paths.profiles_dir(),
         max_running=2 * (os.cpu_count() or 1),
         max_queued=64,
@@ -202,19 +223,7 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
     if server.has("shutdown_grace"):
         changes["shutdown_grace_ms"] = server.parsed("shutdown_grace", parse_duration_ms)
     server.finish()
-    catalog = doc.table("catalog")
-    if catalog.has("skills"):
-        changes["catalog_dir"] = base / catalog.string("skills")
-    if catalog.has("profiles"):
-        changes["profiles_dir"] = base / catalog.string("profiles")
-    if catalog.has("policy"):
-        changes["catalog_policy"] = base / catalog.string("policy")
-    if catalog.has("allowed_readonly_paths"):
-        paths_key = "allowed_readonly_paths"
-        changes[paths_key] = tuple(Path(p) for p in catalog.str_list(paths_key))
-    if catalog.has("snapshot_dir"):
-        changes["snapshot_dir"] = base / catalog.string("snapshot_dir")
-    catalog.finish()
+    changes.update(catalog_table(doc.table("catalog"), base))
     sandboxes = doc.table("sandboxes")
     for key in ("max_running", "max_queued"):
         if sandboxes.has(key):

@@ -11,7 +11,43 @@ from runtime.sandbox.pool import PoolSettings
 from runtime.util.tomlfields import Table
 from runtime.util.units import parse_duration_ms, parse_size
 
-__all__ = ["metrics_table", "pool_table", "sessions_table"]
+__all__ = ["catalog_table", "metrics_table", "pool_table", "sessions_table"]
+
+
+def catalog_table(table: Table, base: Path) -> dict[str, Any]:
+    """``[catalog]``: where skills, profiles and the operator's grants are, and what skills may
+    ask to have bound."""
+    changes: dict[str, Any] = {}
+    if table.has("skills"):
+        changes["catalog_dirs"] = _folders(table, "skills", base)
+    if table.has("profiles"):
+        changes["profiles_dir"] = base / table.string("profiles")
+    if table.has("policy"):
+        changes["catalog_policy"] = base / table.string("policy")
+    if table.has("allowed_readonly_paths"):
+        paths_key = "allowed_readonly_paths"
+        changes[paths_key] = tuple(Path(p) for p in table.str_list(paths_key))
+    if table.has("snapshot_dir"):
+        changes["snapshot_dir"] = base / table.string("snapshot_dir")
+    table.finish()
+    return changes
+
+
+def _folders(table: Table, key: str, base: Path) -> tuple[Path, ...]:
+    """One folder as a string, or several as a list; the same folder twice is a mistake."""
+    value = table.raw(key)
+    if not isinstance(value, str | list):
+        raise table.error(key, f"expected a folder or a list of folders, got {value!r}")
+    names = (table.string(key),) if isinstance(value, str) else table.str_list(key)
+    if not names:
+        raise table.error(key, "names no folder")
+    folders = tuple(base / name for name in names)
+    seen: set[Path] = set()
+    for folder in folders:
+        if folder.resolve() in seen:
+            raise table.error(key, f"{folder} is listed twice")
+        seen.add(folder.resolve())
+    return folders
 
 
 def sessions_table(table: Table, base: Path) -> dict[str, Any]:

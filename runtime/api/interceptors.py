@@ -84,11 +84,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if self._on_call is not None:
             self._on_call(method, principal, allowed)
         if not allowed:
-            # Named whole: who the call was taken to be is what the caller needs to fix it.
-            raise NotAllowed(
-                f"{principal.name!r} (by {principal.authenticated_by}): "
-                f"role {principal.role.value!r} may not call {method}"
-            )
+            raise NotAllowed(f"may not call {method}")
 
     def _unary(self, method: str, behavior: Any) -> Any:
         async def wrapped(request: Any, context: Context) -> Any:
@@ -177,12 +173,23 @@ def _bind(method: str, context: Context) -> str:
 async def _abort(context: Context, exc: SkillRuntimeError, request_id: str) -> None:
     code = status_of(exc)
     message = status_message(exc)
+    if isinstance(exc, NotAllowed):
+        message = _naming_the_caller(message)
     log.info("rpc failed", code=code.name, error=message)
     trailers = [("x-request-id", request_id)]
     if isinstance(exc, OverLimit) and exc.retry_after_seconds is not None:
         trailers.append(("retry-after", str(exc.retry_after_seconds)))
     context.set_trailing_metadata(tuple(trailers))
     await context.abort(code, message)
+
+
+def _naming_the_caller(message: str) -> str:
+    """A refusal says who the call was taken to be, with what role and on what credential:
+    what a caller needs to see which credential to use instead."""
+    who = current_principal.get(None)
+    if who is None:
+        return message
+    return f"{who.name!r} (role {who.role.value}, by {who.authenticated_by}): {message}"
 
 
 async def _unimplemented(context: Context, method: str) -> None:

@@ -33,6 +33,7 @@ from runtime.api.interceptors import ServerInterceptor
 from runtime.api.logs import configure_logging
 from runtime.api.metrics import Metrics, Watched
 from runtime.api.metrics_listener import MetricsListener
+from runtime.api.preflight import PRIVATE_SOCKET, preflight
 from runtime.api.relay import Relay
 from runtime.api.sessions import SessionsServicer
 from runtime.api.skill_runtime import SkillRuntimeServicer
@@ -90,7 +91,6 @@ log = structlog.get_logger("skillrt.server")
 
 # After the drain, how long callers get to receive the final records of cancelled invocations.
 _ANSWER_SECONDS = 5.0
-_SUN_PATH_MAX = 108  # bytes in sockaddr_un's path, its terminating NUL included
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
@@ -123,10 +123,8 @@ def _prepare_socket(path: Path) -> None:
 
 def _private_socket(state_dir: Path) -> Path:
     """gRPC's own socket, in the state directory that only this daemon uses (it holds the
-    lock): one left by a daemon that died is removed."""
-    path = state_dir / "grpc.sock"
-    if len(os.fsencode(path)) >= _SUN_PATH_MAX:
-        raise ConfigError(f"{state_dir}: too long a path for a Unix socket inside it")
+    lock): one left by a daemon that died is removed. Its path's length passed the preflight."""
+    path = state_dir / PRIVATE_SOCKET
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     return path
@@ -147,6 +145,7 @@ async def serve(
     ready: asyncio.Event | None = None,
     reload: Reloader | None = None,
 ) -> None:
+    preflight(config)  # what `skillrt config check` checks stops the start the same way
     configure_logging()
     # Services start at a soft 1024 (systemd): take the hard limit, so that the egress proxies'
     # descriptor reserve leaves the daemon room for every other caller.
@@ -189,7 +188,7 @@ async def _serve(
     snapshots = SkillSnapshots(config.snapshot_root)
     snapshots.open()  # a root the sandbox user cannot reach, or others may write, stops the start
     catalog = Catalog(
-        config.catalog_dir,
+        config.catalog_dirs,
         policy_file=config.catalog_policy,
         allowed_paths=config.allowed_readonly_paths,
         profiles=profiles,
@@ -356,7 +355,7 @@ async def _serve(
         tls=config.tls is not None,
         pid=os.getpid(),
     )
-    print(f"skillrt: listening on unix:{config.socket_path}", flush=True)
+    print(f"skillrt: listening on {config.listeners()}", flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

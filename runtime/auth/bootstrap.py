@@ -22,6 +22,7 @@ __all__ = [
     "AdminTokenKeeper",
     "TokenChange",
     "create_owner_if_none",
+    "recover_owner",
     "write_secret_file",
 ]
 
@@ -42,6 +43,19 @@ def create_owner_if_none(tokens: TokenStore, now_ms: int, *, record: TokenChange
         return None
     minted, token = tokens.mint(name=OWNER_NAME, role=Role.OWNER, now_ms=now_ms)
     record("created", _created(minted))
+    tokens.insert(minted, token)
+    return token
+
+
+def recover_owner(tokens: TokenStore, now_ms: int, *, record: TokenChange) -> str:
+    """A new owner token in place of a lost one: every live token named ``owner`` is revoked,
+    then a new one is made (to be shown once). Each change is recorded before it is made."""
+    for old in tokens.list():
+        if old.name == OWNER_NAME and old.valid_at(now_ms):
+            record("revoked", {"token_id": old.id, "name": old.name, "reason": "owner recovery"})
+            tokens.revoke(old.id, now_ms)
+    minted, token = tokens.mint(name=OWNER_NAME, role=Role.OWNER, now_ms=now_ms)
+    record("created", {**_created(minted), "reason": "owner recovery"})
     tokens.insert(minted, token)
     return token
 

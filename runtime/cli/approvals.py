@@ -7,7 +7,7 @@ import datetime
 import json
 from typing import Any
 
-from runtime.cli.daemon import call, target_flags
+from runtime.cli.connect import call, target_flags
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
 __all__ = ["approval_dict", "cmd_approvals", "cmd_rules", "register"]

@@ -8,28 +8,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-import grpc
-
 from runtime.api import config as daemon_config
 from runtime.api.convert import result_proto_dict
 from runtime.cli.author import DURATION_HELP, duration_flag, limit_flags, overrides, read_arg
+from runtime.cli.connect import call, resolve, run_on, target_flags
 from runtime.cli.invoke_wait import GaveUp, gave_up, wait_for_result
 from runtime.cli.results import exit_code, result_lines
-from runtime.client import Client, Tls, default_target
 from runtime.core.invocation import parse_input
-from runtime.errors import BadRequest, SandboxError, SkillRuntimeError
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
-__all__ = [
-    "RemoteError",
-    "call",
-    "cmd_invoke",
-    "cmd_serve",
-    "cmd_skills",
-    "cmd_status",
-    "register",
-    "target_flags",
-]
+__all__ = ["cmd_invoke", "cmd_serve", "cmd_skills", "cmd_status", "register"]
 
 
 _INVOKE_EXAMPLES = """\
@@ -91,38 +79,20 @@ def register(verbs: Any) -> None:
         metavar="SECONDS",
         help="give up after this many seconds, e.g. 30 (an approval waited for stays pending)",
     )
-    _target_flag(invoke)
+    target_flags(invoke)
     limit_flags(invoke)
     invoke.set_defaults(handler=cmd_invoke)
 
     skills = verbs.add_parser("skills", help="list the daemon's skills")
     skills.add_argument("--json", action="store_true")
-    _target_flag(skills)
+    target_flags(skills)
     skills.set_defaults(handler=cmd_skills)
 
     status = verbs.add_parser("status", help="daemon health, or one invocation")
     status.add_argument("invocation", nargs="?", metavar="INVOCATION_ID")
     status.add_argument("--json", action="store_true")
-    _target_flag(status)
+    target_flags(status)
     status.set_defaults(handler=cmd_status)
-
-
-def _target_flag(parser: argparse.ArgumentParser) -> None:
-    target_flags(parser)
-
-
-def target_flags(parser: argparse.ArgumentParser) -> None:
-    """Where the daemon is and how to prove who we are to it."""
-    parser.add_argument("--target", metavar="unix:PATH|HOST:PORT", help="daemon address")
-    parser.add_argument(
-        "--token-file",
-        type=Path,
-        metavar="FILE",
-        help="bearer token file (default: $SKILLRT_TOKEN, $SKILLRT_TOKEN_FILE, the admin token)",
-    )
-    parser.add_argument("--tls-ca", type=Path, metavar="PEM", help="CA of the daemon's TLS cert")
-    parser.add_argument("--tls-cert", type=Path, metavar="PEM", help="client certificate (mTLS)")
-    parser.add_argument("--tls-key", type=Path, metavar="PEM", help="client key (mTLS)")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -139,41 +109,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             max_queued=args.max_queued,
             cgroup_root=args.cgroup_root,
             shutdown_grace_ms=args.shutdown_grace_ms,
-            catalog_dir=Path(args.catalog) if args.catalog else None,
+            catalog_dirs=(Path(args.catalog),) if args.catalog else None,
             profiles_dir=Path(args.profiles) if args.profiles else None,
         )
 
     cfg = load()
     asyncio.run(serve(cfg, reload=load))
     return 0
-
-
-def call(args: argparse.Namespace, action: Any) -> Any:
-    """Run one client call; gRPC errors become one-line messages."""
-    target = args.target or default_target()
-    tls = Tls(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key) if args.tls_ca else None
-    token = None
-    if args.token_file is not None:
-        try:
-            token = args.token_file.read_text().strip()
-        except OSError as exc:
-            raise BadRequest(f"--token-file: cannot read {args.token_file}: {exc}") from exc
-    try:
-        with Client(target, token=token, tls=tls) as client:
-            return action(client)
-    except grpc.RpcError as exc:
-        code = exc.code() if hasattr(exc, "code") else None
-        details = exc.details() if hasattr(exc, "details") else str(exc)
-        if code == grpc.StatusCode.UNAVAILABLE:
-            raise SandboxError(f"daemon not reachable at {target}: {details}") from exc
-        if code == grpc.StatusCode.INVALID_ARGUMENT:
-            # Bad input is a usage error (exit 2) whether the daemon or the CLI finds it.
-            raise BadRequest(f"{code.name}: {details}") from exc
-        raise RemoteError(f"{code.name if code else 'error'}: {details}") from exc
-
-
-class RemoteError(SkillRuntimeError):
-    """An error status returned by the daemon, shown as it came."""
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
@@ -277,8 +219,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         # A call still queued, running or awaiting approval has not failed (yet).
         finished = state == "finished" and "result" in data
         return exit_code(str(data["result"]["status"])) if finished else 0
-    health: str = call(args, lambda c: c.health())
-    target = args.target or default_target()
+    connection = resolve(args, anonymous=True)  # health needs no credential
+    health: str = run_on(connection, lambda c: c.health())
+    target = connection.address
     print(json.dumps({"target": target, "health": health}) if args.json else f"{target}: {health}")
     return 0 if health == "SERVING" else 1
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any, BinaryIO
 
-from runtime.cli.daemon import call, target_flags
+from runtime.cli.connect import call, target_flags
 from runtime.cli.results import exit_code
 from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb

@@ -53,8 +53,11 @@ VERB_MODULES = {
     "top": "top",
     "usage": "usage",
     "reload": "reload",
+    "config": "configcheck",
+    "target": "target",
+    "whoami": "target",
 }
-_GLOBAL_OPTIONS_WITH_VALUE = ("--profiles", "--catalog")
+_GLOBAL_OPTIONS_WITH_VALUE = ("--profiles", "--catalog", "--target")
 
 
 def _chosen_verb(argv: Sequence[str]) -> str | None:
@@ -74,6 +77,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="skillrt", description="Run skills in nsjail sandboxes.")
     parser.add_argument("--profiles", metavar="DIR", help="sandbox profiles folder")
     parser.add_argument("--catalog", metavar="DIR", help="skills catalog folder")
+    parser.add_argument(
+        "--target",
+        dest="global_target",
+        metavar="NAME",
+        help="the saved target (skillrt target list) every verb that calls the daemon uses",
+    )
     parser.add_argument("--version", action="version", version=f"skillrt {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     chosen = VERB_MODULES.get(_chosen_verb(argv) or "") if argv is not None else None

@@ -40,12 +40,20 @@ __all__ = [
 ]
 
 _DEFAULT_TAIL = 20
+_FILES = (
+    "It reads the state directory's files directly, not through the daemon: it needs the right "
+    "to read them (root or the daemon's user), not a token."
+)
 
 
 def register(verbs: Any) -> None:
-    log = verbs.add_parser("audit", help="read, verify, export and prune the audit log")
+    log = verbs.add_parser(
+        "audit", help="read, verify, export and prune the audit log", description=_FILES
+    )
     actions = log.add_subparsers(dest="action", required=True)
-    tail = actions.add_parser("tail", help="the last entries; --follow for new ones")
+    tail = actions.add_parser(
+        "tail", help="the last entries; --follow for new ones", description=_FILES
+    )
     tail.add_argument("-n", "--lines", type=int, default=_DEFAULT_TAIL, metavar="N")
     tail.add_argument("--follow", action="store_true")
     _query_flags(tail)
@@ -93,9 +101,13 @@ def register(verbs: Any) -> None:
     for parser in (tail, check, adopt, head, public, export, prune):
         add_state_flag(parser)
 
-    data = verbs.add_parser("data", help="export or delete what the daemon keeps")
+    data = verbs.add_parser(
+        "data", help="export or delete what the daemon keeps", description=_FILES
+    )
     actions = data.add_subparsers(dest="action", required=True)
-    dump = actions.add_parser("export", help="invocations, approvals and audit log as JSON")
+    dump = actions.add_parser(
+        "export", help="invocations, approvals and audit log as JSON", description=_FILES
+    )
     dump.add_argument("--since", type=date_flag("--since"), metavar="DATE", help=DATE_HELP)
     dump.set_defaults(handler=cmd_data_export)
     delete = actions.add_parser("delete", help="delete finished invocations")

@@ -8,7 +8,7 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from runtime.cli.daemon import call, target_flags
+from runtime.cli.connect import call, target_flags
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util.table import text_table
 

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from runtime.api.convert import result_proto_dict
-from runtime.cli.daemon import call, target_flags
+from runtime.cli.connect import call, target_flags
 from runtime.cli.figures import age_text, cpu_text, size_text
 from runtime.cli.results import exit_code, result_lines
 from runtime.client import Client

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from runtime.cli.daemon import call, target_flags
+from runtime.cli.connect import call, target_flags
 
 __all__ = ["cmd_reload", "register"]
 

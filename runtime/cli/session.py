@@ -24,7 +24,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 
 from runtime.cli.author import limit_flags, overrides
-from runtime.cli.daemon import call, target_flags
+from runtime.cli.connect import call, target_flags
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.util.units import parse_duration_ms, parse_size

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from runtime.cli.daemon import call, target_flags
+from runtime.cli.connect import call, target_flags
 from runtime.cli.figures import cpu_text, size_text
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util.table import text_table

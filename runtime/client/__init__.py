@@ -6,7 +6,8 @@
         session = client.create_session()
         finished = client.exec(session.id, ["/bin/sh", "-c", "echo hi > note; cat note"])
 
-The target defaults to the daemon's Unix socket ($SKILLRT_SOCKET or the built-in path).
+The target defaults to the daemon's Unix socket ($SKILLRT_SOCKET or the built-in path), the
+token to $SKILLRT_TOKEN or the file $SKILLRT_TOKEN_FILE names; with neither, calls carry none.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from runtime.api.config import DEFAULT_SOCKET, DEFAULT_STATE_DIR
+from runtime.api.config import DEFAULT_SOCKET
 from runtime.api.convert import limits_to_proto
 from runtime.client.operations import AsyncOperatorCalls, OperatorCalls
 from runtime.client.sessions import SessionCalls
@@ -31,20 +31,17 @@ def default_target() -> str:
 
 
 def default_token() -> str | None:
-    """$SKILLRT_TOKEN, else the file $SKILLRT_TOKEN_FILE names, else the daemon's admin token
-    file when this user can read it (a local operator on the daemon's host)."""
+    """$SKILLRT_TOKEN, else the file $SKILLRT_TOKEN_FILE names, else None. A credential is used
+    only when asked for: never a file of the daemon's found on this host."""
     token = os.environ.get("SKILLRT_TOKEN")
     if token:
         return token.strip()
-    candidates = [os.environ.get("SKILLRT_TOKEN_FILE")]
-    state_dir = os.environ.get("SKILLRT_STATE_DIR") or str(DEFAULT_STATE_DIR)
-    candidates.append(os.path.join(state_dir, "admin.token"))
-    for candidate in candidates:
-        if candidate:
-            try:
-                return Path(candidate).read_text().strip()
-            except OSError:
-                continue
+    file = os.environ.get("SKILLRT_TOKEN_FILE")
+    if file:
+        try:
+            return Path(file).read_text().strip()
+        except OSError:
+            return None
     return None
 
 

@@ -1,4 +1,4 @@
-"""The catalog folder: every skill in it, of either kind, and whether this host can use it.
+"""The catalog folders: every skill in them, of either kind, and whether this host can use it.
 
 A folder with ``skill.toml`` is a tool skill (runtime/core/manifest.py): tools skillrt runs. A
 folder with SKILL.md alone is an instruction skill (runtime/core/instructions.py), an OpenClaw
@@ -11,11 +11,17 @@ programs; the secrets it needs, which a skill gets only from the operator's gran
 its manifest declares and the operator granted to it (a declared secret not granted makes it
 unavailable, and NOT_FOUND when invoked); and, when the catalog is given the profiles, a sandbox
 for each tool of a tool skill.
+
+The daemon may serve several catalog folders (the bundled one and the operator's own, say). A
+skill's name is its identity (grants, standing rules, approvals and audit entries name it), so a
+name found in two folders is never served from either: it is listed unavailable, naming both,
+until one is renamed or removed. Folders are read anew at each listing, so a skill dropped into
+any of them is served without a restart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -61,11 +67,11 @@ class SkillEntry:
 
 
 class Catalog:
-    """The skills of one catalog folder, each loaded from disk when asked for."""
+    """The skills of one or more catalog folders, each loaded from disk when asked for."""
 
     def __init__(
         self,
-        directory: Path,
+        directories: Path | Sequence[Path],
         *,
         policy_file: Path | None = None,
         allowed_paths: tuple[Path, ...] | None = None,
@@ -74,10 +80,13 @@ class Catalog:
         notice: Notice | None = None,
         snapshots: SkillSnapshots | None = None,
     ) -> None:
-        self.directory = directory
+        self.directories = (directories,) if isinstance(directories, Path) else tuple(directories)
+        if not self.directories:
+            raise BadRequest("catalog: no skills folder given")
         # Where loaded skills are copied for sandboxes to bind; None: the process's own store.
         self.snapshots = snapshots
-        self.policy_file = policy_file or default_policy_file(directory)
+        # Several folders share one policy file: by default, the one beside the first.
+        self.policy_file = policy_file or default_policy_file(self.directories[0])
         # The daemon's allowlist of host paths; None (a local run) leaves them to the author.
         self.allowed_paths = allowed_paths
         self.host = host or Host()
@@ -90,19 +99,20 @@ class Catalog:
 
     def names(self) -> list[str]:
         """Every skill folder's name, sorted."""
-        return [folder.name for folder in self._folders() if SKILL_NAME.match(folder.name)]
+        return [name for name in self._places() if SKILL_NAME.match(name)]
 
     def listing(self) -> list[SkillEntry]:
         """Every skill folder, sorted by name, each available or not with the reason."""
         entries = []
         kinds: dict[SkillKind, list[Path]] = {kind: [] for kind in SkillKind}
-        for folder in self._folders():
-            if SKILL_NAME.match(folder.name):
-                entries.append(self._entry(folder))
-                kinds[entries[-1].kind].append(folder)
+        for name, folders in self._places().items():
+            if SKILL_NAME.match(name):
+                entries.append(self._entry(folders))
+                if len(folders) == 1:  # a name in two folders is not served: nothing to keep
+                    kinds[entries[-1].kind].append(folders[0])
             else:
                 reason = f"skipped: the name is not a skill name ({SKILL_NAME.pattern})"
-                self._tell(folder.name, reason)
+                self._tell(name, reason)
         # Skills no longer in the folder (or of the other kind now) let go of their snapshots.
         self._tools.retain(kinds[SkillKind.TOOL])
         self._instructions.retain(kinds[SkillKind.INSTRUCTION])
@@ -112,10 +122,11 @@ class Catalog:
         """One skill folder, available or not."""
         if not SKILL_NAME.match(name):
             raise BadRequest(f"skill name {name!r} is not valid")
-        folder = self.directory / name
-        if not folder.is_dir():
+        folders = [directory / name for directory in self.directories]
+        found = [folder for folder in folders if folder.is_dir()]
+        if not found:
             raise NoSuchEntity(f"unknown skill {name!r}")
-        return self._entry(folder)
+        return self._entry(found)
 
     def get(self, name: str) -> SkillSpec:
         """A tool skill this host can run; WrongState with the reason when it cannot."""
@@ -163,13 +174,23 @@ class Catalog:
         file = self.policy_file
         return self._policy.get(file, [file] if file.exists() else [], lambda: load_policy(file))
 
-    def _folders(self) -> Iterator[Path]:
-        if self.directory.is_dir():
-            # Files beside the skills (a README, say) are not skills.
-            yield from (p for p in sorted(self.directory.iterdir()) if p.is_dir())
+    def _places(self) -> dict[str, list[Path]]:
+        """Each name, sorted, with its folders in the order the catalog folders are given."""
+        places: dict[str, list[Path]] = {}
+        for directory in self.directories:
+            if directory.is_dir():
+                # Files beside the skills (a README, say) are not skills.
+                for folder in (p for p in directory.iterdir() if p.is_dir()):
+                    places.setdefault(folder.name, []).append(folder)
+        return dict(sorted(places.items()))
 
-    def _entry(self, folder: Path) -> SkillEntry:
-        if (folder / "skill.toml").is_file():
+    def _entry(self, folders: list[Path]) -> SkillEntry:
+        folder = folders[0]
+        if len(folders) > 1:
+            places = " and ".join(str(f.parent) for f in folders)
+            reason = f"defined in more than one catalog folder ({places}); rename or remove one"
+            entry = _broken(folder, _kind(folder), reason)
+        elif (folder / "skill.toml").is_file():
             entry = self._tool_entry(folder)
         else:
             entry = self._instruction_entry(folder)
@@ -183,7 +204,7 @@ class Catalog:
                 folder, skill_files(folder), lambda: load_skill(folder, self.snapshots)
             )
         except (SkillRuntimeError, OSError) as exc:  # OSError: a file unreadable or just gone
-            return _broken(folder, SkillKind.TOOL, exc)
+            return _broken(folder, SkillKind.TOOL, str(exc))
         reason = unmet_requirement(skill.requires, self.host)
         secret = missing_secret(skill.requires, skill.permissions.secrets)
         if reason is None and secret is not None:
@@ -192,7 +213,7 @@ class Catalog:
             try:
                 unbound = self._unbound_secret(skill)
             except SkillRuntimeError as exc:  # the policy file is broken
-                return _broken(folder, SkillKind.TOOL, exc)
+                return _broken(folder, SkillKind.TOOL, str(exc))
             if unbound is not None:
                 reason = (
                     f"declares secret {unbound}, which the operator has not granted to it "
@@ -235,7 +256,7 @@ class Catalog:
             )
             skill = replace(loaded, grants=self.policy().granted(loaded.name))
         except (SkillRuntimeError, OSError) as exc:
-            return _broken(folder, SkillKind.INSTRUCTION, exc)
+            return _broken(folder, SkillKind.INSTRUCTION, str(exc))
         reason = unmet_requirement(skill.requires, self.host)
         secret = missing_secret(skill.requires, skill.grants.secrets)
         if reason is None and secret is not None:
@@ -257,8 +278,12 @@ class Catalog:
             self._notice(folder, reason)
 
 
-def _broken(folder: Path, kind: SkillKind, error: SkillRuntimeError | OSError) -> SkillEntry:
-    """A folder that did not load, with what its SKILL.md says if that much can be read."""
+def _kind(folder: Path) -> SkillKind:
+    return SkillKind.TOOL if (folder / "skill.toml").is_file() else SkillKind.INSTRUCTION
+
+
+def _broken(folder: Path, kind: SkillKind, reason: str) -> SkillEntry:
+    """A folder that is not served, with what its SKILL.md says if that much can be read."""
     try:
         front = read_skill_md(folder.resolve())
     except SkillRuntimeError:
@@ -267,7 +292,7 @@ def _broken(folder: Path, kind: SkillKind, error: SkillRuntimeError | OSError) -
             kind=kind,
             directory=folder,
             description="",
-            unavailable_reason=str(error),
+            unavailable_reason=reason,
         )
     return SkillEntry(
         name=folder.name,
@@ -275,7 +300,7 @@ def _broken(folder: Path, kind: SkillKind, error: SkillRuntimeError | OSError) -
         directory=folder,
         description=front.description,
         requires=front.requires,
-        unavailable_reason=str(error),
+        unavailable_reason=reason,
     )
 
 

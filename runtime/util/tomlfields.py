@@ -50,6 +50,8 @@ class Table:
         return ConfigError(f"{self._source}: {self.key_name(key)}: {reason}")
 
     def has(self, key: str) -> bool:
+        """Whether ``key`` is present; every reader asks this first, so what a parser looks for
+        can be learnt by watching it (the example configuration's test does)."""
         return key in self._data
 
     def _get(self, key: str, kind: type | tuple[type, ...], kind_name: str) -> Any:
@@ -61,7 +63,7 @@ class Table:
         return value
 
     def string(self, key: str, default: str | None = None) -> str:
-        if key not in self._data:
+        if not self.has(key):
             if default is None:
                 raise self.error(key, "missing")
             return default
@@ -69,13 +71,13 @@ class Table:
         return self._no_nul(key, value)
 
     def boolean(self, key: str, default: bool) -> bool:
-        if key not in self._data:
+        if not self.has(key):
             return default
         value: bool = self._get(key, bool, "true or false")
         return value
 
     def integer(self, key: str, default: int | None = None) -> int:
-        if key not in self._data:
+        if not self.has(key):
             if default is None:
                 raise self.error(key, "missing")
             return default
@@ -89,7 +91,7 @@ class Table:
     def raw(self, key: str) -> Any:
         """The value at ``key``; a required key that is absent is a ConfigError naming it."""
         self._read.add(key)
-        if key not in self._data:
+        if not self.has(key):
             raise self.error(key, "missing")
         return self._data[key]
 
@@ -102,7 +104,7 @@ class Table:
             raise self.error(key, str(exc)) from exc
 
     def str_list(self, key: str) -> tuple[str, ...]:
-        if key not in self._data:
+        if not self.has(key):
             return ()
         value = self._get(key, list, "a list of strings")
         for index, item in enumerate(value):
@@ -118,7 +120,7 @@ class Table:
         return value
 
     def table(self, key: str, *, required: bool = False) -> Table:
-        if key not in self._data:
+        if not self.has(key):
             if required:
                 raise self.error(key, "missing table")
             return Table(self._source, self.key_name(key), {})
@@ -132,7 +134,7 @@ class Table:
 
     def tables(self, key: str) -> Iterator[Table]:
         """An array of tables (``[[key]]``)."""
-        if key not in self._data:
+        if not self.has(key):
             return
         value = self._get(key, list, "an array of tables")
         for index, item in enumerate(value):

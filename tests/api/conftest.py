@@ -93,7 +93,8 @@ class Daemon:
             grpc.insecure_channel(self.target), BearerToken(token or self.owner_token)
         )
 
-    def start(self, *extra: str) -> None:
+    def start(self, *extra: str, catalog_flag: bool = True) -> None:
+        """Serve; ``catalog_flag=False`` leaves the catalog to the configuration file."""
         # The owner token's audit entry is keyed with the key the daemon will use.
         config = extra.index("--config") if "--config" in extra else None
         self.init(*(extra[config : config + 2] if config is not None else ()))
@@ -104,8 +105,7 @@ class Daemon:
                 sys.executable,
                 "-m",
                 "runtime.cli.main",
-                "--catalog",
-                str(self.catalog),
+                *(["--catalog", str(self.catalog)] if catalog_flag else []),
                 "serve",
                 "--socket",
                 str(self.socket),

@@ -139,4 +139,4 @@ def test_a_refusal_names_the_principal_and_role_used(daemon: Daemon) -> None:
     with daemon.channel(viewer) as channel, pytest.raises(grpc.RpcError) as denied:
         daemon.stub(channel).CancelInvocation(pb.CancelInvocationRequest(id="inv_x"), timeout=10)
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert "'eyes-only' (by token): role 'viewer' may not call" in str(denied.value.details())
+    assert "'eyes-only' (role viewer, by token): may not call" in str(denied.value.details())

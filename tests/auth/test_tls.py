@@ -13,6 +13,7 @@ import grpc
 import pytest
 
 from runtime.auth.certs import make_test_pki
+from runtime.cli.main import main
 from runtime.client import Tls
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
@@ -117,6 +118,56 @@ def test_unmapped_certificate_needs_a_token(tls_daemon: tuple[Daemon, str, Path]
     with pytest.raises(grpc.RpcError) as info:
         whoami(address, tls)
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_the_start_line_names_the_tcp_address(tls_daemon: tuple[Daemon, str, Path]) -> None:
+    """The daemon's one start-up line names its TCP address and how it is secured."""
+    daemon, address, _ = tls_daemon
+    line = f"skillrt: listening on unix:{daemon.socket} and tcp {address} (TLS 1.3, client "
+    assert line + "certificates accepted)\n" in daemon.logs()
+
+
+def test_a_saved_mtls_target_sends_no_token(
+    tls_daemon: tuple[Daemon, str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Through a saved target with a client certificate and no token, the command line sends no
+    token and the certificate names the caller; a token given explicitly still wins."""
+    daemon, address, pki = tls_daemon
+    monkeypatch.setenv("SKILLRT_CLIENT_CONFIG", str(tmp_path / "client.toml"))
+    monkeypatch.delenv("SKILLRT_TOKEN_FILE", raising=False)
+    monkeypatch.delenv("SKILLRT_TOKEN", raising=False)
+    files = ["--ca", str(pki / "ca.pem"), "--cert", str(pki / "agent-1.pem")]
+    assert (
+        main(["target", "add", "a1", "--tls", address, *files, "--key", str(pki / "agent-1.key")])
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["--target", "a1", "whoami"]) == 0
+    assert capsys.readouterr().out == f"cert:agent-1 (role agent, by certificate) at {address}\n"
+    monkeypatch.setenv("SKILLRT_TOKEN", daemon.owner_token)
+    assert main(["--target", "a1", "whoami"]) == 0
+    assert capsys.readouterr().out.startswith("owner (role owner, by token)")
+
+
+def test_certs_prints_a_configuration_that_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`skillrt certs` says what to put in the daemon's file, and that passes `config check`;
+    then how each client saves its target."""
+    assert main(["certs", "--out", str(tmp_path / "pki"), "--client", "agent-1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("next, in the daemon's"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("then on each client"))
+    config = tmp_path / "skillrt.toml"
+    config.write_text("\n".join(line.removeprefix("  ") for line in lines[start + 1 : end]))
+    assert main(["config", "check", str(config)]) == 0
+    assert (
+        "tcp        0.0.0.0:7443 (TLS 1.3, client certificates accepted)" in capsys.readouterr().out
+    )
+    assert lines[end + 1].startswith("  skillrt target add agent-1 --tls localhost:7443 --ca ")
 
 
 @pytest.mark.parametrize(

@@ -183,13 +183,13 @@ def test_bundled_catalog_is_unchanged(profiles: ProfileStore) -> None:
 def test_run_by_path_of_an_instruction_skill_says_what_it_is(catalog: Catalog) -> None:
     """An instruction folder given as a path is named as such, not as 'not a skill folder'."""
     with pytest.raises(NoSuchEntity, match=r"an instruction skill .* has no tools to run"):
-        catalog.resolve(str(catalog.directory / "hello-script"))
+        catalog.resolve(str(catalog.directories[0] / "hello-script"))
 
 
 def test_folder_with_an_unreadable_file_is_listed_broken(catalog: Catalog) -> None:
     """A file that may not be read (a link out of the folder, to /proc/self/mem) makes its skill
     unavailable, and only that one."""
-    (catalog.directory / "plain-notes" / "mem").symlink_to("/proc/self/mem")
+    (catalog.directories[0] / "plain-notes" / "mem").symlink_to("/proc/self/mem")
     entry = catalog.entry("plain-notes")
     assert entry.skill is None and "mem: a symlink leading out" in str(entry.unavailable_reason)
     assert len(catalog.listing()) == len(EXPECTED)

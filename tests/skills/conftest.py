@@ -30,7 +30,7 @@ def cli(catalog: Catalog, profiles: ProfileStore) -> Cli:
                 "-m",
                 "runtime.cli.main",
                 "--catalog",
-                str(catalog.directory),
+                str(catalog.directories[0]),
                 "--profiles",
                 str(profiles.directory),
                 *args,

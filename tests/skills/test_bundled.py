@@ -23,7 +23,7 @@ def test_the_bundled_skills_are_present() -> None:
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_skill_loads(catalog: Catalog, name: str) -> None:
     """SKILL.md and skill.toml parse, and the skill is named after its folder."""
-    skill = load_skill(catalog.directory / name)
+    skill = load_skill(catalog.directories[0] / name)
     assert skill.name == name
     assert skill.tools
 
