@@ -1,10 +1,12 @@
 """What the daemon checks of its configuration before it starts, with no side effect.
 
-``skillrt serve`` runs these checks first, and ``skillrt config check`` runs exactly these, so a
-file that passes the check gets past them at start too: the catalog and profile folders exist,
-every profile and the skills policy parse, the TLS files load, and the sockets' paths fit. What
-needs the daemon's own rights (the state directory's lock, cgroups, the snapshot folder) is left
-to the start itself.
+``skillrt serve`` runs these checks first, and ``skillrt config check`` runs them too, so a file
+that passes the check gets past them at start: the catalog and profile folders exist, the skills
+policy parses, the TLS files load, and the sockets' paths fit. The check also parses every
+profile; the start does not stop for a broken one, since profiles are read again for each call
+and a broken one makes only the skills that use it unavailable, as a broken skill folder does.
+What needs the daemon's own rights (the state directory's lock, cgroups, the snapshot folder) is
+left to the start itself.
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ class Preflight:
     policy_present: bool
 
 
-def preflight(config: DaemonConfig) -> Preflight:
-    """Raise a ConfigError naming the key for the first problem; else what was found."""
+def preflight(config: DaemonConfig, *, every_profile: bool = True) -> Preflight:
+    """Raise a ConfigError naming the key for the first problem; else what was found.
+    ``every_profile``: a profile that does not parse is a problem too."""
     _socket_fits("server.socket", config.socket_path)
     _socket_fits("server.state_dir", config.state_dir / PRIVATE_SOCKET)
     skills = tuple(_skill_folders(folder) for folder in config.catalog_dirs)
-    profiles = _profiles(config.profiles_dir)
+    profiles = _profiles(config.profiles_dir, parse=every_profile)
     policy = config.catalog_policy or default_policy_file(config.catalog_dirs[0])
     load_policy(policy)  # names its own file and key
     if config.tls is not None:
@@ -67,13 +70,13 @@ def _skill_folders(folder: Path) -> int:
         raise ConfigError(f"catalog.skills: {folder}: cannot list: {exc.strerror}") from exc
 
 
-def _profiles(folder: Path) -> tuple[str, ...]:
+def _profiles(folder: Path, *, parse: bool) -> tuple[str, ...]:
     if not folder.is_dir():
         raise ConfigError(f"catalog.profiles: {folder}: not a folder")
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise ConfigError(f"catalog.profiles: {folder}: holds no profile (*.toml)")
-    for file in files:
+    for file in files if parse else ():
         load_profile(file)  # a profile with an error names its file and key
     return tuple(file.stem for file in files)
 

@@ -145,7 +145,8 @@ async def serve(
     ready: asyncio.Event | None = None,
     reload: Reloader | None = None,
 ) -> None:
-    preflight(config)  # what `skillrt config check` checks stops the start the same way
+    # What `skillrt config check` checks stops the start the same way (but a broken profile).
+    preflight(config, every_profile=False)
     configure_logging()
     # Services start at a soft 1024 (systemd): take the hard limit, so that the egress proxies'
     # descriptor reserve leaves the daemon room for every other caller.

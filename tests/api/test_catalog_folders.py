@@ -21,6 +21,14 @@ from tests.api.conftest import Daemon, cleanup, make_daemon
 from tests.skill_fixture import make_skill
 
 BUNDLED = paths.PROJECT_ROOT / "skills_catalog"
+BROKEN_PROFILE_SKILL = """
+version = "1.0.0"
+profile = "broken"
+[[tools]]
+name = "echo"
+entrypoint = ["/usr/bin/python3", "-I", "-S", "/skill/echo.py"]
+input_schema = {type = "object"}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +39,15 @@ def two_folders() -> Iterator[tuple[Daemon, Path]]:
     own.mkdir(mode=0o755)
     for name in ("calc", "text-stats"):
         shutil.copytree(BUNDLED / name, own / name)
+    # A profile that does not parse, and a skill of the second folder that uses it.
+    profiles = daemon.root / "profiles"
+    shutil.copytree(paths.PROJECT_ROOT / "sandbox_profiles", profiles)
+    (profiles / "broken.toml").write_text('[limits]\nmemory = "lots"\n')
+    make_skill(own, "on-broken", toml=BROKEN_PROFILE_SKILL)
     config = daemon.root / "skillrt.toml"
-    config.write_text(f'[catalog]\nskills = ["{daemon.catalog.name}", "{own.name}"]\n')
+    config.write_text(
+        f'[catalog]\nskills = ["{daemon.catalog.name}", "{own.name}"]\nprofiles = "profiles"\n'
+    )
     daemon.start("--config", str(config), catalog_flag=False)
     yield daemon, own
     cleanup(daemon)
@@ -55,6 +70,26 @@ def test_skills_of_every_folder_are_served(two_folders: tuple[Daemon, Path]) -> 
             timeout=60,
         )
     assert done.result.status == pb.STATUS_OK, done.result
+
+
+def test_a_broken_profile_makes_only_its_skills_unavailable(
+    two_folders: tuple[Daemon, Path],
+) -> None:
+    """The daemon starts with a profile that does not parse, as with a broken skill folder: the
+    skills that use it are unavailable with the reason, the rest are served."""
+    daemon, _ = two_folders
+    skills = _skills(daemon)
+    assert not skills["on-broken"].available
+    assert "broken.toml" in skills["on-broken"].unavailable_reason
+    assert skills["calc"].available and skills["probe"].available
+
+
+def test_config_check_names_a_broken_profile(two_folders: tuple[Daemon, Path]) -> None:
+    """`config check` parses every profile: the broken one fails the check, naming its file."""
+    daemon, _ = two_folders
+    checked = daemon.cli("config", "check", str(daemon.root / "skillrt.toml"))
+    assert checked.returncode == 2
+    assert "broken.toml" in checked.stderr and len(checked.stderr.strip().splitlines()) == 1
 
 
 def test_a_name_in_two_folders_is_served_from_neither(two_folders: tuple[Daemon, Path]) -> None:
