@@ -46,6 +46,13 @@ from pathlib import Path
 from typing import Any
 
 from runtime.api.config_tables import catalog_table, metrics_table, pool_table, sessions_table
+from runtime.api.locations import (
+    ADMIN_TOKEN_NAME,
+    DEFAULT_SOCKET,
+    DEFAULT_STATE_DIR,
+    default_socket,
+    default_state_dir,
+)
 from runtime.api.metrics_listener import Endpoint
 from runtime.api.tlsfront import TlsSettings
 from runtime.audit.chainkey import default_key_dir
@@ -65,8 +72,6 @@ from runtime.util.units import parse_duration_ms
 
 __all__ = ["DEFAULT_SOCKET", "DEFAULT_STATE_DIR", "DaemonConfig", "defaults", "load"]
 
-DEFAULT_SOCKET = Path("/run/skillrt/skillrt.sock")
-DEFAULT_STATE_DIR = Path("/var/lib/skillrt")
 # Session workspaces are mounted here, one folder per daemon (named like its cgroup root).
 _SESSIONS_ROOT = Path("/run/skillrt-sessions")
 
@@ -123,7 +128,7 @@ class DaemonConfig:
 
     @property
     def admin_token_file(self) -> Path:
-        return self.state_dir / "admin.token"
+        return self.state_dir / ADMIN_TOKEN_NAME
 
     @property
     def audit_log(self) -> Path:
@@ -181,11 +186,11 @@ class DaemonConfig:
 
 def defaults() -> DaemonConfig:
     return DaemonConfig(
-        socket_path=Path(os.environ.get("SKILLRT_SOCKET") or DEFAULT_SOCKET),
+        socket_path=default_socket(),
         tcp_address=None,
         insecure_tcp=False,
         tls=None,
-        state_dir=Path(os.environ.get("SKILLRT_STATE_DIR") or DEFAULT_STATE_DIR),
+        state_dir=default_state_dir(),
         catalog_dirs=(paths.catalog_dir(),),
         profiles_dir=paths.profiles_dir(),
         max_running=2 * (os.cpu_count() or 1),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
+from runtime.api.convert_results import LIMIT_FIELDS, limits_to_proto, result_to_proto
 from runtime.approvals.rules import Rule
 from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.core.catalog import SkillEntry, SkillKind
@@ -16,70 +16,23 @@ from runtime.core.permissions import Permissions
 from runtime.core.records import InvocationRecord, State
 from runtime.core.spec import build_spec
 from runtime.core.usage import UsageReport, UsageRow
-from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
-from runtime.sandbox.egress.attempt import EgressAttempt
 from runtime.sandbox.pool_keys import PoolStatus
-from runtime.sandbox.profiles import LimitOverrides, Limits, ProfileStore
-from runtime.sandbox.result import SandboxResult, Status, Usage, result_dict
+from runtime.sandbox.profiles import LimitOverrides, ProfileStore
 
 __all__ = [
     "approval_state_from_proto",
     "approval_to_proto",
     "invocation_to_proto",
-    "limits_to_proto",
-    "overrides_from_proto",
     "pool_status_to_proto",
-    "result_from_proto",
-    "result_proto_dict",
-    "result_to_proto",
     "rule_to_proto",
     "skill_to_proto",
     "usage_report_to_proto",
 ]
 
-_STATUS: dict[Status, Any] = {status: pb.Status.Value(f"STATUS_{status.name}") for status in Status}
-_STATUS_BACK = {number: status for status, number in _STATUS.items()}
 _STATE: dict[State, Any] = {
     state: pb.InvocationState.Value(f"INVOCATION_STATE_{state.name}") for state in State
 }
-
-# Proto field -> LimitOverrides field.
-_LIMIT_FIELDS = {
-    "memory_bytes": "memory_bytes",
-    "pids": "pids",
-    "cpu_time_ms": "cpu_time_ms",
-    "wall_time_ms": "wall_time_ms",
-    "output_bytes": "output_bytes",
-    "open_files": "open_files",
-    "file_size_bytes": "file_size_bytes",
-    "cpus": "cpus",
-}
-
-
-_FIELDS = set(_LIMIT_FIELDS.values())
-
-
-def overrides_from_proto(limits: pb.Limits) -> LimitOverrides:
-    values: dict[str, Any] = {}
-    for proto_field, field in _LIMIT_FIELDS.items():
-        if limits.HasField(proto_field):
-            value = getattr(limits, proto_field)
-            # "not > 0" also refuses NaN, which compares false with everything.
-            if not value > 0 or not math.isfinite(value):
-                raise BadRequest(f"limits.{proto_field}: must be a number greater than zero")
-            values[field] = value
-    return LimitOverrides(**values)
-
-
-def limits_to_proto(limits: Limits | LimitOverrides) -> pb.Limits:
-    message = pb.Limits()
-    for proto_field, field in _LIMIT_FIELDS.items():
-        value = getattr(limits, field)
-        if value is not None:
-            setattr(message, proto_field, value)
-    return message
-
 
 _KIND: dict[SkillKind, Any] = {
     kind: pb.SkillKind.Value(f"SKILL_KIND_{kind.name}") for kind in SkillKind
@@ -139,43 +92,6 @@ def _permissions(permissions: Permissions) -> pb.Permissions:
         secrets=permissions.secrets,
         readonly_paths=permissions.readonly_paths,
     )
-
-
-def result_to_proto(result: SandboxResult, output_json: str | None) -> pb.Result:
-    message = pb.Result(
-        status=_STATUS[result.status],
-        stdout=result.stdout,
-        stderr=result.stderr,
-        stdout_truncated=result.stdout_truncated,
-        stderr_truncated=result.stderr_truncated,
-        output_json=output_json or "",
-        usage=pb.Usage(
-            wall_ms=result.usage.wall_ms,
-            cpu_ms=result.usage.cpu_ms,
-            peak_memory_bytes=result.usage.peak_memory_bytes,
-        ),
-        violations=result.violations,
-        error=result.error or "",
-        egress=[
-            pb.EgressAttempt(
-                method=a.method,
-                host=a.host,
-                port=a.port,
-                allowed=a.allowed,
-                reason=a.reason,
-                address=a.address or "",
-                bytes_up=a.bytes_up,
-                bytes_down=a.bytes_down,
-                error=a.error or "",
-            )
-            for a in result.egress
-        ],
-    )
-    if result.exit_code is not None:
-        message.exit_code = result.exit_code
-    if result.signal is not None:
-        message.signal = result.signal
-    return message
 
 
 def invocation_to_proto(record: InvocationRecord, live: LiveUsage | None = None) -> pb.Invocation:
@@ -249,7 +165,9 @@ def approval_to_proto(approval: ApprovalRecord) -> pb.Approval:
             secrets=permissions.get("secrets", ()),
             readonly_paths=permissions.get("readonly_paths", ()),
         ),
-        limits=limits_to_proto(LimitOverrides(**{k: v for k, v in limits.items() if k in _FIELDS})),
+        limits=limits_to_proto(
+            LimitOverrides(**{k: v for k, v in limits.items() if k in LIMIT_FIELDS})
+        ),
         decided_by=approval.decided_by or "",
         decided_at_ms=approval.decided_ms or 0,
         reason=approval.reason or "",
@@ -275,45 +193,6 @@ def rule_to_proto(rule: Rule) -> pb.Rule:
         created_at_ms=rule.created_ms,
         reason=rule.reason,
     )
-
-
-def result_from_proto(result: pb.Result) -> SandboxResult:
-    return SandboxResult(
-        status=_STATUS_BACK.get(result.status, Status.SANDBOX_ERROR),
-        exit_code=result.exit_code if result.HasField("exit_code") else None,
-        signal=result.signal if result.HasField("signal") else None,
-        stdout=result.stdout,
-        stderr=result.stderr,
-        stdout_truncated=result.stdout_truncated,
-        stderr_truncated=result.stderr_truncated,
-        usage=Usage(
-            wall_ms=result.usage.wall_ms,
-            cpu_ms=result.usage.cpu_ms,
-            peak_memory_bytes=result.usage.peak_memory_bytes,
-        ),
-        violations=tuple(result.violations),
-        error=result.error or None,
-        egress=tuple(
-            EgressAttempt(
-                method=a.method,
-                host=a.host,
-                port=a.port,
-                allowed=a.allowed,
-                reason=a.reason,
-                address=a.address or None,
-                bytes_up=a.bytes_up,
-                bytes_down=a.bytes_down,
-                error=a.error or None,
-            )
-            for a in result.egress
-        ),
-    )
-
-
-def result_proto_dict(result: pb.Result) -> dict[str, object]:
-    """A Result message as the same JSON object ``skillrt run --json`` prints."""
-    output = json.loads(result.output_json) if result.output_json else None
-    return {**result_dict(result_from_proto(result)), "output": output}
 
 
 def pool_status_to_proto(status: PoolStatus) -> pb.PoolStatus:

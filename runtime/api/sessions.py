@@ -7,7 +7,7 @@ from typing import Any, TypeAlias
 
 import grpc
 
-from runtime.api.convert import limits_to_proto, overrides_from_proto, result_to_proto
+from runtime.api.convert_results import limits_to_proto, overrides_from_proto, result_to_proto
 from runtime.api.streaming import follow, output_to_proto, required
 from runtime.auth.roles import principal
 from runtime.core.commands import WORKDIR

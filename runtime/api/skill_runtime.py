@@ -8,7 +8,8 @@ from typing import Any, TypeAlias
 
 import grpc
 
-from runtime.api.convert import invocation_to_proto, overrides_from_proto, skill_to_proto
+from runtime.api.convert import invocation_to_proto, skill_to_proto
+from runtime.api.convert_results import overrides_from_proto
 from runtime.api.listing import page_token, query_from_proto
 from runtime.api.streaming import follow, output_to_proto, required
 from runtime.auth.roles import principal

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import grpc
 
-from runtime.api import config as daemon_config
+from runtime.api.locations import ADMIN_TOKEN_NAME, DEFAULT_STATE_DIR, default_state_dir
 from runtime.cli.client_config import Target, load_client_config
 from runtime.client import Client, Tls, default_target
 from runtime.errors import BadRequest, SandboxError, SkillRuntimeError
@@ -72,7 +72,7 @@ def target_flags(parser: argparse.ArgumentParser) -> None:
         "--admin-token",
         action="store_true",
         help="the daemon's own admin token, read from its state directory ($SKILLRT_STATE_DIR, "
-        f"default {daemon_config.DEFAULT_STATE_DIR}): for its user or root",
+        f"default {DEFAULT_STATE_DIR}): for its user or root",
     )
     parser.add_argument("--tls-ca", type=Path, metavar="PEM", help="CA of the daemon's TLS cert")
     parser.add_argument("--tls-cert", type=Path, metavar="PEM", help="client certificate (mTLS)")
@@ -144,7 +144,7 @@ def _credential(
     if args.token_file is not None:
         return _read(args.token_file, "--token-file"), f"token from --token-file {args.token_file}"
     if args.admin_token:
-        file = daemon_config.defaults().admin_token_file
+        file = default_state_dir() / ADMIN_TOKEN_NAME
         return _read(file, "--admin-token"), f"the daemon's admin token ({file})"
     if (os.environ.get("SKILLRT_TOKEN") or "").strip():
         return os.environ["SKILLRT_TOKEN"].strip(), "token from $SKILLRT_TOKEN"

@@ -8,14 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runtime.api import config as daemon_config
-from runtime.api.convert import result_proto_dict
-from runtime.cli.author import DURATION_HELP, duration_flag, limit_flags, overrides, read_arg
+from runtime.api.convert_results import result_proto_dict
 from runtime.cli.connect import call, resolve, run_on, target_flags
+from runtime.cli.flags import DURATION_HELP, duration_flag, limit_flags, overrides, read_arg
 from runtime.cli.invoke_wait import GaveUp, gave_up, wait_for_result
 from runtime.cli.results import exit_code, result_lines
-from runtime.core.invocation import parse_input
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.util.canonical import parse_input
 
 __all__ = ["cmd_invoke", "cmd_serve", "cmd_skills", "cmd_status", "register"]
 
@@ -96,6 +95,9 @@ def register(verbs: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # Only serve needs the daemon's configuration and server; the other verbs here are quick
+    # client calls that should not pay for importing them.
+    from runtime.api import config as daemon_config
     from runtime.api.server import serve
 
     def load() -> daemon_config.DaemonConfig:

@@ -37,7 +37,7 @@ VERB_MODULES = {
     "invoke": "daemon",
     "skills": "daemon",
     "status": "daemon",
-    "init": "access",
+    "init": "init",
     "token": "access",
     "certs": "access",
     "approvals": "approvals",
@@ -86,7 +86,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"skillrt {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     chosen = VERB_MODULES.get(_chosen_verb(argv) or "") if argv is not None else None
-    modules = [chosen] if chosen else sorted(set(VERB_MODULES.values()))
+    if chosen:
+        modules = [chosen]
+    elif argv is not None and "--version" in argv:
+        modules = []  # argparse answers --version before it looks for a verb
+    else:
+        modules = sorted(set(VERB_MODULES.values()))
     for name in modules:
         importlib.import_module(f"runtime.cli.{name}").register(verbs)
     return parser

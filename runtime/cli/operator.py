@@ -20,7 +20,7 @@ from runtime.audit import anchor, events, query, retention
 from runtime.audit.adopt import adopt
 from runtime.audit.entry import Entry, format_ts
 from runtime.audit.verify import Verdict, check
-from runtime.cli.author import DATE_HELP, DURATION_HELP, date_flag, duration_flag
+from runtime.cli.flags import DATE_HELP, DURATION_HELP, date_flag, duration_flag
 from runtime.cli.state_dir import actor, add_state_flag, load_state, record
 from runtime.core.store import Store
 from runtime.errors import BadRequest, IntegrityError, NoSuchEntity

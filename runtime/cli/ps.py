@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from runtime.api.convert import result_proto_dict
+from runtime.api.convert_results import result_proto_dict
 from runtime.cli.connect import call, target_flags
 from runtime.cli.figures import age_text, cpu_text, size_text
 from runtime.cli.results import exit_code, result_lines

@@ -23,8 +23,8 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from runtime.cli.author import limit_flags, overrides
 from runtime.cli.connect import call, target_flags
+from runtime.cli.flags import limit_flags, overrides
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.util.units import parse_duration_ms, parse_size

@@ -13,9 +13,9 @@ import time
 from collections import Counter
 from typing import Any
 
-from runtime.cli.author import duration_flag
 from runtime.cli.connect import call, target_flags
 from runtime.cli.figures import cpu_text, size_text
+from runtime.cli.flags import duration_flag
 from runtime.cli.ps import COLUMNS, LIVE, pages, row_dict, table_row
 from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb

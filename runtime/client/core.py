@@ -14,8 +14,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from runtime.api.config import DEFAULT_SOCKET
-from runtime.api.convert import limits_to_proto
+from runtime.api.convert_results import limits_to_proto
+from runtime.api.locations import default_socket
 from runtime.client.operations import AsyncOperatorCalls, OperatorCalls
 from runtime.client.sessions import SessionCalls
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
@@ -27,7 +27,7 @@ __all__ = ["AsyncClient", "Client", "Tls", "default_target", "default_token", "i
 
 
 def default_target() -> str:
-    return f"unix:{os.environ.get('SKILLRT_SOCKET') or DEFAULT_SOCKET}"
+    return f"unix:{default_socket()}"
 
 
 def default_token() -> str | None:

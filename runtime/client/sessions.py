@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.api.convert import limits_to_proto
+from runtime.api.convert_results import limits_to_proto
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.sandbox.profiles import LimitOverrides

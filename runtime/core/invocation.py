@@ -20,9 +20,8 @@ from runtime.auth.roles import Principal
 from runtime.core.policy import Decision, Verdict
 from runtime.core.records import InvocationRecord
 from runtime.core.spec import Prepared
-from runtime.errors import BadRequest
 from runtime.sandbox.profiles import LimitOverrides
-from runtime.util.canonical import canonical_hash, legacy_hash, strict_json
+from runtime.util.canonical import canonical_hash, legacy_hash
 
 __all__ = [
     "Accepted",
@@ -38,7 +37,6 @@ __all__ = [
     "Started",
     "Strategy",
     "discard",
-    "parse_input",
 ]
 
 
@@ -161,13 +159,6 @@ class Strategy(Protocol):
     def track(self, record: InvocationRecord, finished: Awaitable[object]) -> None:
         """Bookkeeping while the call runs (a session counts its running commands)."""
         ...
-
-
-def parse_input(text: str) -> Any:
-    try:
-        return strict_json(text)
-    except ValueError as exc:
-        raise BadRequest(f"input: not valid JSON: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from typing import Any
 from runtime.approvals.rules import Rule
 from runtime.approvals.store import ApprovalRecord
 from runtime.core.catalog import Catalog
-from runtime.core.invocation import Invocation, InvocationRequest, parse_input
+from runtime.core.invocation import Invocation, InvocationRequest
 from runtime.core.manifest import SkillSpec
 from runtime.core.policy import Decision, decide
 from runtime.core.records import InvocationRecord
 from runtime.core.spec import Prepared, prepare
 from runtime.errors import WrongState
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore
-from runtime.util.canonical import canonical_hash, legacy_hash, strict_json
+from runtime.util.canonical import canonical_hash, legacy_hash, parse_input, strict_json
 
 __all__ = ["ToolCalls"]
 

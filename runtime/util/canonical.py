@@ -17,7 +17,9 @@ from typing import Any
 
 import rfc8785
 
-__all__ = ["canonical_bytes", "canonical_hash", "legacy_hash", "strict_json"]
+from runtime.errors import BadRequest
+
+__all__ = ["canonical_bytes", "canonical_hash", "legacy_hash", "parse_input", "strict_json"]
 
 _FALLBACK_PREFIX = b"non-i-json:"
 
@@ -75,3 +77,11 @@ def _finite_float(text: str) -> float:
     if math.isinf(value):
         raise ValueError(f"the number {text[:20]} is too large to represent")
     return value
+
+
+def parse_input(text: str) -> Any:
+    """A tool's input as strict JSON; anything else is the caller's mistake, naming the input."""
+    try:
+        return strict_json(text)
+    except ValueError as exc:
+        raise BadRequest(f"input: not valid JSON: {exc}") from exc

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runtime.cli.author import date_flag
+from runtime.cli.flags import date_flag
 from runtime.cli.main import main
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from runtime.core.execute import ToolRun, run_tool
-from runtime.core.invocation import parse_input
 from runtime.core.manifest import load_skill
 from runtime.errors import BadRequest
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.profiles import ProfileStore
 from runtime.sandbox.result import Status
+from runtime.util.canonical import parse_input
 from tests.skill_fixture import make_skill
 
 
