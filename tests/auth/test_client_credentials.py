@@ -140,7 +140,7 @@ def test_recovery_is_for_the_keyholder(
     daemon: Daemon, cli: CommandLine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Someone who is neither root nor the owner of the server key is refused."""
-    monkeypatch.setattr("runtime.cli.access.os.geteuid", lambda: 4242)
+    monkeypatch.setattr("runtime.cli.init.os.geteuid", lambda: 4242)
     code, out, err = cli("init", "--recover-owner", "--state-dir", str(daemon.state_dir))
     assert (code, out) == (1, "") and "is for root or the owner of" in err
     assert _owner_works(daemon, daemon.owner_token)
