@@ -1,0 +1,104 @@
+"""What a skill prints reaches an operator's terminal only as text: control sequences a tool
+writes (the clipboard through OSC 52, the window title, the cursor moved up to hide lines, C1
+controls, bidi overrides) are shown escaped by the verbs that show results to a person, against
+the real daemon and sandbox. ``--json`` keeps the exact bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
+from runtime.util import paths
+from tests.api.conftest import Daemon, cleanup, make_daemon
+from tests.approvals.conftest import create_token
+
+SKILLRT = (sys.executable, "-m", "runtime.cli.main")
+NOISY_MD = "---\nname: noisy\ndescription: Prints what it is given, for tests.\n---\n"
+NOISY_TOML = """version = "1.0.0"
+profile = "default"
+
+[[tools]]
+name = "say"
+entrypoint = ["/usr/bin/python3", "/skill/say.py"]
+input_schema = { type = "object" }
+"""
+SAY = """import json, sys
+data = json.load(sys.stdin)
+sys.stdout.write(data["out"])
+sys.stderr.write(data["err"])
+sys.exit(data["code"])
+"""
+# Sets the clipboard and the window title, moves the cursor up and erases the line; the same
+# through C1 controls (as UTF-8); and a bidi override that reverses what follows it.
+OUT = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b]0;owned\x07fine\x1b[1A\x1b[2K\n"
+ERR = "\u009d52;c;cm0gLXJmIH4=\u009c\u009b1A done \u202eexe.lmth\n"
+RAW = ("\x1b", "\x07", "\u009b", "\u009c", "\u009d", "\u202e")
+
+
+@dataclass
+class Env:
+    daemon: Daemon
+    agent: str
+
+    def cli(self, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*SKILLRT, *args, "--target", self.daemon.target],
+            env={**os.environ, "SKILLRT_TOKEN": token},
+            cwd=paths.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def noisy_call(self) -> pb.Invocation:
+        """A failed call of the agent's whose stdout and stderr carry control sequences."""
+        with self.daemon.channel(self.agent) as channel:
+            request = pb.InvokeRequest(
+                skill="noisy",
+                tool="say",
+                input_json=json.dumps({"out": OUT, "err": ERR, "code": 3}),
+            )
+            done: pb.Invocation = self.daemon.stub(channel).Invoke(request, timeout=60)
+        assert done.result.stdout == OUT.encode() and done.result.stderr == ERR.encode()
+        return done
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[Env]:
+    daemon = make_daemon()
+    folder = daemon.catalog / "noisy"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(NOISY_MD)
+    (folder / "skill.toml").write_text(NOISY_TOML)
+    (folder / "say.py").write_text(SAY)
+    daemon.start()
+    try:
+        yield Env(daemon=daemon, agent=create_token(daemon, "loud", "agent"))
+    finally:
+        cleanup(daemon)
+
+
+def _unescaped(text: str) -> list[str]:
+    return [char for char in RAW if char in text]
+
+
+def test_status_shows_what_a_tool_printed_with_its_control_characters_escaped(env: Env) -> None:
+    """`skillrt status` of a failed call shows its stdout and stderr tails with every control
+    sequence written out (\\x1b, \\u009d, \\u202e), none raw; `--json` keeps the exact text."""
+    done = env.noisy_call()
+    shown = env.cli(env.daemon.owner_token, "status", done.id)
+    assert shown.returncode == 1, shown.stderr
+    assert _unescaped(shown.stdout) == []
+    assert "\\x1b]52;c;cm0gLXJmIH4=\\x07" in shown.stdout
+    assert "\\x9d52;c;" in shown.stdout and "\\u202eexe.lmth" in shown.stdout
+    exact = json.loads(env.cli(env.daemon.owner_token, "status", done.id, "--json").stdout)
+    assert (exact["result"]["stdout"], exact["result"]["stderr"]) == (OUT, ERR)
