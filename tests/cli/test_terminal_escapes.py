@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
+import tty
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -102,3 +104,43 @@ def test_status_shows_what_a_tool_printed_with_its_control_characters_escaped(en
     assert "\\x9d52;c;" in shown.stdout and "\\u202eexe.lmth" in shown.stdout
     exact = json.loads(env.cli(env.daemon.owner_token, "status", done.id, "--json").stdout)
     assert (exact["result"]["stdout"], exact["result"]["stderr"]) == (OUT, ERR)
+
+
+def _on_a_terminal(env: Env, *args: str) -> tuple[int, bytes]:
+    """A verb run with its stdout and stderr on a terminal (raw: no newline translation), and
+    everything the terminal received."""
+    main, side = pty.openpty()
+    tty.setraw(side)
+    proc = subprocess.Popen(
+        [*SKILLRT, *args, "--target", env.daemon.target],
+        env={**os.environ, "SKILLRT_TOKEN": env.daemon.owner_token},
+        cwd=paths.PROJECT_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=side,
+        stderr=side,
+    )
+    os.close(side)
+    received = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: every holder of the terminal's other side has closed it
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(main)
+    return proc.wait(timeout=60), received
+
+
+def test_logs_escape_control_characters_on_a_terminal_and_pass_bytes_to_a_pipe(env: Env) -> None:
+    """`skillrt logs` writes an invocation's output escaped when it goes to a terminal, and
+    byte for byte when it goes to a file or a pipe."""
+    done = env.noisy_call()
+    code, shown = _on_a_terminal(env, "logs", done.id)
+    assert code == 1
+    text = shown.decode()
+    assert _unescaped(text) == [] and "\\x1b]0;owned\\x07fine" in text
+    assert "\\u202eexe.lmth\n" in text
+    piped = env.cli(env.daemon.owner_token, "logs", done.id)
+    assert (piped.returncode, piped.stdout, piped.stderr) == (1, OUT, ERR)
