@@ -31,6 +31,12 @@ profile = "default"
 name = "say"
 entrypoint = ["/usr/bin/python3", "/skill/say.py"]
 input_schema = { type = "object" }
+
+[[tools]]
+name = "ask"
+elevated = true
+entrypoint = ["/usr/bin/python3", "/skill/say.py"]
+input_schema = { type = "object" }
 """
 SAY = """import json, sys
 data = json.load(sys.stdin)
@@ -49,6 +55,7 @@ RAW = ("\x1b", "\x07", "\u009b", "\u009c", "\u009d", "\u202e")
 class Env:
     daemon: Daemon
     agent: str
+    approver: str
 
     def cli(self, token: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -84,7 +91,11 @@ def env() -> Iterator[Env]:
     (folder / "say.py").write_text(SAY)
     daemon.start()
     try:
-        yield Env(daemon=daemon, agent=create_token(daemon, "loud", "agent"))
+        yield Env(
+            daemon=daemon,
+            agent=create_token(daemon, "loud", "agent"),
+            approver=create_token(daemon, "judge", "approver"),
+        )
     finally:
         cleanup(daemon)
 
@@ -144,3 +155,23 @@ def test_logs_escape_control_characters_on_a_terminal_and_pass_bytes_to_a_pipe(e
     assert "\\u202eexe.lmth\n" in text
     piped = env.cli(env.daemon.owner_token, "logs", done.id)
     assert (piped.returncode, piped.stdout, piped.stderr) == (1, OUT, ERR)
+
+
+def test_an_approver_sees_the_input_of_a_request_with_bidi_and_c1_controls_escaped(
+    env: Env,
+) -> None:
+    """`approvals list` shows a pending call's input with its bidi overrides and C1 controls
+    written out: reordered text would show the approver something other than what will run."""
+    code = "import os; os.system('echo ok') # \u202e)'~ fr- mr'(metsys.so\u202c \u009b2K"
+    with env.daemon.channel(env.agent) as channel:
+        stub = env.daemon.stub(channel)
+        asked = pb.InvokeRequest(skill="noisy", tool="ask", input_json=json.dumps({"code": code}))
+        pending = stub.Invoke(asked, timeout=60)
+        try:
+            assert pending.result.status == pb.STATUS_PENDING_APPROVAL
+            listed = env.cli(env.approver, "approvals", "list", "--state", "pending")
+        finally:
+            stub.CancelInvocation(pb.CancelInvocationRequest(id=pending.id), timeout=30)
+    assert listed.returncode == 0, listed.stderr
+    assert pending.approval_id in listed.stdout
+    assert _unescaped(listed.stdout) == [] and "\\u202e)'~ fr- mr'(metsys.so" in listed.stdout
