@@ -3,6 +3,7 @@ checks: an agent sees only its own invocations, a viewer cannot cancel."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -86,7 +87,13 @@ def test_filters_narrow_the_list(daemon: Daemon) -> None:
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"page_token": "not-a-token"}, "page_token"), ({"page_size": 501}, "page_size")],
+    [
+        ({"page_token": "not-a-token"}, "page_token"),
+        # A time past SQLite's 64-bit integers was an INTERNAL error with a traceback logged.
+        ({"page_token": base64.urlsafe_b64encode(b"9" * 40 + b":inv_x").decode()}, "page_token"),
+        ({"page_size": 501}, "page_size"),
+    ],
+    ids=["not-a-token", "time-too-large", "page-too-large"],
 )
 def test_a_bad_request_names_its_field(
     daemon: Daemon, fields: dict[str, object], field: str
