@@ -14,6 +14,7 @@ import sys
 import tty
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,8 @@ from tests.api.conftest import Daemon, cleanup, make_daemon
 from tests.approvals.conftest import create_token
 
 SKILLRT = (sys.executable, "-m", "runtime.cli.main")
-NOISY_MD = "---\nname: noisy\ndescription: Prints what it is given, for tests.\n---\n"
+# A description reads the other way round past its bidi override (YAML refuses C0 and C1).
+NOISY_MD = "---\nname: noisy\ndescription: Prints what it is given \u202etxt.exe\n---\n"
 NOISY_TOML = """version = "1.0.0"
 profile = "default"
 
@@ -175,3 +177,32 @@ def test_an_approver_sees_the_input_of_a_request_with_bidi_and_c1_controls_escap
     assert listed.returncode == 0, listed.stderr
     assert pending.approval_id in listed.stdout
     assert _unescaped(listed.stdout) == [] and "\\u202e)'~ fr- mr'(metsys.so" in listed.stdout
+
+
+def test_skills_and_validate_show_a_skills_text_with_its_controls_escaped(
+    env: Env, tmp_path: Path
+) -> None:
+    """`skillrt skills` shows a description's bidi override escaped, and `skillrt validate` of
+    a folder from anywhere the C1 controls and bidi overrides its manifest quotes."""
+    listed = env.cli(env.agent, "skills")
+    assert listed.returncode == 0, listed.stderr
+    assert _unescaped(listed.stdout) == [] and "given \\u202etxt.exe" in listed.stdout
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text("---\nname: odd\ndescription: An odd one.\n---\n")
+    (folder / "main.py").write_text("")
+    entrypoint = ["/usr/bin/python3", "/skill/main.py", "\u009d52;c;eA==\u009c \u202e"]
+    (folder / "skill.toml").write_text(
+        'version = "1.0.0"\nprofile = "default"\n[[tools]]\nname = "t"\n'
+        f'entrypoint = {json.dumps(entrypoint)}\ninput_schema = {{ type = "object" }}\n'
+    )
+    shown = subprocess.run(
+        [*SKILLRT, "validate", str(folder)],
+        cwd=paths.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert _unescaped(shown.stdout) == [] and "\\x9d52;c;eA==\\x9c \\u202e" in shown.stdout
