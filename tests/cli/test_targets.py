@@ -163,3 +163,29 @@ def test_a_token_never_goes_over_plain_tcp_past_loopback(
         server.stop(None)
     assert recorder.seen == []
     assert code == 2 and "plain TCP" in err and err.count("\n") == 1
+
+
+def test_the_admin_token_goes_to_this_hosts_daemon_not_the_current_target(
+    client_toml: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--admin-token` is the local daemon's own token: with a saved target current (another
+    daemon), it is not sent there but to this host's socket."""
+    recorder = _Recorder()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), handlers=[recorder])
+    elsewhere = tmp_path / "elsewhere.sock"
+    server.add_insecure_port(f"unix:{elsewhere}")
+    server.start()
+    client_toml.parent.mkdir()
+    client_toml.write_text(f'current = "far"\n[targets.far]\nsocket = "{elsewhere}"\n')
+    admin = "skrt_000000000000_" + "a" * 43
+    (tmp_path / "admin.token").write_text(admin)
+    monkeypatch.setenv("SKILLRT_STATE_DIR", str(tmp_path))
+    try:
+        code, _, err = _run(capsys, "skills", "--admin-token")
+    finally:
+        server.stop(None)
+    assert recorder.seen == []
+    assert code == 1 and err.count("\n") == 1  # this host's socket: no daemon, or not this token
