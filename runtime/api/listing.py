@@ -13,6 +13,7 @@ __all__ = ["page_token", "query_from_proto"]
 
 _DEFAULT_PAGE = 50
 _MAX_PAGE = 500
+_LAST_MS = 2**63 - 1
 _STATES = {pb.InvocationState.Value(f"INVOCATION_STATE_{state.name}"): state for state in State}
 
 
@@ -50,6 +51,9 @@ def _cursor(token: str) -> tuple[int, str]:
         created, _, invocation_id = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
         if not invocation_id:
             raise ValueError("no id")
-        return int(created), invocation_id
+        created_ms = int(created)
+        if not 0 <= created_ms <= _LAST_MS:  # SQLite compares 64-bit integers only
+            raise ValueError("no time of an invocation")
+        return created_ms, invocation_id
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise BadRequest("page_token: not a token from a previous page") from exc

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from runtime.cli.connect import call, target_flags
+from runtime.cli.untrusted import printable
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
 __all__ = ["approval_dict", "cmd_approvals", "cmd_rules", "register"]
@@ -84,8 +85,10 @@ def approval_dict(approval: pb.Approval) -> dict[str, object]:
 
 
 def _show(approval: pb.Approval) -> str:
+    """A request as an approver reads it. Its input is the agent's: its bidi and C1 controls
+    are written out as escapes, so that what is shown is what would run."""
     data = approval_dict(approval)
-    return (
+    return printable(
         f"{data['id']}  {data['state']:<9} {data['skill']} {data['skill_version']} / "
         f"{data['tool']} ({data['mode']})\n"
         f"    asked by {data['requested_by']} at {data['created_at']}, "

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.cli.flags import limit_flags, overrides, read_arg
+from runtime.cli.untrusted import printable
 from runtime.errors import BadRequest
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.nsjail import SandboxSpec
@@ -133,8 +135,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_run(run: ToolRun) -> None:
+    """The result for a person: what the tool printed or quoted, escaped as it would be
+    shown by ``skillrt status`` (a skill run here may come from anywhere)."""
     result = run.result
-    out = sys.stdout
+    out = io.StringIO()
     out.write(f"{run.skill} {run.version} / {run.tool}  [profile {run.profile}]\n")
     out.write(f"status: {result.status.value}{_code_text(result)}\n")
     if run.output is not None:
@@ -160,6 +164,7 @@ def _print_run(run: ToolRun) -> None:
         f"usage: wall {usage.wall_ms} ms, cpu {usage.cpu_ms} ms, "
         f"peak memory {usage.peak_memory_bytes / 1048576:.1f} MiB\n"
     )
+    sys.stdout.write(printable(out.getvalue()))
 
 
 def _text(data: bytes) -> str:

@@ -8,7 +8,8 @@ sent to a daemon it was not saved for.
 
 The credential: ``--token-file``, ``--admin-token``, ``$SKILLRT_TOKEN``, ``$SKILLRT_TOKEN_FILE``,
 the target's ``token_file``, in that order. Nothing is used unless asked for: the daemon's own
-admin token only with ``--admin-token`` (or a target that names its file). With a client
+admin token only with ``--admin-token`` (or a target that names its file), and sent to this
+host's socket unless a daemon is named (never to the current target). With a client
 certificate and no token, no token is sent, so that the certificate names the caller. With
 neither, a call that needs a credential is not made: the command line says how to give one.
 """
@@ -122,7 +123,8 @@ def _where(args: argparse.Namespace) -> tuple[str, Target | None]:
     if named:
         target = load_client_config().target(named)
         return target.address, target
-    if os.environ.get("SKILLRT_SOCKET"):
+    if os.environ.get("SKILLRT_SOCKET") or args.admin_token:
+        # The admin token is this host's daemon's own: never sent to the current target.
         return default_target(), None
     current = load_client_config().current_target()
     return (current.address, current) if current else (default_target(), None)

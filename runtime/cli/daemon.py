@@ -13,6 +13,7 @@ from runtime.cli.connect import call, resolve, run_on, target_flags
 from runtime.cli.flags import DURATION_HELP, duration_flag, limit_flags, overrides, read_arg
 from runtime.cli.invoke_wait import GaveUp, gave_up, wait_for_result
 from runtime.cli.results import exit_code, result_lines
+from runtime.cli.untrusted import printable
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util.canonical import parse_input
 
@@ -161,16 +162,16 @@ def cmd_skills(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([_skill_dict(s) for s in skills]))
         return 0
-    for skill in skills:
+    for skill in skills:  # skills come from anywhere: their text is shown escaped
         if skill.version:  # a tool skill whose manifest loaded
             tools = ", ".join(t.name + (" (elevated)" if t.elevated else "") for t in skill.tools)
-            print(f"{skill.name:<20} {skill.version:<8} {skill.profile:<9} {tools}")
+            print(printable(f"{skill.name:<20} {skill.version:<8} {skill.profile:<9} {tools}"))
         else:
             print(f"{skill.name:<20} {_kind(skill)}")
         if skill.description:
-            print(f"{'':<20} {skill.description}")
+            print(printable(f"{'':<20} {skill.description}"))
         if not skill.available:
-            print(f"{'':<20} unavailable: {skill.unavailable_reason}")
+            print(printable(f"{'':<20} unavailable: {skill.unavailable_reason}"))
     return 0
 
 

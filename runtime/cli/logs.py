@@ -1,17 +1,21 @@
 """``skillrt logs``: what an invocation printed, and with ``--follow`` what it prints while it runs.
 
-The output goes out as it came: stdout to stdout, stderr to stderr, bytes untouched (masked by
-the daemon where it carried a secret). The exit code is ``status``'s: 1 when the call failed.
+The output goes out as it came: stdout to stdout, stderr to stderr (masked by the daemon where it
+carried a secret), bytes untouched to a file or pipe. To a terminal, the control characters a
+tool printed are written out as escapes (``runtime.cli.untrusted``): an operator reading another
+principal's output must not have its terminal driven by it. The exit code is ``status``'s: 1
+when the call failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from runtime.cli.connect import call, target_flags
 from runtime.cli.results import exit_code
+from runtime.cli.untrusted import TerminalText
 from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
@@ -38,20 +42,40 @@ def register(verbs: Any) -> None:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     shown = {"stdout": not args.stderr_only, "stderr": not args.stdout_only}
-    outputs: dict[str, BinaryIO] = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
+    outputs = {"stdout": _Output(sys.stdout), "stderr": _Output(sys.stderr)}
 
     def follow(client: Client) -> int:
-        for event in client.watch_invocation(args.invocation, follow=args.follow):
-            kind = event.WhichOneof("event")
-            if kind == "output":
-                stream = _STREAMS.get(event.output.stream)
-                if stream is not None and shown[stream]:
-                    outputs[stream].write(event.output.data)
-                    outputs[stream].flush()
-            elif kind == "finished":
-                status = pb.Status.Name(event.finished.result.status)
-                return exit_code(status.removeprefix("STATUS_").lower())
-        return 0  # not finished yet (without --follow): it has not failed
+        try:
+            for event in client.watch_invocation(args.invocation, follow=args.follow):
+                kind = event.WhichOneof("event")
+                if kind == "output":
+                    stream = _STREAMS.get(event.output.stream)
+                    if stream is not None and shown[stream]:
+                        outputs[stream].write(event.output.data)
+                elif kind == "finished":
+                    status = pb.Status.Name(event.finished.result.status)
+                    return exit_code(status.removeprefix("STATUS_").lower())
+            return 0  # not finished yet (without --follow): it has not failed
+        finally:
+            for output in outputs.values():
+                output.end()
 
     code: int = call(args, follow)
     return code
+
+
+class _Output:
+    """One of our streams: the bytes as they come, escaped on a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._out: BinaryIO = stream.buffer
+        self._shown = TerminalText() if stream.isatty() else None
+
+    def write(self, data: bytes) -> None:
+        self._out.write(self._shown.feed(data) if self._shown else data)
+        self._out.flush()
+
+    def end(self) -> None:
+        if self._shown is not None:
+            self._out.write(self._shown.end())
+            self._out.flush()

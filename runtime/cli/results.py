@@ -1,9 +1,14 @@
-"""How the command line shows an invocation's result in plain text, and the exit code it means."""
+"""How the command line shows an invocation's result in plain text, and the exit code it means.
+
+What the tool printed, its output and the reasons quoted from it are the tool's text: shown with
+every control character escaped (``runtime.cli.untrusted``); ``--json`` carries them exactly."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from runtime.cli.untrusted import printable
 
 __all__ = ["exit_code", "result_lines"]
 
@@ -34,7 +39,7 @@ def result_lines(result: dict[str, Any]) -> list[str]:
         shown = stderr[-_STDERR_TAIL_LINES:]
         cut = " (last lines)" if len(shown) < len(stderr) or result.get("stderr_truncated") else ""
         lines += [f"stderr{cut}:", *_indented(shown)]
-    return lines
+    return [printable(line) for line in lines]
 
 
 def exit_code(status: str) -> int:

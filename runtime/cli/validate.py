@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from runtime.cli.untrusted import printable
 from runtime.core.instructions import InstructionSkill
 from runtime.core.manifest import SkillSpec
 from runtime.core.skill_check import FolderCheck, check_folder
@@ -43,13 +44,16 @@ def register(verbs: Any) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     profiles = ProfileStore(Path(args.profiles) if args.profiles else paths.profiles_dir())
     found = check_folder(Path(args.directory), profiles)
+    # A folder from anywhere: what it says (names, entrypoints, values quoted in problems) is
+    # shown with its control characters escaped.
     if args.json:
         print(json.dumps(_as_dict(args.directory, found)))
     elif found.ok:
-        print("\n".join([f"{args.directory}: ok", *_summary(found)]))
+        print(printable("\n".join([f"{args.directory}: ok", *_summary(found)])))
     else:
         count = len(found.problems)
-        print("\n".join([*found.problems, f"{args.directory}: {count} problem{'s' * (count > 1)}"]))
+        lines = [*found.problems, f"{args.directory}: {count} problem{'s' * (count > 1)}"]
+        print(printable("\n".join(lines)))
     return 0 if found.ok else 1
 
 

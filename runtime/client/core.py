@@ -3,6 +3,7 @@ session calls and operators' calls are mixed in from their own modules."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,7 @@ from runtime.api.convert_results import limits_to_proto
 from runtime.api.locations import default_socket
 from runtime.client.operations import AsyncOperatorCalls, OperatorCalls
 from runtime.client.sessions import SessionCalls
+from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
@@ -61,6 +63,30 @@ class Tls:
         )
 
 
+def _in_the_clear(target: str) -> str:
+    """``target`` if a channel without TLS may reach it: a Unix socket, or TCP to this host's
+    loopback (as the daemon's --insecure-tcp). Anywhere else the bearer token would cross the
+    network readable by whoever listens there or on the way: BadRequest, before any connection.
+    """
+    if target.startswith(("unix:", "unix-abstract:")):
+        return target
+    address = target.removeprefix("dns:///").removeprefix("ipv4:").removeprefix("ipv6:")
+    if address.startswith("["):
+        host = address[1:].partition("]")[0]
+    else:
+        host = address.rpartition(":")[0] if ":" in address else address
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False  # a name, a list or a scheme of gRPC's: nothing known to stay here
+    if not loopback:
+        raise BadRequest(
+            f"{target}: plain TCP is for this host's loopback only (a token would cross the "
+            "network in the clear); give the daemon's CA (--tls-ca, or a target's ca) for TLS"
+        )
+    return target
+
+
 def _metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),) if token else ()
 
@@ -91,7 +117,7 @@ class Client(SessionCalls, OperatorCalls):
         self._channel = (
             grpc.secure_channel(target, tls.credentials())
             if tls is not None
-            else grpc.insecure_channel(target)
+            else grpc.insecure_channel(_in_the_clear(target))
         )
         self._meta = _metadata(token if token is not None else default_token())
         self._stub = pb_grpc.SkillRuntimeStub(self._channel)  # type: ignore[no-untyped-call]
@@ -277,7 +303,7 @@ class AsyncClient(AsyncOperatorCalls):
         self._channel = (
             grpc.aio.secure_channel(target, tls.credentials())
             if tls is not None
-            else grpc.aio.insecure_channel(target)
+            else grpc.aio.insecure_channel(_in_the_clear(target))
         )
         self._meta = _metadata(token if token is not None else default_token())
         self._stub = pb_grpc.SkillRuntimeStub(self._channel)  # type: ignore[no-untyped-call]

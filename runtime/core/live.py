@@ -3,24 +3,42 @@
 Each run the runner starts has a ``LiveRun`` until it ends: the sandbox, once started, to read
 CPU and memory from, and the output so far. The output is kept once per run, each stream up to
 the run's output limit, however many watch it. A watcher holds only how far it has read: a slow
-one neither holds up the run (publishing never waits) nor makes the daemon keep more.
+one never holds up the run (publishing never waits).
+
+What a watcher has been sent, though, waits in gRPC's buffers until its client reads it (a
+server stream's writes do not wait for the client), so each watcher that does not read costs
+about its invocation's output: the watchers open at once are capped, per principal and in all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from runtime.core.invocation import OutputChunk
+from runtime.errors import OverLimit
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
-__all__ = ["STREAMS", "LiveRun", "LiveRuns", "LiveUsage", "Meter"]
+__all__ = ["STREAMS", "WATCH_CAPS", "LiveRun", "LiveRuns", "LiveUsage", "Meter", "WatchCaps"]
 
 STREAMS = ("stdout", "stderr")
 _PIECE = 65536  # the most one chunk carries to a watcher
+
+
+@dataclass(frozen=True, kw_only=True)
+class WatchCaps:
+    """Watchers open at once: the runtime's own caps, which protect the daemon's memory."""
+
+    per_principal: int
+    total: int
+
+
+# A person follows an invocation or two; with 1 MiB outputs, 32 idle watchers hold ~100 MiB.
+WATCH_CAPS = WatchCaps(per_principal=4, total=32)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,10 +128,12 @@ class LiveRun:
 class LiveRuns:
     """The runs going on now, by invocation id, and word of each change of one."""
 
-    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK, caps: WatchCaps = WATCH_CAPS) -> None:
         self._clock = clock
+        self._caps = caps
         self._runs: dict[str, LiveRun] = {}
         self._waiting: dict[str, set[asyncio.Event]] = {}  # one event per waiter
+        self._watchers: Counter[str] = Counter()  # open watchers by principal
 
     def begin(self, invocation_id: str, output_limit: int) -> LiveRun:
         run = LiveRun(output_limit, self._clock)
@@ -133,6 +153,23 @@ class LiveRuns:
     def usage(self, invocation_id: str) -> LiveUsage | None:
         run = self._runs.get(invocation_id)
         return run.usage() if run is not None else None
+
+    @contextlib.contextmanager
+    def watcher(self, principal: str) -> Iterator[None]:
+        """A place for one more watcher of ``principal``'s, for as long as it watches; OverLimit
+        when it has its share open already or all places are taken."""
+        caps = self._caps
+        if self._watchers[principal] >= caps.per_principal:
+            raise OverLimit(f"{caps.per_principal} invocations followed at once by {principal}")
+        if self._watchers.total() >= caps.total:
+            raise OverLimit(f"{caps.total} invocations followed at once by everyone")
+        self._watchers[principal] += 1
+        try:
+            yield
+        finally:
+            self._watchers[principal] -= 1
+            if not self._watchers[principal]:
+                del self._watchers[principal]
 
     @contextlib.contextmanager
     def next_change(self, invocation_id: str) -> Iterator[asyncio.Event]:

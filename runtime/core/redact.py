@@ -42,8 +42,13 @@ class Redactor:
         ordered = sorted(forms, key=len, reverse=True)
         self._pattern = re.compile(b"|".join(re.escape(f) for f in ordered)) if ordered else None
         self.longest = len(ordered[0]) if ordered else 0
-        # What a stream's end may be while a secret is still coming: the start of one of them.
-        self._beginnings = {form[:n] for form in ordered for n in range(1, len(form))}
+        # What a stream's end may be while a secret is still coming: the start of a form. The
+        # forms are kept by their first byte, never as the set of every prefix: that set grows
+        # with the square of a secret's length (hundreds of MiB for a private key).
+        starting: dict[int, list[bytes]] = {}
+        for form in ordered:
+            starting.setdefault(form[0], []).append(form)
+        self._starting = {first: tuple(forms) for first, forms in starting.items()}
 
     def __repr__(self) -> str:
         return f"Redactor({len(set(self._names.values()))} secrets)"
@@ -92,9 +97,12 @@ class Redactor:
     def pending_from(self, data: bytes) -> int:
         """Where the longest end of ``data`` that a secret's form begins with starts (so the
         rest of the form may be yet to come); ``len(data)`` when no such end exists."""
+        view = memoryview(data)
         for start in range(max(len(data) - self.longest + 1, 0), len(data)):
-            if data[start:] in self._beginnings:
-                return start
+            rest = view[start:]
+            for form in self._starting.get(data[start], ()):
+                if len(form) > len(rest) and form.startswith(rest):
+                    return start
         return len(data)
 
 

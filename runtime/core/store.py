@@ -27,6 +27,12 @@ _COLUMNS = (
     "id, skill, tool, version, profile, principal, state, created_ms, finished_ms, result_json,"
     " output_json, approval_id"
 )
+# A listing's columns: each result without what the tool printed, nor its output (a page of
+# 500 calls that printed 1 MiB each would be a GiB); GetInvocation reads those.
+_LISTED = (
+    "id, skill, tool, version, profile, principal, state, created_ms, finished_ms,"
+    " json_set(result_json, '$.stdout', '', '$.stderr', ''), NULL, approval_id"
+)
 # What a run used, beside its result: the usage report reads these (and their index) alone.
 _USAGE = "wall_ms = ?, cpu_ms = ?, peak_memory_bytes = ?"
 
@@ -150,7 +156,7 @@ class Store:
 
     def find(self, query: InvocationQuery) -> list[InvocationRecord]:
         """Up to ``query.limit`` + 1 matching invocations, newest first (the one more says
-        whether another page follows)."""
+        whether another page follows), without what each printed or output."""
         where: list[str] = ["1 = 1"]
         values: list[object] = []
         if query.states:
@@ -167,7 +173,7 @@ class Store:
             where.append("(created_ms < ? OR (created_ms = ? AND id < ?))")
             values += [query.before[0], query.before[0], query.before[1]]
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM invocations WHERE {' AND '.join(where)}"
+            f"SELECT {_LISTED} FROM invocations WHERE {' AND '.join(where)}"
             " ORDER BY created_ms DESC, id DESC LIMIT ?",
             (*values, query.limit + 1),
         ).rows

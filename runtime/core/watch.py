@@ -29,22 +29,25 @@ async def watch(
     has; with ``follow``, when it does; never without ``follow`` for one that has not)."""
     runs = invocations.runner.live
     sent = dict.fromkeys(STREAMS, 0)
-    record = await invocations.get(invocation_id, principal)  # NOT_FOUND before any waiting
-    while record.state is not State.FINISHED:
-        with runs.next_change(invocation_id) as change:  # taken first: no change is missed
-            record = await invocations.get(invocation_id, principal)
-            if record.state is State.FINISHED:
-                break
-            run = runs.get(invocation_id)
-            if run is not None and reads_output(record, principal):
-                async for chunk in run.output(sent, follow=follow):
-                    yield chunk
-            if not follow:
-                return
-            await change.wait()  # it starts, ends its run, or settles
-    for chunk in _rest(record, sent):
-        yield chunk
-    yield Finished(record)
+    # A place first: what a watcher is sent waits in the daemon until it reads, and even a
+    # refused one would cost a record read with its output.
+    with runs.watcher(principal.name):
+        record = await invocations.get(invocation_id, principal)  # NOT_FOUND before any wait
+        while record.state is not State.FINISHED:
+            with runs.next_change(invocation_id) as change:  # taken first: no change is missed
+                record = await invocations.get(invocation_id, principal)
+                if record.state is State.FINISHED:
+                    break
+                run = runs.get(invocation_id)
+                if run is not None and reads_output(record, principal):
+                    async for chunk in run.output(sent, follow=follow):
+                        yield chunk
+                if not follow:
+                    return
+                await change.wait()  # it starts, ends its run, or settles
+        for chunk in _rest(record, sent):
+            yield chunk
+        yield Finished(record)
 
 
 def _rest(record: InvocationRecord, sent: dict[str, int]) -> Iterator[OutputChunk]:

@@ -3,6 +3,7 @@ checks: an agent sees only its own invocations, a viewer cannot cancel."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -86,7 +87,13 @@ def test_filters_narrow_the_list(daemon: Daemon) -> None:
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"page_token": "not-a-token"}, "page_token"), ({"page_size": 501}, "page_size")],
+    [
+        ({"page_token": "not-a-token"}, "page_token"),
+        # A time past SQLite's 64-bit integers was an INTERNAL error with a traceback logged.
+        ({"page_token": base64.urlsafe_b64encode(b"9" * 40 + b":inv_x").decode()}, "page_token"),
+        ({"page_size": 501}, "page_size"),
+    ],
+    ids=["not-a-token", "time-too-large", "page-too-large"],
 )
 def test_a_bad_request_names_its_field(
     daemon: Daemon, fields: dict[str, object], field: str
@@ -140,3 +147,19 @@ def test_a_refusal_names_the_principal_and_role_used(daemon: Daemon) -> None:
         daemon.stub(channel).CancelInvocation(pb.CancelInvocationRequest(id="inv_x"), timeout=10)
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "'eyes-only' (role viewer, by token): may not call" in str(denied.value.details())
+
+
+def test_a_listing_leaves_out_what_each_call_printed(daemon: Daemon) -> None:
+    """Listed invocations carry how they went but not their stdout, stderr or output, which
+    GetInvocation has: 500 calls printing 1 MiB each made one page of about 1 GiB, built whole
+    in the daemon's memory (and past the 4 MiB a client takes, so `ps --all` failed)."""
+    agent = create_token(daemon, "printer", "agent")
+    done = invoke(daemon, agent, "echo", json.dumps({"text": "x" * 200_000}))
+    assert done.result.status == pb.STATUS_OK and len(done.result.stdout) > 200_000
+    (listed,) = [i for i in listing(daemon, agent, page_size=500).invocations if i.id == done.id]
+    assert listed.result.status == pb.STATUS_OK and listed.result.exit_code == 0
+    assert listed.result.usage == done.result.usage
+    assert (listed.result.stdout, listed.result.stderr, listed.result.output_json) == (b"", b"", "")
+    with daemon.channel(agent) as channel:
+        got = daemon.stub(channel).GetInvocation(pb.GetInvocationRequest(id=done.id), timeout=10)
+    assert got.result.stdout == done.result.stdout and got.result.output_json

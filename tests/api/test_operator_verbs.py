@@ -299,3 +299,26 @@ def test_reload_over_the_api_applies_a_rate_limit_and_a_broken_file_changes_noth
         env.config.write_text(_config(env.gate))
         with env.daemon.channel() as channel:
             pb_grpc.AdminStub(channel).Reload(pb.ReloadRequest(), timeout=10)  # type: ignore[no-untyped-call]
+
+
+def test_a_principal_follows_a_few_invocations_at_once(env: Env) -> None:
+    """A fifth stream following the same agent's running call is RESOURCE_EXHAUSTED: each
+    watcher that does not read holds a copy of the output in the daemon, so their number is
+    capped rather than the daemon's memory left to a caller."""
+    call = Gated(env, env.agent, "watchers")
+    running = call.running()
+    with env.daemon.channel(env.agent) as channel:
+        stub = env.daemon.stub(channel)
+        request = pb.WatchInvocationRequest(id=running.id, follow=True)
+        open_streams = [stub.WatchInvocation(request, timeout=30) for _ in range(4)]
+        try:
+            for stream in open_streams:
+                assert next(stream).HasField("output")  # being served: its place is taken
+            with pytest.raises(grpc.RpcError) as refused:
+                next(stub.WatchInvocation(request, timeout=30))
+            assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "4 invocations followed at once" in str(refused.value.details())
+        finally:
+            for stream in open_streams:
+                stream.cancel()
+    assert call.finish().result.status == pb.STATUS_OK

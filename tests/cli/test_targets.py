@@ -4,8 +4,13 @@ daemon is needed: a token is never written in the file, and none is used unless 
 from __future__ import annotations
 
 import json
+import socket
+from concurrent import futures
 from pathlib import Path
+from typing import Any
 
+import grpc
+import psutil
 import pytest
 
 from runtime.cli.client_config import client_config_file
@@ -122,3 +127,65 @@ def test_tls_client_files_need_the_ca(
     """A client certificate given without the daemon's CA is refused, not ignored."""
     code, _, err = _run(capsys, "skills", "--target", "h:1", "--tls-cert", "c.pem")
     assert code == 2 and "--tls-cert and --tls-key need --tls-ca" in err
+
+
+class _Recorder(grpc.GenericRpcHandler):  # type: ignore[misc]
+    """A gRPC server's view of each call that reaches it: its metadata."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, str]] = []
+
+    def service(self, details: Any) -> None:
+        self.seen.append(dict(details.invocation_metadata))
+
+
+def _non_loopback_address() -> str:
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family == socket.AF_INET and not address.address.startswith("127."):
+                return str(address.address)
+    pytest.skip("this host has no IPv4 address besides loopback")
+
+
+def test_a_token_never_goes_over_plain_tcp_past_loopback(
+    client_toml: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An address without TLS that is not this host's loopback is refused before anything is
+    sent: whoever listens there, or on the way, would read the bearer token."""
+    recorder = _Recorder()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), handlers=[recorder])
+    port = server.add_insecure_port(f"{_non_loopback_address()}:0")
+    server.start()
+    try:
+        monkeypatch.setenv("SKILLRT_TOKEN", "skrt_000000000000_" + "s" * 43)
+        code, _, err = _run(capsys, "skills", "--target", f"{_non_loopback_address()}:{port}")
+    finally:
+        server.stop(None)
+    assert recorder.seen == []
+    assert code == 2 and "plain TCP" in err and err.count("\n") == 1
+
+
+def test_the_admin_token_goes_to_this_hosts_daemon_not_the_current_target(
+    client_toml: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--admin-token` is the local daemon's own token: with a saved target current (another
+    daemon), it is not sent there but to this host's socket."""
+    recorder = _Recorder()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), handlers=[recorder])
+    elsewhere = tmp_path / "elsewhere.sock"
+    server.add_insecure_port(f"unix:{elsewhere}")
+    server.start()
+    client_toml.parent.mkdir()
+    client_toml.write_text(f'current = "far"\n[targets.far]\nsocket = "{elsewhere}"\n')
+    admin = "skrt_000000000000_" + "a" * 43
+    (tmp_path / "admin.token").write_text(admin)
+    monkeypatch.setenv("SKILLRT_STATE_DIR", str(tmp_path))
+    try:
+        code, _, err = _run(capsys, "skills", "--admin-token")
+    finally:
+        server.stop(None)
+    assert recorder.seen == []
+    assert code == 1 and err.count("\n") == 1  # this host's socket: no daemon, or not this token

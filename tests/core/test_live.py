@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from runtime.core.invocation import OutputChunk
-from runtime.core.live import LiveRun, LiveRuns
+from runtime.core.live import LiveRun, LiveRuns, WatchCaps
+from runtime.errors import OverLimit
 
 
 class FakeMeter:
@@ -133,3 +136,16 @@ def test_a_waiter_that_leaves_leaves_nothing_behind() -> None:
         with runs.next_change(f"inv_{n}"):
             pass
     assert not runs._waiting
+
+
+def test_watchers_open_at_once_are_capped_per_principal_and_in_all() -> None:
+    """A principal past its share, or anyone past the total, is OverLimit; a watcher that
+    leaves gives its place back."""
+    runs = LiveRuns(caps=WatchCaps(per_principal=2, total=3))
+    with runs.watcher("a"), runs.watcher("a"):
+        with pytest.raises(OverLimit, match="2 invocations followed at once by a"):
+            runs.watcher("a").__enter__()
+        with runs.watcher("b"), pytest.raises(OverLimit, match="followed at once by everyone"):
+            runs.watcher("c").__enter__()
+    with runs.watcher("a"), runs.watcher("a"), runs.watcher("c"):
+        pass

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import urllib.parse
 from collections import Counter
 
 import pytest
 
 from runtime.core.redact import Redactor
+from runtime.util import paths
 
 SECRET = 'p@ss/word+with spaces&"quotes"-0123456789'
 
@@ -115,3 +118,34 @@ def test_stream_holds_back_only_what_may_begin_a_secret() -> None:
     assert stream.feed(b"progress 50%\n") == b"progress 50%\n"
     assert stream.feed(b"key " + SECRET.encode()[:3]) == b"key "
     assert stream.feed(SECRET.encode()[3:] + b"\n") == b"[REDACTED:API_KEY]\n"
+
+
+def test_a_key_sized_secret_costs_memory_in_proportion_to_its_size() -> None:
+    """A redactor for a 6 KiB secret (a PEM private key) holds a few copies of its forms, not
+    every prefix of them (hundreds of MiB): the daemon builds one for every call given it."""
+    built = subprocess.run(
+        [sys.executable, "-c", _BUILD_KEY_SIZED],
+        capture_output=True,
+        text=True,
+        cwd=paths.PROJECT_ROOT,
+        check=True,
+    )
+    grown_kib, masked = built.stdout.split()
+    assert masked == "ok" and int(grown_kib) < 64 * 1024
+
+
+# Peak memory (VmHWM) grown while building the redactor, and a split key masked by its stream.
+_BUILD_KEY_SIZED = r"""
+from runtime.core.redact import Redactor
+def peak():
+    lines = open("/proc/self/status").read().splitlines()
+    return int(next(line for line in lines if line.startswith("VmHWM:")).split()[1])
+pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(["A1b2C3d4" * 8] * 100) + "\n-----END-----\n"
+assert len(pem) > 6000
+before = peak()
+stream = Redactor({"KEY": pem}).stream()
+grown = peak() - before
+half = len(pem) // 2
+out = stream.feed(b"x " + pem[:half].encode()) + stream.feed(pem[half:].encode()) + stream.flush()
+print(grown, "ok" if out == b"x [REDACTED:KEY]" else out)
+"""

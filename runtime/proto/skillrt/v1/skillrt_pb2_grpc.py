@@ -124,7 +124,8 @@ class SkillRuntimeServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListInvocations(self, request, context):
-        """Invocations newest first, a page at a time; an agent sees only its own.
+        """Invocations newest first, a page at a time; an agent sees only its own. Each result is
+        listed without stdout, stderr and output_json (GetInvocation has them).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
