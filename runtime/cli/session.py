@@ -25,6 +25,7 @@ from google.protobuf.json_format import MessageToDict
 
 from runtime.cli.connect import call, target_flags
 from runtime.cli.flags import limit_flags, overrides
+from runtime.cli.untrusted import printable
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.util.units import parse_duration_ms, parse_size
@@ -184,7 +185,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
         return 0
     for entry in entries:
         mark = "/" if entry.type == spb.FILE_TYPE_DIRECTORY else ""
-        print(f"{entry.mode:04o} {entry.size:>10} {entry.path}{mark}")
+        # A name in a workspace is whatever the session's commands chose: never raw on a tty.
+        print(f"{entry.mode:04o} {entry.size:>10} {printable(entry.path)}{mark}")
     return 0
 
 

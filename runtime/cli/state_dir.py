@@ -27,7 +27,13 @@ def load_state(args: argparse.Namespace) -> daemon_config.DaemonConfig:
 
 
 def actor() -> str:
-    return f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+    """Who acts, for the audit log: the user's name, or its uid when it has no passwd entry
+    (a container's or a service's user)."""
+    uid = os.getuid()
+    try:
+        return f"cli:{pwd.getpwuid(uid).pw_name}"
+    except KeyError:
+        return f"cli:uid {uid}"
 
 
 def record(state: daemon_config.DaemonConfig, event: str, **fields: Any) -> None:

@@ -91,3 +91,27 @@ def test_exec_without_command_is_a_usage_error(
     ran = _skillrt(session_daemon, tmp_path, "exec", "ses_x")
     assert ran.returncode == 2
     assert ran.stderr.decode().count("\n") == 1 and b"COMMAND" in ran.stderr
+
+
+def test_ls_shows_a_file_name_with_its_control_characters_escaped(
+    session_daemon: SessionDaemon, tmp_path: Path
+) -> None:
+    """A command names its files as it likes; `session ls` never writes such a name raw (an
+    OSC 52 sequence in a name would set the operator's clipboard)."""
+    session = _skillrt(session_daemon, tmp_path, "create").stdout.decode().strip()
+    made = _skillrt(
+        session_daemon,
+        tmp_path,
+        "exec",
+        session,
+        "--",
+        "/bin/sh",
+        "-c",
+        "touch \"$(printf 'a\\033]52;c;aGk=\\007b')\"",
+    )
+    assert made.returncode == 0, made.stderr
+    listed = _skillrt(session_daemon, tmp_path, "ls", f"{session}:")
+    assert listed.returncode == 0, listed.stderr
+    assert b"\x1b" not in listed.stdout and b"\x07" not in listed.stdout
+    assert b"a\\x1b]52;c;aGk=\\x07b" in listed.stdout
+    assert _skillrt(session_daemon, tmp_path, "destroy", session).returncode == 0

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from runtime.cli.state_dir import actor
 from runtime.core.snapshots import SNAPSHOTS_BASE
 from runtime.util import paths
 from tests.skill_fixture import make_skill
@@ -182,3 +185,14 @@ def test_run_refuses_a_secret_the_skill_does_not_declare(reachable_tmp: Path) ->
     other.write_text("x")
     proc = skillrt("run", str(folder), "--tool", "echo", "--secret", f"OTHER=@{other}")
     assert_one_line_error(proc, "--secret OTHER: the skill does not declare it")
+
+
+def test_a_user_without_a_passwd_entry_is_named_by_uid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit names a CLI actor by uid when the user has no passwd entry (no traceback)."""
+
+    def no_entry(uid: int) -> None:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr("runtime.cli.state_dir.os.getuid", lambda: 4242)
+    monkeypatch.setattr("runtime.cli.state_dir.pwd.getpwuid", no_entry)
+    assert actor() == "cli:uid 4242"
