@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import configparser
 import inspect
+import shlex
 import shutil
 import subprocess
 import sys
@@ -108,8 +109,12 @@ _HARDENED = """
 set -e
 mount --make-rslave /
 for dir in {writable}; do mkdir -p "$dir"; mount --bind "$dir" "$dir"; done
+keep={keep}
+if [ -n "$keep" ]; then mkdir -p /run/skillrt-keep; mount --bind "$keep" /run/skillrt-keep; fi
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o ro,mode=000 tmpfs /home
+mount -t tmpfs -o mode=755 tmpfs /home
+if [ -n "$keep" ]; then mkdir -p "$keep"; mount --move /run/skillrt-keep "$keep"; fi
+mount -o remount,ro /home
 mount -o remount,bind,ro /
 if touch /usr/.skillrt-probe 2>/dev/null; then rm /usr/.skillrt-probe; exit 99; fi
 {extra}
@@ -120,7 +125,11 @@ _COMMAND = ("exec", "--", "/bin/echo", "sandboxed")
 
 def _sandbox_under(extra: str) -> subprocess.CompletedProcess[str]:
     writable = " ".join(str(p) for p in (SNAPSHOTS_BASE, _uid_locks()))
-    script = _HARDENED.format(writable=writable, extra=extra)
+    # A checkout under /tmp or /home (as in CI) is where the unit hides: bound back, as a unit
+    # for such an install would have to (BindReadOnlyPaths).
+    hidden = any(paths.PROJECT_ROOT.is_relative_to(p) for p in (Path("/tmp"), Path("/home")))
+    keep = shlex.quote(str(paths.PROJECT_ROOT)) if hidden else "''"
+    script = _HARDENED.format(writable=writable, extra=extra, keep=keep)
     return subprocess.run(
         [
             "unshare",
