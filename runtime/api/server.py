@@ -89,8 +89,10 @@ __all__ = [
 
 log = structlog.get_logger("skillrt.server")
 
-# After the drain, how long callers get to receive the final records of cancelled invocations.
-_ANSWER_SECONDS = 5.0
+# After the drain, how long callers get to receive the final records of cancelled invocations:
+# the server stops as soon as all have answered, so this is only a bound, generous because
+# killing the sandboxes and recording their ends takes seconds on a loaded host.
+_ANSWER_SECONDS = 15.0
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
