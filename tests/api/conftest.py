@@ -27,6 +27,10 @@ from runtime.sandbox.workspace import remove_stale
 from runtime.util import paths
 from tests.api.probe_skill import make_probe_skill
 
+# How long a daemon may take to serve before the test gives up on it: under emulation (the
+# cgroup v2 lane) its imports alone take tens of seconds.
+_START_TIMEOUT_S = float(os.environ.get("SKILLRT_TEST_DAEMON_START_S", "30"))
+
 
 class BearerToken(  # type: ignore[misc]
     grpc.UnaryUnaryClientInterceptor,
@@ -122,7 +126,7 @@ class Daemon:
         self._wait_serving()
 
     def _wait_serving(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
