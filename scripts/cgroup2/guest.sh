@@ -17,8 +17,9 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
-mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs -o mode=0755 run /run
+# /tmp stays the overlay's (its writes stay in the guest's memory): the project, its venv or the
+# results folder may live in the host's /tmp.
 ip link set lo up
 hostname skillrt-cgroup2
 cd "$REPO" || off
