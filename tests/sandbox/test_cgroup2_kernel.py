@@ -83,6 +83,34 @@ def test_doctor_passes_alone_in_a_delegated_unit(slice_: Path) -> None:
     assert groups == [], "the smoke run's group was left behind"
 
 
+def test_doctor_passes_as_a_containers_only_process(slice_: Path) -> None:
+    """As a container's only process (its own cgroup namespace and cgroupfs, whose top is a
+    non-root cgroup holding that process, so the no internal processes rule applies to it),
+    doctor moves itself into the supervisor leaf and every check passes."""
+    unit = _unit(slice_)
+    remount = 'umount /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$@"'
+    done = _run_in(
+        unit,
+        "unshare",
+        "--cgroup",
+        "--mount",
+        "sh",
+        "-c",
+        remount,
+        "sh",
+        *_SKILLRT,
+        "doctor",
+        "--json",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    cgroups = _doctor_checks(done)["cgroups"]
+    assert (
+        cgroups["detail"] == "cgroup v2; controllers cpu, memory, pids delegated in /sys/fs/cgroup"
+    )
+    assert (unit / SUPERVISOR).is_dir()
+    assert (unit / "skillrt-local").is_dir()
+
+
 def test_doctor_explains_a_delegation_taken_away(slice_: Path) -> None:
     """With cpu taken back from the unit's parent, doctor fails and says the controller is not
     delegated and that a systemd unit needs Delegate=yes; its smoke run fails too."""
