@@ -7,9 +7,10 @@ read from the group itself and nothing depends on counters rolling up from child
 
 On v1 the groups live at the top of each hierarchy; on v2 below the cgroup delegated to this
 process (``cgroups_v2``). On v2 a group is killed whole through ``cgroup.kill``, OOM kills are
-read from ``memory.events`` and peak memory from ``memory.peak``. The one task ever moved is the
-launcher's shell, once, before it execs nsjail (``CLONE_INTO_CGROUP`` needs clone3, which neither
-Python's subprocess nor glibc's posix_spawn offer here); no jailed process is ever moved.
+read from ``memory.events`` and peak memory from ``memory.peak``. Besides skillrt itself, moved
+once into its supervisor leaf, the one task ever moved is the launcher's shell, once, before it
+execs nsjail (``CLONE_INTO_CGROUP`` needs clone3, which neither Python's subprocess nor glibc's
+posix_spawn offer here); no jailed process is ever moved.
 """
 
 from __future__ import annotations
