@@ -34,17 +34,19 @@ if ! grep -q '^[^#]' "$TESTS"; then
     exit 1
 fi
 
-missing=""
-command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$missing qemu-system-x86"
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx switch_root \
-    && ! ldd /bin/busybox >/dev/null 2>&1 || missing="$missing busybox-static"
-if [ -n "$missing" ]; then
+set --  # the Debian packages missing here
+command -v qemu-system-x86_64 >/dev/null 2>&1 || set -- "$@" qemu-system-x86
+# A static busybox (the initramfs has no libraries) with switch_root.
+if ! /bin/busybox --list 2>/dev/null | grep -qx switch_root || ldd /bin/busybox >/dev/null 2>&1; then
+    set -- "$@" busybox-static
+fi
+if [ $# -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        say "installing$missing"
+        say "installing $*"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
     else
-        say "please install$missing" >&2
+        say "please install $*" >&2
         exit 1
     fi
 fi
@@ -62,7 +64,10 @@ if [ ! -f "$KERNEL_DIR/.unpacked" ]; then
     say "downloading $kernel_package into $CACHE"
     rm -rf "$KERNEL_DIR"
     mkdir -p "$KERNEL_DIR"
-    (cd "$KERNEL_DIR" && apt-get download -q "$kernel_package" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+    if ! (cd "$KERNEL_DIR" && apt-get download -q "$kernel_package" >download.log 2>&1); then
+        cat "$KERNEL_DIR/download.log" >&2
+        exit 1
+    fi
     dpkg-deb -x "$KERNEL_DIR"/*.deb "$KERNEL_DIR/root"
     rm -f "$KERNEL_DIR"/*.deb
     touch "$KERNEL_DIR/.unpacked"
@@ -71,11 +76,12 @@ version=${kernel_package#linux-image-}
 vmlinuz=$KERNEL_DIR/root/boot/vmlinuz-$version
 modules=$KERNEL_DIR/root/lib/modules/$version/kernel
 
-# The initramfs: a static busybox, the modules and the lane's init (rebuilt when init changes).
-initrd=$CACHE/initrd-$version.cpio.gz
-if [ ! -f "$initrd" ] || [ scripts/cgroup2/init -nt "$initrd" ]; then
+# The initramfs: a static busybox, the modules and the lane's init (named by init's checksum, so
+# a changed init makes a new one).
+initrd=$CACHE/initrd-$version-$(cksum < scripts/cgroup2/init | cut -d' ' -f1).cpio.gz
+if [ ! -f "$initrd" ]; then
     staging=$CACHE/initrd-staging
-    rm -rf "$staging"
+    rm -rf "$staging" "$CACHE"/initrd-*.cpio.gz
     mkdir -p "$staging/bin" "$staging/modules" "$staging/dev" "$staging/proc" "$staging/sys"
     cp /bin/busybox "$staging/bin/busybox"
     cp scripts/cgroup2/init "$staging/init"
