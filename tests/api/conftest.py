@@ -26,10 +26,7 @@ from runtime.sandbox.cgroups import Cgroups, detect_layout
 from runtime.sandbox.workspace import remove_stale
 from runtime.util import paths
 from tests.api.probe_skill import make_probe_skill
-
-# How long a daemon may take to serve before the test gives up on it: under emulation (the
-# cgroup v2 lane) its imports alone take tens of seconds.
-_START_TIMEOUT_S = float(os.environ.get("SKILLRT_TEST_DAEMON_START_S", "30"))
+from tests.timing import scaled
 
 
 class BearerToken(  # type: ignore[misc]
@@ -126,7 +123,7 @@ class Daemon:
         self._wait_serving()
 
     def _wait_serving(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT_S
+        deadline = time.monotonic() + scaled(30)
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
