@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 VENV=$(cd "$1" && pwd)
 CACHE=${SKILLRT_CGROUP2_CACHE:-$REPO/.cache/cgroup2}
-# Under emulation a jailed python takes about 2 s: the lane takes about 7 minutes here. A guest
+# Under emulation a jailed python takes about 2 s: the lane takes about 5 minutes here. A guest
 # still running after this long is stopped, and the lane fails.
 TIME_LIMIT_S=${SKILLRT_CGROUP2_TIME_LIMIT_S:-1200}
 TESTS=tests/cgroup2-lane.txt
