@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-openclaw lint bench proto clean
+.PHONY: run test test-openclaw test-cgroup2 lint bench proto clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	sh scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
@@ -24,6 +24,11 @@ test: $(STAMP) lint
 # The OpenClaw plugin in the real OpenClaw gateway (installs Node 24 and OpenClaw into .cache/).
 test-openclaw: $(STAMP)
 	sh scripts/test-openclaw.sh "$(VENV)"
+
+# The sandbox tests on a real cgroup v2 kernel, booted under qemu (installs qemu and busybox with
+# apt when missing; the kernel and the guest's initramfs go into .cache/cgroup2).
+test-cgroup2: $(STAMP)
+	sh scripts/test-cgroup2.sh "$(VENV)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check runtime tests scripts skills_catalog

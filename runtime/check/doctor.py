@@ -16,8 +16,8 @@ from functools import partial
 from pathlib import Path
 
 from runtime.errors import SkillRuntimeError
-from runtime.sandbox.cgroups import detect_layout
-from runtime.sandbox.launcher import Launcher
+from runtime.sandbox.cgroups import Cgroups, detect_layout
+from runtime.sandbox.launcher import LOCAL_CGROUP_ROOT, Launcher
 from runtime.sandbox.nsjail import SandboxSpec, find_nsjail
 from runtime.sandbox.profiles import ProfileStore, SandboxProfile, load_profile
 from runtime.sandbox.result import SandboxResult, Status
@@ -97,10 +97,16 @@ def check_user_namespaces() -> Check:
 
 
 def check_cgroups() -> Check:
+    """The controllers are there; on cgroup v2, delegated to this process's own cgroup, which
+    it claims as a sandbox start would (a failure explains what delegation is missing)."""
     layout = detect_layout()
     controllers = ", ".join(sorted(layout.mounts))
+    if layout.version == 1:
+        return Check(name="cgroups", ok=True, detail=f"cgroup v1; controllers {controllers}")
+    Cgroups(layout, LOCAL_CGROUP_ROOT).prepare()
+    where = layout.mounts["memory"]
     return Check(
-        name="cgroups", ok=True, detail=f"cgroup v{layout.version}; controllers {controllers}"
+        name="cgroups", ok=True, detail=f"cgroup v2; controllers {controllers} delegated in {where}"
     )
 
 

@@ -4,6 +4,13 @@ Each invocation gets its own group (one directory per v1 hierarchy, one director
 holds the limits. The launcher attaches nsjail itself before it starts the jail, so every process
 of the invocation lives directly in that group: the OOM-kill counter, peak memory and CPU usage are
 read from the group itself and nothing depends on counters rolling up from child groups.
+
+On v1 the groups live at the top of each hierarchy; on v2 below the cgroup delegated to this
+process (``cgroups_v2``). On v2 a group is killed whole through ``cgroup.kill``, OOM kills are
+read from ``memory.events`` and peak memory from ``memory.peak``. Besides skillrt itself, moved
+once into its supervisor leaf, the one task ever moved is the launcher's shell, once, before it
+execs nsjail (``CLONE_INTO_CGROUP`` needs clone3, which neither Python's subprocess nor glibc's
+posix_spawn offer here); no jailed process is ever moved.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.errors import IsolationUnavailable, SandboxError
+from runtime.sandbox.cgroups_v2 import claim, delegated_dir, own_cgroup
 
 __all__ = [
     "V1_CONTROLLERS",
@@ -55,7 +63,11 @@ class CgroupLayout:
     """Where the controllers this host offers are mounted (pure data, from mountinfo)."""
 
     version: int
-    mounts: dict[str, Path]  # controller -> hierarchy mount point (all the same path on v2)
+    # controller -> the directory the groups are made below: each v1 hierarchy's mount point;
+    # on v2 one path for all, the cgroup2 mount (parse_mountinfo) or the delegated cgroup in it
+    # (detect_layout)
+    mounts: dict[str, Path]
+    mount_root: str = "/"  # v2: the cgroup the mount shows (mountinfo's root field)
 
 
 def parse_mountinfo(text: str, v2_controllers: dict[Path, set[str]]) -> CgroupLayout | str:
@@ -72,7 +84,8 @@ def parse_mountinfo(text: str, v2_controllers: dict[Path, set[str]]) -> CgroupLa
             continue
         mount_point, fstype = Path(parts[4]), rparts[0]
         if fstype == "cgroup2" and set(V2_CONTROLLERS) <= v2_controllers.get(mount_point, set()):
-            return CgroupLayout(version=2, mounts={c: mount_point for c in V2_CONTROLLERS})
+            mounts = {c: mount_point for c in V2_CONTROLLERS}
+            return CgroupLayout(version=2, mounts=mounts, mount_root=parts[3])
         if fstype == "cgroup":
             for option in rparts[2].split(","):
                 if option in V1_CONTROLLERS:
@@ -86,7 +99,8 @@ def parse_mountinfo(text: str, v2_controllers: dict[Path, set[str]]) -> CgroupLa
 
 
 def detect_layout() -> CgroupLayout:
-    """This host's cgroup layout; IsolationUnavailable when limits cannot be enforced."""
+    """This host's cgroup layout (on v2, in the cgroup delegated to this process);
+    IsolationUnavailable when limits cannot be enforced."""
     try:
         text = Path("/proc/self/mountinfo").read_text()
     except OSError as exc:
@@ -101,7 +115,18 @@ def detect_layout() -> CgroupLayout:
     layout = parse_mountinfo(text, v2)
     if isinstance(layout, str):
         raise IsolationUnavailable(f"cgroups: {layout}")
-    return layout
+    if layout.version == 1:
+        return layout
+    try:
+        own = own_cgroup(Path("/proc/self/cgroup").read_text())
+    except OSError as exc:
+        raise IsolationUnavailable(f"cannot read /proc/self/cgroup: {exc.strerror}") from exc
+    if own is None:
+        raise IsolationUnavailable("cgroup v2: /proc/self/cgroup names no cgroup v2 group")
+    base = delegated_dir(layout.mounts["memory"], layout.mount_root, own)
+    if isinstance(base, str):
+        raise IsolationUnavailable(f"cgroup v2: {base}")
+    return CgroupLayout(version=2, mounts=dict.fromkeys(V2_CONTROLLERS, base))
 
 
 class Cgroups:
@@ -117,15 +142,17 @@ class Cgroups:
     def version(self) -> int:
         return self.layout.version
 
-    def _prepare(self) -> None:
+    def prepare(self) -> None:
+        """Make the groups' root (claiming the delegated cgroup on v2) once, before any group;
+        IsolationUnavailable says why this process cannot have its groups."""
         if self._prepared:
             return
         try:
             if self.version == 2:
-                mount = self.layout.mounts["memory"]
-                _enable_controllers(mount)
-                (mount / self.root_name).mkdir(exist_ok=True)
-                _enable_controllers(mount / self.root_name)
+                base = self.layout.mounts["memory"]
+                claim(base, V2_CONTROLLERS, os.getpid())
+                (base / self.root_name).mkdir(exist_ok=True)
+                _enable_controllers(base / self.root_name)
             else:
                 for root in self._roots:
                     root.mkdir(exist_ok=True)
@@ -134,7 +161,7 @@ class Cgroups:
         self._prepared = True
 
     def create(self, name: str, limits: CgroupLimits) -> InvocationCgroup:
-        self._prepare()
+        self.prepare()
         group = InvocationCgroup(self, name)
         try:
             for directory in group.dirs:

@@ -38,7 +38,7 @@ from runtime.sandbox.started import OutputCallback, Sandbox
 
 # Sandbox and OutputCallback belong to the launcher's interface: callers start and run
 # sandboxes through this module.
-__all__ = ["Launcher", "OutputCallback", "Sandbox", "Starter"]
+__all__ = ["LOCAL_CGROUP_ROOT", "Launcher", "OutputCallback", "Sandbox", "Starter"]
 
 # Joins the invocation's cgroups (as root) before exec'ing nsjail, so nsjail and the jail never
 # run outside them; a shell is the cheapest safe way to do that from an asyncio (threaded) process.
@@ -47,6 +47,8 @@ _JOIN_AND_EXEC = (
     ' exec "$@"'
 )
 _SHELL = "/bin/sh"
+# The cgroup root of one-off runs (the command line, doctor); the daemon's is configured.
+LOCAL_CGROUP_ROOT = "skillrt-local"
 _SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -81,6 +83,9 @@ class Launcher:
         egress: EgressSettings | None = None,
         identities: IdentityPool | None = None,
     ) -> None:
+        # Refused at once, with the reason, when this process cannot have its groups (on cgroup
+        # v2: controllers not delegated to it, or a cgroup it shares with other processes).
+        cgroups.prepare()
         self.cgroups = cgroups
         self.nsjail = nsjail
         self.egress = egress or EgressSettings()
@@ -88,7 +93,7 @@ class Launcher:
         self._setpriv = _find_setpriv()
 
     @classmethod
-    def for_host(cls, cgroup_root: str = "skillrt-local") -> Launcher:
+    def for_host(cls, cgroup_root: str = LOCAL_CGROUP_ROOT) -> Launcher:
         """A launcher for one-off runs (the CLI); the daemon's own groups live under another root,
         which it reaps at start, so a daemon restart never kills a developer's local run."""
         return cls(

@@ -26,6 +26,7 @@ from runtime.sandbox.cgroups import Cgroups, detect_layout
 from runtime.sandbox.workspace import remove_stale
 from runtime.util import paths
 from tests.api.probe_skill import make_probe_skill
+from tests.timing import scaled
 
 
 class BearerToken(  # type: ignore[misc]
@@ -122,7 +123,7 @@ class Daemon:
         self._wait_serving()
 
     def _wait_serving(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + scaled(30)
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:

@@ -1,7 +1,7 @@
-"""The cgroup v2 paths, on a directory tree shaped like cgroupfs (this host is cgroup v1).
+"""The cgroup v2 paths, on a directory tree shaped like cgroupfs (any host).
 
-Real v2 behaviour (controllers, kill, OOM) needs a v2 host; these tests pin down what the code
-writes and how it reads the v2 interface files.
+They pin down what the code writes and how it reads the v2 interface files; the real kernel's
+behaviour (controllers, kill, OOM) is proven by the same sandbox tests under `make test-cgroup2`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from runtime.sandbox.cgroups import (
 
 
 def _v2(root: Path) -> Cgroups:
+    # The root cgroup: it alone has no cgroup.type, and may hold processes.
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids")
     (root / "cgroup.subtree_control").write_text("io")
     (root / "skillrt").mkdir()
     (root / "skillrt" / "cgroup.subtree_control").write_text("")

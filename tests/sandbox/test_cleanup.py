@@ -10,6 +10,7 @@ import pytest
 
 from runtime.sandbox.launcher import Launcher
 from runtime.sandbox.result import Status
+from tests.timing import scaled
 
 from .probes import (
     Jail,
@@ -21,10 +22,13 @@ from .probes import (
 )
 
 # Double fork and setsid: the grandchild is reparented and in a session of its own, the way a
-# daemon escapes its parent. Its command line carries the marker the test looks for.
+# daemon escapes its parent. Its command line carries the marker the test looks for, after
+# "python3" (its parents' start with /usr/bin/python3). It is looked for until it has exec'd,
+# and the answer is the last look's: a second look could land in the middle of its exec, and a
+# parent may vanish between listing /proc and reading its command line.
 _DAEMONIZE = textwrap.dedent("""\
     import os, sys, time
-    marker = sys.argv[1]
+    marker, wait = sys.argv[1].encode(), float(sys.argv[2])
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
@@ -32,13 +36,25 @@ _DAEMONIZE = textwrap.dedent("""\
         os._exit(0)
     os.wait()
     def daemon_running():
-        others = [p for p in os.listdir("/proc") if p.isdigit() and p != "1"]
-        return any(marker.encode() in open(f"/proc/{p}/cmdline", "rb").read() for p in others)
-    deadline = time.monotonic() + 5
-    while not daemon_running() and time.monotonic() < deadline:
+        for pid in (p for p in os.listdir("/proc") if p.isdigit() and p != "1"):
+            try:
+                argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")
+            except OSError:
+                continue
+            if argv[0] == b"python3" and marker in argv:
+                return True
+        return False
+    deadline = time.monotonic() + wait
+    running = daemon_running()
+    while not running and time.monotonic() < deadline:
         time.sleep(0.01)
-    print("daemon running" if daemon_running() else "no daemon", flush=True)
+        running = daemon_running()
+    print("daemon running" if running else "no daemon", flush=True)
 """)
+
+
+# How long the sandbox waits for its daemon to start (seconds, as its argument).
+_WAIT = str(scaled(5))
 
 
 @pytest.fixture
@@ -54,7 +70,8 @@ def _assert_nothing_left(launcher: Launcher, name: str, marker: str) -> None:
 def test_daemon_is_gone_after_normal_exit(jail: Jail, name: str) -> None:
     """A double-forked, setsid daemon does not outlive a run that exits normally."""
     marker = unique_token()
-    result = jail.run(["/usr/bin/python3", "-c", script(_DAEMONIZE), marker], name=name)
+    argv = ["/usr/bin/python3", "-c", script(_DAEMONIZE), marker, _WAIT]
+    result = jail.run(argv, name=name)
     assert result.status is Status.OK, explain(result)
     assert result.stdout == b"daemon running\n"
     _assert_nothing_left(jail.launcher, name, marker)
@@ -65,7 +82,8 @@ def test_daemon_is_gone_after_timeout(jail: Jail, name: str) -> None:
     marker = unique_token()
     code = script(_DAEMONIZE + "time.sleep(60)\n")
     # Time enough to start two interpreters on a loaded machine before the kill.
-    result = jail.run(["/usr/bin/python3", "-c", code, marker], name=name, wall_time_ms=4000)
+    argv = ["/usr/bin/python3", "-c", code, marker, _WAIT]
+    result = jail.run(argv, name=name, wall_time_ms=int(scaled(4000)))
     assert result.status is Status.TIMEOUT, explain(result)
     assert result.stdout == b"daemon running\n"
     _assert_nothing_left(jail.launcher, name, marker)
@@ -75,7 +93,7 @@ def test_daemon_is_gone_after_cancellation(jail: Jail, name: str) -> None:
     """Cancelling the task that runs a sandbox kills everything in it and removes its cgroup."""
     marker = unique_token()
     code = script(_DAEMONIZE + "time.sleep(60)\n")
-    spec = jail.spec(["/usr/bin/python3", "-c", code, marker])
+    spec = jail.spec(["/usr/bin/python3", "-c", code, marker, _WAIT])
 
     async def go() -> bytes:
         lines: list[bytes] = []
@@ -88,7 +106,7 @@ def test_daemon_is_gone_after_cancellation(jail: Jail, name: str) -> None:
 
         sandbox = await jail.launcher.start(spec, name=name)
         task = asyncio.create_task(sandbox.run(b"", on_output=on_output))
-        await asyncio.wait_for(running.wait(), timeout=10)
+        await asyncio.wait_for(running.wait(), timeout=scaled(10))
         assert sandbox_processes_with(marker) != [], "the daemon should be running by now"
         assert leftover_cgroup_dirs(jail.launcher, name) != [], "the cgroup should exist by now"
         task.cancel()
