@@ -69,23 +69,19 @@ def test_the_admin_token_is_used_only_when_asked(daemon: Daemon, cli: CommandLin
     assert out == f"daemon-admin (role admin, by token) at {daemon.target}\n"
 
 
+def _use_owner_target(daemon: Daemon, cli: CommandLine) -> None:
+    """A saved target `mine`, made current, that reaches the daemon with the owner's token file."""
+    owner = cli.token_file(daemon.owner_token)
+    added = cli(
+        "target", "add", "mine", "--socket", str(daemon.socket), "--token-file", str(owner), "--use"
+    )
+    assert added[0] == 0, added
+
+
 def test_a_saved_target_brings_its_token_file(daemon: Daemon, cli: CommandLine) -> None:
     """A target, chosen as current or with the global --target, reaches its daemon with its
     token file; a target may name the daemon's admin token file."""
-    owner = cli.token_file(daemon.owner_token)
-    assert (
-        cli(
-            "target",
-            "add",
-            "mine",
-            "--socket",
-            str(daemon.socket),
-            "--token-file",
-            str(owner),
-            "--use",
-        )[0]
-        == 0
-    )
+    _use_owner_target(daemon, cli)
     admin = str(daemon.state_dir / "admin.token")
     assert (
         cli("target", "add", "adm", "--socket", str(daemon.socket), "--token-file", admin)[0] == 0
@@ -99,20 +95,7 @@ def test_flags_and_the_environment_win_over_the_target(
     daemon: Daemon, cli: CommandLine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--token-file, then $SKILLRT_TOKEN, win over the current target's token file."""
-    owner = cli.token_file(daemon.owner_token)
-    assert (
-        cli(
-            "target",
-            "add",
-            "mine",
-            "--socket",
-            str(daemon.socket),
-            "--token-file",
-            str(owner),
-            "--use",
-        )[0]
-        == 0
-    )
+    _use_owner_target(daemon, cli)
     monkeypatch.setenv("SKILLRT_TOKEN", create_token(daemon, "env-viewer", "viewer"))
     assert cli("whoami")[1].startswith("env-viewer (role viewer, by token)")
     agent = cli.token_file(create_token(daemon, "flag-agent", "agent"), "agent")
