@@ -1,4 +1,4 @@
-"""Verbs around the daemon: ``serve`` it, and ``invoke``, ``skills``, ``status`` through it."""
+"""Verbs around the daemon: ``serve`` it, and ``invoke`` and ``status`` through it."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from runtime.cli.connect import call, resolve, run_on, target_flags
 from runtime.cli.flags import DURATION_HELP, duration_flag, limit_flags, overrides, read_arg
 from runtime.cli.invoke_wait import GaveUp, gave_up, wait_for_result
 from runtime.cli.results import exit_code, result_lines
-from runtime.cli.untrusted import printable
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util.canonical import parse_input
 
-__all__ = ["cmd_invoke", "cmd_serve", "cmd_skills", "cmd_status", "register"]
+__all__ = ["cmd_invoke", "cmd_serve", "cmd_status", "register"]
 
 
 _INVOKE_EXAMPLES = """\
@@ -82,11 +81,6 @@ def register(verbs: Any) -> None:
     target_flags(invoke)
     limit_flags(invoke)
     invoke.set_defaults(handler=cmd_invoke)
-
-    skills = verbs.add_parser("skills", help="list the daemon's skills")
-    skills.add_argument("--json", action="store_true")
-    target_flags(skills)
-    skills.set_defaults(handler=cmd_skills)
 
     status = verbs.add_parser("status", help="daemon health, or one invocation")
     status.add_argument("invocation", nargs="?", metavar="INVOCATION_ID")
@@ -155,52 +149,6 @@ def _print_invocation(invocation: pb.Invocation, *, as_json: bool) -> int:
             lines.insert(1, f"approval: {invocation.approval_id} (an approver decides it)")
         print("\n".join(lines))
     return exit_code(str(result["status"]))
-
-
-def cmd_skills(args: argparse.Namespace) -> int:
-    skills: list[pb.Skill] = call(args, lambda c: c.list_skills())
-    if args.json:
-        print(json.dumps([_skill_dict(s) for s in skills]))
-        return 0
-    for skill in skills:  # skills come from anywhere: their text is shown escaped
-        if skill.version:  # a tool skill whose manifest loaded
-            tools = ", ".join(t.name + (" (elevated)" if t.elevated else "") for t in skill.tools)
-            print(printable(f"{skill.name:<20} {skill.version:<8} {skill.profile:<9} {tools}"))
-        else:
-            print(f"{skill.name:<20} {_kind(skill)}")
-        if skill.description:
-            print(printable(f"{'':<20} {skill.description}"))
-        if not skill.available:
-            print(printable(f"{'':<20} unavailable: {skill.unavailable_reason}"))
-    return 0
-
-
-def _kind(skill: pb.Skill) -> str:
-    return pb.SkillKind.Name(skill.kind).removeprefix("SKILL_KIND_").lower()
-
-
-def _skill_dict(skill: pb.Skill) -> dict[str, Any]:
-    return {
-        "name": skill.name,
-        "kind": _kind(skill),
-        "available": skill.available,
-        "unavailable_reason": skill.unavailable_reason or None,
-        "version": skill.version,
-        "profile": skill.profile,
-        "description": skill.description,
-        "tools": [
-            {
-                "name": t.name,
-                "elevated": t.elevated,
-                "input_schema": json.loads(t.input_schema_json),
-            }
-            for t in skill.tools
-        ],
-        "requires_bins": list(skill.requires_bins),
-        "requires_any_bins": list(skill.requires_any_bins),
-        "requires_env": list(skill.requires_env),
-        "os": list(skill.os),
-    }
 
 
 def cmd_status(args: argparse.Namespace) -> int:

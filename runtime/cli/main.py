@@ -35,7 +35,7 @@ VERB_MODULES = {
     "doctor": "inspect",
     "serve": "daemon",
     "invoke": "daemon",
-    "skills": "daemon",
+    "skills": "skills",
     "status": "daemon",
     "init": "init",
     "token": "access",

@@ -39,7 +39,7 @@ from runtime.errors import BadRequest, NoSuchEntity, SkillRuntimeError, WrongSta
 from runtime.sandbox.profiles import ProfileStore
 from runtime.util.filecache import FileCache
 
-__all__ = ["Catalog", "Notice", "SkillEntry", "SkillKind", "secret_users"]
+__all__ = ["Catalog", "Gate", "Notice", "SkillEntry", "SkillKind", "secret_users"]
 
 Notice = Callable[[str, str], None]  # (folder, reason) for a folder skipped or unavailable
 
@@ -66,6 +66,11 @@ class SkillEntry:
         return self.unavailable_reason is None
 
 
+# A check the operator's policy adds to every loaded skill (a signature required, a quarantine):
+# why the skill may not be served as it is, or None. Asked only of a skill otherwise available.
+Gate = Callable[[SkillEntry], str | None]
+
+
 class Catalog:
     """The skills of one or more catalog folders, each loaded from disk when asked for."""
 
@@ -79,6 +84,7 @@ class Catalog:
         profiles: ProfileStore | None = None,
         notice: Notice | None = None,
         snapshots: SkillSnapshots | None = None,
+        gates: Sequence[Gate] = (),
     ) -> None:
         self.directories = (directories,) if isinstance(directories, Path) else tuple(directories)
         if not self.directories:
@@ -92,6 +98,7 @@ class Catalog:
         self.host = host or Host()
         self.profiles = profiles
         self._notice = notice
+        self.gates = tuple(gates)
         self._noticed: set[tuple[str, str]] = set()
         self._tools: FileCache[SkillSpec] = FileCache()
         self._instructions: FileCache[InstructionSkill] = FileCache()
@@ -194,8 +201,19 @@ class Catalog:
             entry = self._tool_entry(folder)
         else:
             entry = self._instruction_entry(folder)
+        entry = self._gated(entry)
         if entry.unavailable_reason is not None:
             self._tell(entry.name, entry.unavailable_reason)
+        return entry
+
+    def _gated(self, entry: SkillEntry) -> SkillEntry:
+        """The entry as the operator's gates leave it: the first one that refuses says why."""
+        if entry.skill is None or entry.unavailable_reason is not None:
+            return entry
+        for gate in self.gates:
+            reason = gate(entry)
+            if reason is not None:
+                return replace(entry, unavailable_reason=reason)
         return entry
 
     def _tool_entry(self, folder: Path) -> SkillEntry:
