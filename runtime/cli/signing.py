@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from runtime.cli.connect import call, target_flags
 from runtime.cli.untrusted import printable
 from runtime.core.signing import (
+    DAEMON_SIGNERS,
     SignedPayload,
     TrustedKey,
     Verified,
@@ -190,7 +191,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     content_hash = folder_hash(folder)
     try:
         verified = verify_file(
-            signature_path(folder), skill=folder.name, content_hash=content_hash, trusted=trusted
+            signature_path(folder),
+            skill=folder.name,
+            content_hash=content_hash,
+            trusted=trusted,
+            among="the --key files given" if args.key else DAEMON_SIGNERS,
         )
     except WrongState as exc:
         if args.json:

@@ -39,6 +39,7 @@ from runtime.errors import ConfigError, NoSuchEntity, WrongState
 from runtime.util.canonical import canonical_bytes, strict_json
 
 __all__ = [
+    "DAEMON_SIGNERS",
     "KEY_ID",
     "SIGNATURE_FORMAT",
     "SIGNATURE_SUFFIX",
@@ -64,6 +65,7 @@ SIGNATURE_SUFFIX = ".sig.json"
 KEY_ID = re.compile(r"^ed25519:[0-9a-f]{32}$")
 # A signer's name: no colon, so that no name is ever read as a key id, nor a key id as a name.
 SIGNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+DAEMON_SIGNERS = "this daemon's trusted signers"  # where trusted keys come from, by default
 # A passing vet record (at most 4 MiB of findings) and its envelope; more is not a document
 # skillrt wrote, and is refused before it is read.
 _MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
@@ -172,7 +174,12 @@ def unsigned(path: Path) -> str:
 
 
 def verify_file(
-    path: Path, *, skill: str, content_hash: str, trusted: Mapping[str, TrustedKey]
+    path: Path,
+    *,
+    skill: str,
+    content_hash: str,
+    trusted: Mapping[str, TrustedKey],
+    among: str = DAEMON_SIGNERS,
 ) -> Verified:
     """``check`` of the document in ``path``; WrongState with the reason when there is none,
     it cannot be read as one, or it does not verify."""
@@ -184,7 +191,7 @@ def verify_file(
         raise WrongState(
             f"bad signature document: {exc}; sign it again (skillrt skills sign)"
         ) from None
-    signer = check(document, skill=skill, content_hash=content_hash, trusted=trusted)
+    signer = check(document, skill=skill, content_hash=content_hash, trusted=trusted, among=among)
     return Verified(signer=signer, payload=document.payload)
 
 
@@ -225,15 +232,17 @@ def check(
     skill: str,
     content_hash: str,
     trusted: Mapping[str, TrustedKey],
+    among: str = DAEMON_SIGNERS,
 ) -> TrustedKey:
     """The trusted key whose valid signature says that ``skill`` with ``content_hash`` was
-    vetted and passed; WrongState with the reason (one line, what to do) when it does not."""
+    vetted and passed; WrongState with the reason (one line, what to do) when it does not.
+    ``among`` says where the trusted keys came from."""
     payload = document.payload
     signer = trusted.get(payload.key_id)
     if signer is None:
         raise WrongState(
-            f"signed by key {payload.key_id}, which this daemon does not trust: trust the key "
-            "(skillrt skills trust) or sign with a trusted one"
+            f"signed by key {payload.key_id}, not one of {among}: trust the key (skillrt skills "
+            "trust) or sign with a trusted one"
         )
     try:
         signer.public_key.verify(document.signature, document.signed_bytes)

@@ -100,7 +100,7 @@ def test_distrust_refuses_at_once_even_a_kept_verdict(tmp_path: Path, signers: S
     )
     assert _reason(catalog, "echo-skill") is None
     signers.remove("alice")
-    assert "which this daemon does not trust" in str(_reason(catalog, "echo-skill"))
+    assert "not one of this daemon's trusted signers" in str(_reason(catalog, "echo-skill"))
 
 
 def test_a_document_rewritten_in_place_unnoticed_by_its_status_is_read_again(
@@ -139,7 +139,7 @@ def test_a_settled_verdict_is_kept_until_the_document_changes(
         assert _reason(catalog, "echo-skill") is None
     assert len(checks) == 1
     sign_folder(folder, Ed25519PrivateKey.generate())  # replaced: a new inode
-    assert "does not trust" in str(_reason(catalog, "echo-skill"))
+    assert "not one of this daemon's trusted signers" in str(_reason(catalog, "echo-skill"))
     assert len(checks) == 2
 
 
