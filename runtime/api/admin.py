@@ -1,5 +1,5 @@
-"""The Admin gRPC service: who am I, token management for the owner, the audit log, the warm
-pool, usage and configuration reloads for operators."""
+"""The Admin gRPC service: who am I, token management and trusted signers for the owner, the
+audit log, the warm pool, usage and configuration reloads for operators."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from runtime.audit.background import BackgroundAudit
 from runtime.audit.query import Query, tail
 from runtime.auth.roles import Role, principal
 from runtime.auth.tokens import TokenRecord, TokenStore
+from runtime.core.signers import Signer, SignerStore
 from runtime.core.store import Store
 from runtime.core.usage import Grouping, UsageQuery, usage_report
 from runtime.errors import BadRequest
@@ -27,7 +28,7 @@ from runtime.sandbox.pool import WarmPool
 from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK
 
-__all__ = ["AdminServicer", "Context", "token_info"]
+__all__ = ["AdminServicer", "Context", "signer_info", "token_info"]
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 log = structlog.get_logger("skillrt.admin")
@@ -45,6 +46,16 @@ def token_info(record: TokenRecord) -> pb.TokenInfo:
     )
 
 
+def signer_info(signer: Signer) -> pb.Signer:
+    return pb.Signer(
+        name=signer.name,
+        key_id=signer.key_id,
+        public_key_pem=signer.public_key_pem,
+        trusted_by=signer.trusted_by,
+        trusted_at_ms=signer.trusted_ms,
+    )
+
+
 class AdminServicer(pb_grpc.AdminServicer):
     def __init__(
         self,
@@ -54,9 +65,11 @@ class AdminServicer(pb_grpc.AdminServicer):
         audit_log: BackgroundAudit,
         pool: WarmPool,
         store: Store,
+        signers: SignerStore,
         reload: Callable[[str], list[str]],
     ) -> None:
         self.tokens = tokens
+        self.signers = signers
         self.pool = pool
         self.store = store
         self._reload = reload  # SIGHUP's reload, by the actor named
@@ -66,6 +79,7 @@ class AdminServicer(pb_grpc.AdminServicer):
         # Token changes one at a time: what was checked before the audit entry still holds
         # when the change is stored after it.
         self._changing = asyncio.Lock()
+        self._trusting = asyncio.Lock()  # the same, for signers
 
     async def Whoami(self, request: pb.WhoamiRequest, context: Context) -> pb.Principal:
         who = principal()
@@ -161,6 +175,57 @@ class AdminServicer(pb_grpc.AdminServicer):
             return pb.CreatedToken(info=token_info(record), token=token)
 
         return await to_the_end(rotate())
+
+    async def TrustSigner(self, request: pb.TrustSignerRequest, context: Context) -> pb.Signer:
+        async def trust() -> Signer:
+            async with self._trusting:
+                signer = await self._sql(
+                    self.signers.new,
+                    name=request.name,
+                    public_key_pem=request.public_key_pem,
+                    trusted_by=principal().name,
+                    now_ms=SYSTEM_CLOCK.now_ms(),
+                )
+                # On disk before the key counts: a trust the log cannot take is never stored.
+                await self.audit_log.record(
+                    events.SIGNER_TRUSTED,
+                    actor=principal().name,
+                    key_id=signer.key_id,
+                    name=signer.name,
+                )
+                return await self._sql(self.signers.add, signer)
+
+        signer = await to_the_end(trust())
+        log.info("signer trusted", key_id=signer.key_id, name=signer.name)
+        return signer_info(signer)
+
+    async def DistrustSigner(
+        self, request: pb.DistrustSignerRequest, context: Context
+    ) -> pb.Signer:
+        if not request.name:
+            raise BadRequest("name: required")
+
+        async def distrust() -> Signer:
+            async with self._trusting:
+                found = await self._sql(self.signers.get, request.name)
+                await self.audit_log.record(
+                    events.SIGNER_DISTRUSTED,
+                    actor=principal().name,
+                    key_id=found.key_id,
+                    name=found.name,
+                )
+                return await self._sql(self.signers.remove, found.name)
+
+        signer = await to_the_end(distrust())
+        log.info("signer distrusted", key_id=signer.key_id, name=signer.name)
+        return signer_info(signer)
+
+    async def ListSigners(
+        self, request: pb.ListSignersRequest, context: Context
+    ) -> pb.ListSignersResponse:
+        return pb.ListSignersResponse(
+            signers=[signer_info(s) for s in await self._sql(self.signers.list)]
+        )
 
     async def GetPoolStatus(
         self, request: pb.GetPoolStatusRequest, context: Context

@@ -10,7 +10,9 @@
                   /dev, credentials and the daemon's own directories never), snapshot_dir
                   (where loaded skills are copied for sandboxes to bind; default
                   /run/skillrt-skills/<cgroup_root>; one daemon each, reachable by the sandbox
-                  user, writable by the daemon only)
+                  user, writable by the daemon only), require_signed (serve only skills
+                  signed by a trusted key, with a passing vet of their content: false by
+                  default; a reload applies it)
     [sandboxes]   max_running, max_queued, cgroup_root, host_uids ("first-last": the host uids
                   sandboxes run as, one per running sandbox or session; no account may be in it)
     [auth]        max_failures, failure_window, lockout, max_lockout, token_overlap,
@@ -114,6 +116,7 @@ class DaemonConfig:
     catalog_policy: Path | None = None  # None: skills-policy.toml beside the first catalog
     allowed_readonly_paths: tuple[Path, ...] = ()  # what tool skills may ask to have bound
     snapshot_dir: Path | None = None  # None: /run/skillrt-skills/<cgroup_root>
+    require_signed: bool = False  # serve only skills a trusted key signed (signature_gate.py)
     host_uids: UidRange = DEFAULT_UIDS
     pool: PoolSettings = field(default_factory=PoolSettings)
     metrics_listen: Endpoint | None = None  # None: no metrics listener

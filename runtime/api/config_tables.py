@@ -15,8 +15,8 @@ __all__ = ["catalog_table", "metrics_table", "pool_table", "sessions_table"]
 
 
 def catalog_table(table: Table, base: Path) -> dict[str, Any]:
-    """``[catalog]``: where skills, profiles and the operator's grants are, and what skills may
-    ask to have bound."""
+    """``[catalog]``: where skills, profiles and the operator's grants are, what skills may ask
+    to have bound, and whether only signed skills are served."""
     changes: dict[str, Any] = {}
     if table.has("skills"):
         changes["catalog_dirs"] = _folders(table, "skills", base)
@@ -29,6 +29,8 @@ def catalog_table(table: Table, base: Path) -> dict[str, Any]:
         changes[paths_key] = tuple(Path(p) for p in table.str_list(paths_key))
     if table.has("snapshot_dir"):
         changes["snapshot_dir"] = base / table.string("snapshot_dir")
+    if table.has("require_signed"):
+        changes["require_signed"] = table.boolean("require_signed", False)
     table.finish()
     return changes
 

@@ -14,6 +14,7 @@ from runtime.core.live import LiveUsage
 from runtime.core.manifest import SkillSpec
 from runtime.core.permissions import Permissions
 from runtime.core.records import InvocationRecord, State
+from runtime.core.signing import TrustedKey
 from runtime.core.spec import build_spec
 from runtime.core.usage import UsageReport, UsageRow
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -39,12 +40,17 @@ _KIND: dict[SkillKind, Any] = {
 }
 
 
-def skill_to_proto(entry: SkillEntry, profiles: ProfileStore) -> pb.Skill:
-    """One catalog folder; tools show their effective limits when the skill is available."""
+def skill_to_proto(
+    entry: SkillEntry, profiles: ProfileStore, signed_by: TrustedKey | None = None
+) -> pb.Skill:
+    """One catalog folder; tools show their effective limits when the skill is available, and
+    ``signed_by`` whose signature lets it be served."""
     skill = entry.skill
     loaded: dict[str, Any] = {}  # what only a folder that loaded can tell
+    if signed_by is not None and entry.available:
+        loaded["signed_by"] = pb.Signer(name=signed_by.name, key_id=signed_by.key_id)
     if isinstance(skill, SkillSpec):
-        loaded = {
+        loaded |= {
             "version": skill.version,
             "profile": skill.profile,
             "content_hash": skill.content_hash,
@@ -52,7 +58,7 @@ def skill_to_proto(entry: SkillEntry, profiles: ProfileStore) -> pb.Skill:
             "permissions": _permissions(skill.permissions),
         }
     elif isinstance(skill, InstructionSkill):
-        loaded = {"content_hash": skill.content_hash, "permissions": _permissions(skill.grants)}
+        loaded |= {"content_hash": skill.content_hash, "permissions": _permissions(skill.grants)}
     return pb.Skill(
         name=entry.name,
         description=entry.description,

@@ -17,6 +17,7 @@ from runtime.auth.lockout import Lockout
 from runtime.core.invoke import Invocations
 from runtime.core.recovery import INTERRUPTED, Recovery
 from runtime.core.sessions import Sessions
+from runtime.core.signature_gate import SignatureGate
 from runtime.core.snapshots import SkillSnapshots
 from runtime.errors import SkillRuntimeError, WrongState
 
@@ -67,13 +68,15 @@ def reload_config(
     current: list[DaemonConfig],
     invocations: Invocations,
     lockout: Lockout,
+    signatures: SignatureGate,
     audit_log: BackgroundAudit,
     *,
     actor: str = SYSTEM_ACTOR,
 ) -> list[str]:
     """SIGHUP and Admin.Reload: re-read the configuration; rate limits, approval timeout, lockout
-    policy and the warm pool's settings take effect at once. Returns what changed. A bad file
-    changes nothing (the daemon keeps running as it was): WrongState naming its error."""
+    policy, the warm pool's settings and require_signed take effect at once. Returns what
+    changed. A bad file changes nothing (the daemon keeps running as it was): WrongState naming
+    its error. The other keys of [catalog] (its folders, say) need a restart."""
     try:
         new = reload()
     except SkillRuntimeError as exc:
@@ -88,6 +91,7 @@ def reload_config(
             "approval_timeout_ms",
             "lockout",
             "pool",
+            "require_signed",
         )
         if getattr(new, name) != getattr(current[0], name)
     )
@@ -95,6 +99,7 @@ def reload_config(
     invocations.approval_timeout_ms = new.approval_timeout_ms
     lockout.policy = new.lockout
     invocations.runner.pool.configure(new.pool)
+    signatures.required = new.require_signed
     log.info("configuration reloaded", changed=changed, by=actor)
     audit_log.emit(events.CONFIG_RELOADED, actor=actor, applied=True, changed=changed)
     return changed

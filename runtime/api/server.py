@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from runtime.api.admin import AdminServicer
 from runtime.api.approvals import ApprovalsServicer
+from runtime.api.catalog_setup import open_catalog
 from runtime.api.config import DaemonConfig
 from runtime.api.housekeeping import (
     Reloader,
@@ -51,16 +52,15 @@ from runtime.auth.lockout import Lockout
 from runtime.auth.ratelimit import RateLimiter
 from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.core.admission import Admission
-from runtime.core.availability import Host
-from runtime.core.catalog import Catalog
 from runtime.core.commands import SessionCommands
 from runtime.core.invoke import Invocations
 from runtime.core.recovery import Recovery, recover
 from runtime.core.sessions import Sessions
+from runtime.core.signers import SignerStore
 from runtime.core.snapshots import SkillSnapshots
 from runtime.core.store import Store
 from runtime.core.tools import ToolCalls
-from runtime.errors import ConfigError, SkillRuntimeError, WrongState
+from runtime.errors import ConfigError, WrongState
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -132,15 +132,6 @@ def _private_socket(state_dir: Path) -> Path:
     return path
 
 
-def _session_host(profiles: ProfileStore, profile: str) -> Host:
-    """Programs an instruction skill needs are looked for where session commands find them."""
-    try:
-        env = dict(profiles.get(profile).env)
-    except SkillRuntimeError:
-        return Host()  # no session profile: sessions will refuse, skills still list
-    return Host(search_path=env.get("PATH", Host().search_path))
-
-
 async def serve(
     config: DaemonConfig,
     *,
@@ -190,17 +181,10 @@ async def _serve(
     profiles = ProfileStore(config.profiles_dir)
     snapshots = SkillSnapshots(config.snapshot_root)
     snapshots.open()  # a root the sandbox user cannot reach, or others may write, stops the start
-    catalog = Catalog(
-        config.catalog_dirs,
-        policy_file=config.catalog_policy,
-        allowed_paths=config.allowed_readonly_paths,
-        profiles=profiles,
-        host=_session_host(profiles, config.session_default_profile),
-        notice=lambda folder, reason: log.warning("skill unusable", folder=folder, reason=reason),
-        snapshots=snapshots,
+    signers = SignerStore(tokens.db)
+    catalog, signatures = open_catalog(
+        config, profiles=profiles, snapshots=snapshots, signers=signers
     )
-    catalog.policy()  # a malformed policy file stops the start, naming file and key
-    catalog.listing()  # the operator hears at once of every folder that cannot be used
     # A log with entries and no chain key stops the start: keying it is the operator's act.
     require_chain_key(config.audit_keys, config.audit_log)
     metrics = Metrics()  # counts what the audit log records; served only if configured
@@ -272,7 +256,9 @@ async def _serve(
     def reload_by(actor: str) -> list[str]:
         if reload is None:
             raise WrongState("this daemon was started without a configuration to reload")
-        return reload_config(reload, current, invocations, lockout, audit_log, actor=actor)
+        return reload_config(
+            reload, current, invocations, lockout, signatures, audit_log, actor=actor
+        )
 
     server = grpc.aio.server(
         interceptors=[
@@ -290,7 +276,13 @@ async def _serve(
         ]
     )
     pb_grpc.add_SkillRuntimeServicer_to_server(  # type: ignore[no-untyped-call]
-        SkillRuntimeServicer(catalog=catalog, profiles=profiles, invocations=invocations), server
+        SkillRuntimeServicer(
+            catalog=catalog,
+            profiles=profiles,
+            invocations=invocations,
+            signed_by=signatures.signed_by,
+        ),
+        server,
     )
     pb_grpc.add_AdminServicer_to_server(  # type: ignore[no-untyped-call]
         AdminServicer(
@@ -299,6 +291,7 @@ async def _serve(
             audit_log=audit_log,
             pool=pool,
             store=store,
+            signers=signers,
             reload=reload_by,
         ),
         server,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any, TypeAlias
 
@@ -13,7 +13,7 @@ from runtime.api.convert_results import overrides_from_proto
 from runtime.api.listing import page_token, query_from_proto
 from runtime.api.streaming import follow, output_to_proto, required
 from runtime.auth.roles import principal
-from runtime.core.catalog import Catalog
+from runtime.core.catalog import Catalog, SkillEntry
 from runtime.core.invocation import (
     Accepted,
     Event,
@@ -24,6 +24,7 @@ from runtime.core.invocation import (
 )
 from runtime.core.invoke import Invocations
 from runtime.core.records import InvocationRecord
+from runtime.core.signing import TrustedKey
 from runtime.core.watch import watch
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -38,21 +39,30 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 class SkillRuntimeServicer(pb_grpc.SkillRuntimeServicer):
     def __init__(
-        self, *, catalog: Catalog, profiles: ProfileStore, invocations: Invocations
+        self,
+        *,
+        catalog: Catalog,
+        profiles: ProfileStore,
+        invocations: Invocations,
+        signed_by: Callable[[SkillEntry], TrustedKey | None] = lambda entry: None,
     ) -> None:
         self.catalog = catalog
         self.profiles = profiles
         self.invocations = invocations
+        self.signed_by = signed_by  # who signed a skill, when signatures are required
 
     async def ListSkills(
         self, request: pb.ListSkillsRequest, context: Context
     ) -> pb.ListSkillsResponse:
-        skills = [skill_to_proto(entry, self.profiles) for entry in self.catalog.listing()]
+        skills = [self._skill(entry) for entry in self.catalog.listing()]
         return pb.ListSkillsResponse(skills=skills)
 
     async def GetSkill(self, request: pb.GetSkillRequest, context: Context) -> pb.Skill:
-        entry = self.catalog.entry(required(request.name, "name"))
-        return skill_to_proto(entry, self.profiles)
+        return self._skill(self.catalog.entry(required(request.name, "name")))
+
+    def _skill(self, entry: SkillEntry) -> pb.Skill:
+        signer = self.signed_by(entry) if entry.available else None
+        return skill_to_proto(entry, self.profiles, signer)
 
     async def Invoke(self, request: pb.InvokeRequest, context: Context) -> pb.Invocation:
         record = await self.invocations.run(_request(request))

@@ -36,6 +36,8 @@ __all__ = [
     "SECRET_SET",
     "SESSION_CREATED",
     "SESSION_ENDED",
+    "SIGNER_DISTRUSTED",
+    "SIGNER_TRUSTED",
     "TOKEN_CHANGES",
     "TOKEN_CREATED",
     "TOKEN_REVOKED",
@@ -65,6 +67,9 @@ SECRET_REFRESHED = "secret.refreshed"
 SECRET_REVOKED = "secret.revoked"
 SECRET_KEY_ROTATED = "secret.key_rotated"
 CONFIG_RELOADED = "config.reloaded"
+# Whose signatures the catalog accepts (key_id and name): each change is a change of what runs.
+SIGNER_TRUSTED = "signer.trusted"
+SIGNER_DISTRUSTED = "signer.distrusted"
 DATA_EXPORTED = "data.exported"
 DATA_DELETED = "data.deleted"
 EGRESS_DECIDED = "egress.decided"  # one network connection a sandbox asked for, and the answer
@@ -103,6 +108,8 @@ EVENTS = frozenset(
         SECRET_REVOKED,
         SECRET_KEY_ROTATED,
         CONFIG_RELOADED,
+        SIGNER_TRUSTED,
+        SIGNER_DISTRUSTED,
         DATA_EXPORTED,
         DATA_DELETED,
     }

@@ -74,6 +74,10 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     # An agent gets its own calls only: what it could add up from ListInvocations anyway.
     _ADMIN + "GetUsage": frozenset({Role.OWNER, Role.ADMIN, Role.AGENT}),
     _ADMIN + "Reload": frozenset({Role.OWNER, Role.ADMIN}),
+    # Whose signatures the catalog accepts is the owner's decision; admins may see it.
+    _ADMIN + "TrustSigner": frozenset({Role.OWNER}),
+    _ADMIN + "DistrustSigner": frozenset({Role.OWNER}),
+    _ADMIN + "ListSigners": frozenset({Role.OWNER, Role.ADMIN}),
     _APPROVALS + "ListApprovals": _DECIDERS,
     _APPROVALS + "WatchApprovals": _DECIDERS,
     _APPROVALS + "Decide": _DECIDERS,

@@ -18,7 +18,7 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 __all__ = ["cmd_skills", "register"]
 
 # The modules whose verbs are actions of ``skills`` (each has ``register(actions)``).
-_ACTION_MODULES: tuple[str, ...] = ()
+_ACTION_MODULES: tuple[str, ...] = ("signing",)
 
 
 def register(verbs: Any) -> None:
@@ -47,6 +47,9 @@ def cmd_skills(args: argparse.Namespace) -> int:
             print(printable(f"{'':<20} {skill.description}"))
         if not skill.available:
             print(printable(f"{'':<20} unavailable: {skill.unavailable_reason}"))
+        if skill.HasField("signed_by"):
+            signer = skill.signed_by
+            print(printable(f"{'':<20} signed by {signer.name} ({signer.key_id})"))
     return 0
 
 
@@ -75,4 +78,9 @@ def _skill_dict(skill: pb.Skill) -> dict[str, Any]:
         "requires_any_bins": list(skill.requires_any_bins),
         "requires_env": list(skill.requires_env),
         "os": list(skill.os),
+        "signed_by": (
+            {"name": skill.signed_by.name, "key_id": skill.signed_by.key_id}
+            if skill.HasField("signed_by")
+            else None
+        ),
     }

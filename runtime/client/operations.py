@@ -1,6 +1,6 @@
 """The clients' calls for following invocations and running the daemon: watch one invocation's
-output, usage over a window, reload the configuration (mixed into ``Client`` and
-``AsyncClient``, which provide the stubs and the call metadata)."""
+output, usage over a window, reload the configuration, the trusted signers (mixed into
+``Client`` and ``AsyncClient``, which provide the stubs and the call metadata)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,25 @@ class OperatorCalls:
         """Have the daemon re-read its configuration file; the settings that changed."""
         response = self._admin.Reload(pb.ReloadRequest(), timeout=timeout, metadata=self._meta)
         return list(response.changed)
+
+    def trust_signer(self, name: str, public_key_pem: str, *, timeout: float = 30) -> pb.Signer:
+        """Have the daemon accept the key's signatures of skills, shown under ``name``."""
+        request = pb.TrustSignerRequest(name=name, public_key_pem=public_key_pem)
+        signer: pb.Signer = self._admin.TrustSigner(request, timeout=timeout, metadata=self._meta)
+        return signer
+
+    def distrust_signer(self, name: str, *, timeout: float = 30) -> pb.Signer:
+        request = pb.DistrustSignerRequest(name=name)
+        signer: pb.Signer = self._admin.DistrustSigner(
+            request, timeout=timeout, metadata=self._meta
+        )
+        return signer
+
+    def list_signers(self, *, timeout: float = 30) -> list[pb.Signer]:
+        response = self._admin.ListSigners(
+            pb.ListSignersRequest(), timeout=timeout, metadata=self._meta
+        )
+        return list(response.signers)
 
 
 class AsyncOperatorCalls:

@@ -13,7 +13,7 @@ from runtime.state.db import Database, Migration
 
 __all__ = ["MAIN", "SECRETS", "open_main", "open_secrets"]
 
-# skillrt.db: invocations, API tokens, approval requests and standing rules.
+# skillrt.db: invocations, API tokens, approval requests, standing rules and trusted signers.
 MAIN: tuple[Migration, ...] = (
     Migration(
         version=1,
@@ -101,6 +101,20 @@ UPDATE invocations SET
 WHERE result_json IS NOT NULL;
 CREATE INDEX invocations_usage ON invocations
     (created_ms, skill, principal, state, status, cpu_ms, wall_ms, peak_memory_bytes);
+""",
+    ),
+    # The keys whose signatures a catalog with require_signed accepts (runtime/core/signers.py).
+    Migration(
+        version=3,
+        description="trusted signers",
+        sql="""
+CREATE TABLE signers (
+    key_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    public_key_pem TEXT NOT NULL,
+    trusted_by TEXT NOT NULL,
+    trusted_ms INTEGER NOT NULL
+);
 """,
     ),
 )

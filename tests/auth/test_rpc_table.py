@@ -29,6 +29,13 @@ def test_only_owner_manages_tokens() -> None:
         assert allowed_roles(f"/skillrt.v1.Admin/{method}") == {Role.OWNER}
 
 
+def test_only_owner_changes_trusted_signers() -> None:
+    """Trusting and distrusting signers belong to the owner; admins may list them."""
+    for method in ("TrustSigner", "DistrustSigner"):
+        assert allowed_roles(f"/skillrt.v1.Admin/{method}") == {Role.OWNER}
+    assert allowed_roles("/skillrt.v1.Admin/ListSigners") == {Role.OWNER, Role.ADMIN}
+
+
 def test_approver_cannot_invoke() -> None:
     """Approvers decide approvals; they do not run skills."""
     assert Role.APPROVER not in allowed_roles("/skillrt.v1.SkillRuntime/Invoke")

@@ -1,4 +1,5 @@
-"""A full audit log, with room left for the database: no rule and no token is made unaudited."""
+"""A full audit log, with room left for the database: no rule, no token and no trusted signer
+is made unaudited."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from runtime.client import Client
+from runtime.core.signing import public_pem
 from runtime.util import paths
 from tests.api.conftest import Daemon
 from tests.faults.conftest import audit_lines, fill
@@ -121,6 +124,37 @@ def test_rules_and_tokens_are_refused_while_the_audit_log_is_full(
     assert "Traceback" not in logs
     assert 0 < logs.count('"audit entry not written"') <= 5
     assert '"audit entries not written"' in logs
+
+
+def test_signers_are_not_trusted_or_distrusted_while_the_audit_log_is_full(
+    small_disk_daemon: Daemon, audit_disk: Path
+) -> None:
+    """With the audit log's disk full, TrustSigner and DistrustSigner answer UNAVAILABLE and
+    change nothing; once there is room, each change is made and its entry is in the log."""
+    daemon = small_disk_daemon
+    daemon.start("--config", str(daemon.root / "skillrt.toml"))
+    with Client(daemon.target, token=daemon.owner_token) as client:
+        client.trust_signer("kept", _public_key())
+        trusted = {"kept"}
+
+        def trust(n: int) -> None:
+            trusted.add(client.trust_signer(f"signer-{n}", _public_key()).name)
+
+        refused = _refused(audit_disk, trust)
+        assert f"signer-{refused}" not in {s.name for s in client.list_signers()}
+        assert {s.name for s in client.list_signers()} == trusted
+        _refused(audit_disk, lambda _: client.distrust_signer("kept"))
+        assert "kept" in {s.name for s in client.list_signers()}
+        (audit_disk / "filler").unlink()
+        client.distrust_signer("kept")
+        assert {s.name for s in client.list_signers()} == trusted - {"kept"}
+    entries, _ = audit_lines(daemon)
+    assert {e["name"] for e in entries if e["event"] == "signer.trusted"} == trusted
+    assert [e["name"] for e in entries if e["event"] == "signer.distrusted"] == ["kept"]
+
+
+def _public_key() -> str:
+    return public_pem(Ed25519PrivateKey.generate().public_key())
 
 
 def _users(client: Client) -> set[str]:

@@ -131,7 +131,7 @@ class Permissions(_message.Message):
     def __init__(self, network: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[str]] = ..., readonly_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Skill(_message.Message):
-    __slots__ = ("name", "description", "version", "profile", "content_hash", "tools", "permissions", "kind", "available", "unavailable_reason", "requires_bins", "requires_any_bins", "requires_env", "os")
+    __slots__ = ("name", "description", "version", "profile", "content_hash", "tools", "permissions", "kind", "available", "unavailable_reason", "requires_bins", "requires_any_bins", "requires_env", "os", "signed_by")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +146,7 @@ class Skill(_message.Message):
     REQUIRES_ANY_BINS_FIELD_NUMBER: _ClassVar[int]
     REQUIRES_ENV_FIELD_NUMBER: _ClassVar[int]
     OS_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_BY_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     version: str
@@ -160,7 +161,8 @@ class Skill(_message.Message):
     requires_any_bins: _containers.RepeatedScalarFieldContainer[str]
     requires_env: _containers.RepeatedScalarFieldContainer[str]
     os: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., profile: _Optional[str] = ..., content_hash: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., kind: _Optional[_Union[SkillKind, str]] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., requires_bins: _Optional[_Iterable[str]] = ..., requires_any_bins: _Optional[_Iterable[str]] = ..., requires_env: _Optional[_Iterable[str]] = ..., os: _Optional[_Iterable[str]] = ...) -> None: ...
+    signed_by: Signer
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., version: _Optional[str] = ..., profile: _Optional[str] = ..., content_hash: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., kind: _Optional[_Union[SkillKind, str]] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., requires_bins: _Optional[_Iterable[str]] = ..., requires_any_bins: _Optional[_Iterable[str]] = ..., requires_env: _Optional[_Iterable[str]] = ..., os: _Optional[_Iterable[str]] = ..., signed_by: _Optional[_Union[Signer, _Mapping]] = ...) -> None: ...
 
 class ListSkillsRequest(_message.Message):
     __slots__ = ()
@@ -377,6 +379,44 @@ class WatchInvocationRequest(_message.Message):
     id: str
     follow: bool
     def __init__(self, id: _Optional[str] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class Signer(_message.Message):
+    __slots__ = ("name", "key_id", "public_key_pem", "trusted_by", "trusted_at_ms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_PEM_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_BY_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    key_id: str
+    public_key_pem: str
+    trusted_by: str
+    trusted_at_ms: int
+    def __init__(self, name: _Optional[str] = ..., key_id: _Optional[str] = ..., public_key_pem: _Optional[str] = ..., trusted_by: _Optional[str] = ..., trusted_at_ms: _Optional[int] = ...) -> None: ...
+
+class TrustSignerRequest(_message.Message):
+    __slots__ = ("name", "public_key_pem")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_PEM_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    public_key_pem: str
+    def __init__(self, name: _Optional[str] = ..., public_key_pem: _Optional[str] = ...) -> None: ...
+
+class DistrustSignerRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListSignersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSignersResponse(_message.Message):
+    __slots__ = ("signers",)
+    SIGNERS_FIELD_NUMBER: _ClassVar[int]
+    signers: _containers.RepeatedCompositeFieldContainer[Signer]
+    def __init__(self, signers: _Optional[_Iterable[_Union[Signer, _Mapping]]] = ...) -> None: ...
 
 class GetUsageRequest(_message.Message):
     __slots__ = ("since_ms", "by")

@@ -468,6 +468,21 @@ class AdminStub:
                 request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ReloadRequest.SerializeToString,
                 response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ReloadResponse.FromString,
                 _registered_method=True)
+        self.TrustSigner = channel.unary_unary(
+                '/skillrt.v1.Admin/TrustSigner',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.TrustSignerRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.Signer.FromString,
+                _registered_method=True)
+        self.DistrustSigner = channel.unary_unary(
+                '/skillrt.v1.Admin/DistrustSigner',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.DistrustSignerRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.Signer.FromString,
+                _registered_method=True)
+        self.ListSigners = channel.unary_unary(
+                '/skillrt.v1.Admin/ListSigners',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListSignersRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListSignersResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -533,8 +548,32 @@ class AdminServicer:
 
     def Reload(self, request, context):
         """Re-reads the configuration file, exactly as SIGHUP does: rate limits, the approval timeout,
-        the lockout policy and the warm pool's settings apply at once. A file with an error changes
-        nothing and is FAILED_PRECONDITION naming the error (owners and admins; audited).
+        the lockout policy, the warm pool's settings and [catalog] require_signed apply at once. A
+        file with an error changes nothing and is FAILED_PRECONDITION naming the error (owners and
+        admins; audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TrustSigner(self, request, context):
+        """Trusts a public key's signatures of skills, under a name (owner only; audited). The same
+        name or the same key twice is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DistrustSigner(self, request, context):
+        """Stops trusting a signer at once: skills it signed are refused from the next call, when the
+        daemon requires signed skills (owner only; audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSigners(self, request, context):
+        """The trusted signers, with their public keys (owners and admins).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -587,6 +626,21 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.Reload,
                     request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ReloadRequest.FromString,
                     response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ReloadResponse.SerializeToString,
+            ),
+            'TrustSigner': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrustSigner,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.TrustSignerRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.Signer.SerializeToString,
+            ),
+            'DistrustSigner': grpc.unary_unary_rpc_method_handler(
+                    servicer.DistrustSigner,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.DistrustSignerRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.Signer.SerializeToString,
+            ),
+            'ListSigners': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSigners,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListSignersRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListSignersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -833,6 +887,87 @@ class Admin:
             '/skillrt.v1.Admin/Reload',
             skillrt_dot_v1_dot_skillrt__pb2.ReloadRequest.SerializeToString,
             skillrt_dot_v1_dot_skillrt__pb2.ReloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TrustSigner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/TrustSigner',
+            skillrt_dot_v1_dot_skillrt__pb2.TrustSignerRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.Signer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DistrustSigner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/DistrustSigner',
+            skillrt_dot_v1_dot_skillrt__pb2.DistrustSignerRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.Signer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSigners(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/ListSigners',
+            skillrt_dot_v1_dot_skillrt__pb2.ListSignersRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ListSignersResponse.FromString,
             options,
             channel_credentials,
             insecure,
