@@ -22,7 +22,7 @@ _TIMEOUT_S = 120.0
 
 @dataclass(frozen=True, kw_only=True)
 class Ran:
-    code: int  # the exit status; None-like -1 when it could not start or was stopped
+    code: int  # the exit status; -1 when it could not start or was stopped
     stdout: str
     stderr: str
 

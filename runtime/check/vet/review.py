@@ -30,7 +30,7 @@ from runtime.core.skillmd import Requirements
 from runtime.core.spec import build_spec
 from runtime.core.vetting import VetFinding
 from runtime.errors import BadRequest, SkillRuntimeError
-from runtime.sandbox.egress.session import proxy_env
+from runtime.sandbox.egress import PROXY_VARIABLES
 from runtime.sandbox.profiles import LimitOverrides, ProfileStore, SandboxProfile
 
 __all__ = ["Review", "review"]
@@ -114,7 +114,7 @@ def _tool_declared(skill: SkillSpec, profile: SandboxProfile) -> Declared:
     fs = profile.filesystem
     environment = {name for name, _ in profile.env}
     if profile.network.mode == "allowlist":
-        environment |= {name for name, _ in proxy_env()}
+        environment |= set(PROXY_VARIABLES)
     return Declared(
         manifest=True,
         secrets=skill.permissions.secrets,
@@ -183,7 +183,8 @@ def _own_checks(
                 for line, prose in instructions.body
                 for host in hosts_in(prose)
             ]
-            findings += line_findings(instructions.body, file.relative)
+            # Every line, the frontmatter's too (its metadata may hold install commands).
+            findings += line_findings(enumerate(text.split("\n"), 1), file.relative)
             texts.append("\n".join(line for _, line in instructions.body))
         elif file.relative == "skill.toml":
             continue

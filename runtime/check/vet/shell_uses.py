@@ -10,6 +10,7 @@ takes the commands SKILL.md tells the model to run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import re2
 
@@ -30,12 +31,30 @@ _NAME = re2.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re2.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?\+?=")
 _DECLARING = frozenset({"local", "declare", "export", "readonly", "typeset"})
 _SEPARATORS = frozenset(";&|()<>\n")
+# <<WORD, <<-WORD, <<'WORD', <<"WORD", <<\WORD (not <<<, a here-string).
+_HEREDOC = re2.compile(r"<<-?[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([A-Za-z0-9_.-]+))")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ShellScan:
     uses: tuple[Use, ...]
     lines: tuple[tuple[int, str], ...]  # (first line, text) of each logical line
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Heredoc:
+    delimiter: str
+    expands: bool  # an unquoted delimiter: $X in the body expands
+    strip_tabs: bool  # <<-
+
+    @classmethod
+    def of(cls, found: Any) -> _Heredoc:
+        bare = found.group(3)
+        return cls(
+            delimiter=found.group(1) or found.group(2) or bare or "",
+            expands=bool(bare) and "\\" not in found.group(),
+            strip_tabs=found.group().startswith("<<-"),
+        )
 
 
 @dataclass
@@ -50,6 +69,7 @@ class _Reader:
     word_line: int = 0
     logical: list[str] = field(default_factory=list)
     logical_line: int = 0
+    heredocs: list[_Heredoc] = field(default_factory=list)  # opened on the current line
 
     def add(self, char: str) -> None:
         if not self.word:
@@ -135,23 +155,61 @@ def _read(text: str, first_line: int) -> _Reader:
             end = text.find("\n", index)
             index = len(text) if end < 0 else end
             continue
+        elif char == "<" and (heredoc := _heredoc_at(text, index)):
+            reader.end_word()
+            reader.raw(heredoc.group())
+            reader.heredocs.append(_Heredoc.of(heredoc))
+            index = heredoc.end()
+            continue
         elif char in _SEPARATORS:
             reader.end_command()
         elif char.isspace():
             reader.end_word()
         else:
             reader.add(char)
-        if char == "\n":
-            if quote:
-                reader.raw(char)
-            else:
-                reader.end_line()
+        index += 1
+        if char != "\n":
+            reader.raw(char)
+        elif quote:
+            reader.raw(char)
             reader.line += 1
         else:
-            reader.raw(char)
-        index += 1
+            reader.end_line()
+            reader.line += 1
+            index = _bodies(reader, text, index)
     reader.end_line()
     return reader
+
+
+def _heredoc_at(text: str, index: int) -> Any:
+    """The here-document operator at ``index``, or None (``<<<`` is a here-string)."""
+    if text.startswith("<<<", index) or text[index - 1 : index] == "<":
+        return None
+    return _HEREDOC.match(text, index)
+
+
+def _bodies(reader: _Reader, text: str, index: int) -> int:
+    """Read the bodies of the here-documents the line that just ended opened, from ``index``;
+    where the text goes on after them. A body is data for its command (``cat <<EOF | sh`` runs
+    it): its lines are the script's lines, and its ``$X`` expand unless the word was quoted."""
+    for heredoc in reader.heredocs:
+        while index < len(text):
+            end = text.find("\n", index)
+            end = len(text) if end < 0 else end
+            line, number = text[index:end], reader.line
+            index, reader.line = end + 1, reader.line + 1
+            if (line.lstrip("\t") if heredoc.strip_tabs else line) == heredoc.delimiter:
+                break
+            if heredoc.expands:
+                for dollar in range(len(line)):
+                    if line[dollar] == "$":
+                        reader.references += _reference(line, dollar + 1, number)
+            if line.strip():
+                reader.lines.append((number, line.strip()))
+                # Its words name hosts and paths as a command's do; before the command under way.
+                reader.commands.insert(-1, [(number, word) for word in line.split()])
+    reader.heredocs = []
+    return index
 
 
 def _reference(text: str, start: int, line: int) -> list[tuple[int, str]]:
