@@ -62,9 +62,9 @@ def review(directory: Path, profiles: ProfileStore) -> Review:
     files = skill_files(root)
     with ThreadPoolExecutor(max_workers=3) as pool:
         running = [pool.submit(m.analyse, root, files) for m in (bandit, shellcheck, secret_scan)]
-        own = _own_checks(skill, files, declared)
+        own, commands = _own_checks(skill, files, declared)
         analyses = [future.result() for future in running]
-    findings = [*own[0], *(f for analysis in analyses for f in analysis.findings)]
+    findings = [*own, *(f for analysis in analyses for f in analysis.findings)]
     findings.sort(key=lambda f: (-f.severity, f.file or "", f.line or 0, f.check, f.message))
     return Review(
         skill=skill.name,
@@ -76,7 +76,7 @@ def review(directory: Path, profiles: ProfileStore) -> Review:
         analysers={**{a.analyser: a.version for a in analyses}, _OWN: __version__},
         scopes=scopes,
         requires=skill.requires,
-        commands=own[1],
+        commands=commands,
     )
 
 
