@@ -18,6 +18,8 @@ apt_install() {
 [ -x /usr/bin/python3 ] || apt_install python3
 ldconfig -p 2>/dev/null | grep -q libseccomp.so.2 || apt_install libseccomp2
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+# `skillrt vet` reads shell scripts with shellcheck.
+command -v shellcheck >/dev/null 2>&1 || apt_install shellcheck
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip

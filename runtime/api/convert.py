@@ -177,6 +177,8 @@ def approval_to_proto(approval: ApprovalRecord) -> pb.Approval:
         decided_by=approval.decided_by or "",
         decided_at_ms=approval.decided_ms or 0,
         reason=approval.reason or "",
+        profile=str(approval.details.get("profile", "")),
+        elevated=approval.details.get("elevated"),
     )
 
 

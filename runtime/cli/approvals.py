@@ -7,8 +7,10 @@ import datetime
 import json
 from typing import Any
 
+from runtime.api.convert_results import overrides_from_proto
 from runtime.cli.connect import call, target_flags
 from runtime.cli.untrusted import printable
+from runtime.core.scope import Scope, scope_lines
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 
 __all__ = ["approval_dict", "cmd_approvals", "cmd_rules", "register"]
@@ -79,6 +81,8 @@ def approval_dict(approval: pb.Approval) -> dict[str, object]:
             "wall_time_ms": approval.limits.wall_time_ms,
             "pids": approval.limits.pids,
         },
+        "profile": approval.profile or None,
+        "elevated": approval.elevated if approval.HasField("elevated") else None,
         "decided_by": approval.decided_by or None,
         "reason": approval.reason or None,
     }
@@ -88,13 +92,26 @@ def _show(approval: pb.Approval) -> str:
     """A request as an approver reads it. Its input is the agent's: its bidi and C1 controls
     are written out as escapes, so that what is shown is what would run."""
     data = approval_dict(approval)
+    scope = Scope(
+        network=tuple(approval.permissions.network),
+        secrets=tuple(approval.permissions.secrets),
+        readonly_paths=tuple(approval.permissions.readonly_paths),
+        limits=overrides_from_proto(approval.limits),
+        approval=approval.mode,
+        profile=approval.profile,
+        elevated=approval.elevated if approval.HasField("elevated") else None,
+    )
     return printable(
-        f"{data['id']}  {data['state']:<9} {data['skill']} {data['skill_version']} / "
-        f"{data['tool']} ({data['mode']})\n"
-        f"    asked by {data['requested_by']} at {data['created_at']}, "
-        f"expires {data['expires_at']}\n"
-        f"    input: {json.dumps(data['input'], ensure_ascii=False)}\n"
-        f"    limits: {json.dumps(data['limits'])}  permissions: {json.dumps(data['permissions'])}"
+        "\n".join(
+            [
+                f"{data['id']}  {data['state']:<9} {data['skill']} {data['skill_version']} / "
+                f"{data['tool']} ({data['mode']})",
+                f"    asked by {data['requested_by']} at {data['created_at']}, "
+                f"expires {data['expires_at']}",
+                f"    input: {json.dumps(data['input'], ensure_ascii=False)}",
+                *(f"    {line}" for line in scope_lines(scope)),
+            ]
+        )
     )
 
 

@@ -30,6 +30,7 @@ VERB_MODULES = {
     "exec": "author",
     "new": "scaffold",
     "validate": "validate",
+    "vet": "vet",
     "completion": "completion",
     "profile": "inspect",
     "doctor": "inspect",

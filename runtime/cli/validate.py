@@ -12,10 +12,10 @@ from typing import Any
 from runtime.cli.untrusted import printable
 from runtime.core.instructions import InstructionSkill
 from runtime.core.manifest import SkillSpec
+from runtime.core.scope import limits_text
 from runtime.core.skill_check import FolderCheck, check_folder
-from runtime.sandbox.profiles import Limits, ProfileStore
+from runtime.sandbox.profiles import ProfileStore
 from runtime.util import paths
-from runtime.util.units import format_duration, format_size
 
 __all__ = ["cmd_validate", "register"]
 
@@ -71,7 +71,7 @@ def _summary(found: FolderCheck) -> list[str]:
         approval = f", approval {tool.approval}" if tool.approval != "never" else ""
         elevated = ", elevated" if tool.elevated else ""
         lines.append(f"  tool {tool.name}{elevated}{approval}: {' '.join(tool.entrypoint)}")
-        lines.append(f"    limits: {_limits_text(limits[tool.name])}")
+        lines.append(f"    limits: {limits_text(limits[tool.name])}")
     granted = skill.permissions
     if granted.network:
         lines.append(f"  network: {', '.join(granted.network)}")
@@ -94,14 +94,6 @@ def _requirement_lines(skill: SkillSpec | InstructionSkill) -> list[str]:
     if needs.any_bins:
         programs.append(f"one of {'/'.join(needs.any_bins)}")
     return [f"  needs: {', '.join(programs)}"] if programs else []
-
-
-def _limits_text(limits: Limits) -> str:
-    return (
-        f"memory {format_size(limits.memory_bytes)}, cpu {format_duration(limits.cpu_time_ms)}, "
-        f"wall {format_duration(limits.wall_time_ms)}, pids {limits.pids}, "
-        f"output {format_size(limits.output_bytes)}"
-    )
 
 
 def _as_dict(directory: str, found: FolderCheck) -> dict[str, Any]:

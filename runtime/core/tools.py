@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from runtime.approvals.rules import Rule
@@ -63,13 +63,17 @@ class ToolCalls:
         request = call.request
         assert isinstance(request, InvocationRequest)
         skill = _skill(call)
+        tool = skill.tool(call.ready.label.tool)
+        # What this tool may reach: its own network list narrows the skill's.
+        network = skill.permissions.network if tool.network is None else tool.network
         details = {
-            "permissions": asdict(skill.permissions),
+            "permissions": asdict(replace(skill.permissions, network=network)),
             "limits": asdict(call.ready.spec.limits),
             "overrides": asdict(request.overrides),
             "profile": call.ready.profile.name,
+            "elevated": tool.elevated,
         }
-        return details, skill.tool(call.ready.label.tool).approval_timeout_ms
+        return details, tool.approval_timeout_ms
 
     async def reprepare(self, approval: ApprovalRecord) -> Prepared:
         skill = self.catalog.get(approval.skill)

@@ -115,8 +115,11 @@ def folder_hash(folder: Path) -> str:
 def write_record(record: VetRecord, path: Path) -> None:
     text = json.dumps(record.as_json(), indent=2) + "\n"
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)  # a record not written leaves nothing behind
 
 
 def read_record(path: Path) -> VetRecord:

@@ -85,6 +85,23 @@ def _state(gate: Gate, invocation_id: str) -> int:
     return int(found.state)
 
 
+def test_an_approver_reads_the_calls_scope_in_words(gate: Gate) -> None:
+    """`approvals list` shows what the pending call may reach, in the words `skillrt vet`
+    uses: host paths, profile, limits, and that the tool is elevated and approved first."""
+    asked = _pending(gate)
+    listed = skillrt(gate, gate.approver, "approvals", "list", "--state", "pending")
+    assert listed.returncode == 0, listed.stderr
+    shown = listed.stdout.split(asked.approval_id, 1)[1].split("\napr_", 1)[0].splitlines()
+    assert "    network: none" in shown and "    secrets: none" in shown
+    assert f"    host paths: {gate.marker.directory}, read-only" in shown
+    assert "    profile: default" in shown
+    assert "    approval: elevated; a person approves each call before it runs" in shown
+    assert any(line.startswith("    limits: memory ") for line in shown)
+    as_json = skillrt(gate, gate.approver, "approvals", "list", "--state", "pending", "--json")
+    (mine,) = [a for a in json.loads(as_json.stdout) if a["id"] == asked.approval_id]
+    assert (mine["profile"], mine["elevated"]) == ("default", True)
+
+
 def test_invoke_wait_names_the_approval_and_says_how_to_follow_it(gate: Gate) -> None:
     """--wait prints the approval id while waiting; when its --timeout ends first, it says the
     approval is still pending (exit 1) and how to follow it, and the daemon keeps the call."""

@@ -70,3 +70,12 @@ def test_a_bad_date_flag_is_a_one_line_usage_error(capsys: pytest.CaptureFixture
         main(["audit", "export", "--since", "nope"])
     err = capsys.readouterr().err
     assert exited.value.code == 2 and err.count("\n") == 1 and "--since" in err
+
+
+def test_vet_help_shows_examples_severities_and_exit_status(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`vet --help` names the severities --fail-on takes, with examples and exit statuses."""
+    text = help_text(capsys, "vet")
+    assert "--fail-on SEVERITY" in text and "info, low, medium (default), high, critical" in text
+    assert "examples: skillrt vet ./my-skill" in text and "exit status:" in text

@@ -12,8 +12,17 @@ proxy's life to one sandbox's.
 
 from __future__ import annotations
 
-__all__ = ["BRIDGE_INTERPRETER", "BRIDGE_PORT"]
+__all__ = ["BRIDGE_INTERPRETER", "BRIDGE_PORT", "PROXY_VARIABLES"]
 
 # The bridge is Python: every allowlist profile must bind this interpreter (checked at load).
 BRIDGE_INTERPRETER = "/usr/bin/python3"
 BRIDGE_PORT = 3128
+# Set in the sandbox to the bridge's address, so that HTTP clients find the proxy themselves.
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)

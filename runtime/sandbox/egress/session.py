@@ -30,7 +30,7 @@ import psutil
 import structlog
 
 from runtime.errors import IsolationUnavailable, SandboxError
-from runtime.sandbox.egress import BRIDGE_INTERPRETER, BRIDGE_PORT
+from runtime.sandbox.egress import BRIDGE_INTERPRETER, BRIDGE_PORT, PROXY_VARIABLES
 from runtime.sandbox.egress.peer import Members
 from runtime.sandbox.egress.policy import EgressRule, EgressSettings, IPAddress, settings_from_env
 from runtime.sandbox.egress.proxy import AttemptCallback, EgressLimits, EgressProxy, EgressReport
@@ -49,14 +49,6 @@ __all__ = [
 SANDBOX_SOCKET_DIR = "/run/skillrt-egress"
 SOCKET_NAME = "proxy.sock"
 _PROXY_URL = f"http://127.0.0.1:{BRIDGE_PORT}"
-_PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
 # Passed with -c rather than bound as a file: the package may live where the sandbox user
 # cannot reach (/root is 0700), and an argument needs no mount.
 _BRIDGE_SOURCE = Path(__file__).with_name("bridge.py").read_text(encoding="utf-8")
@@ -95,7 +87,7 @@ def load_settings() -> EgressSettings:
 
 
 def proxy_env() -> tuple[tuple[str, str], ...]:
-    return tuple((name, _PROXY_URL) for name in _PROXY_VARIABLES)
+    return tuple((name, _PROXY_URL) for name in PROXY_VARIABLES)
 
 
 def host_addresses() -> frozenset[IPAddress]:

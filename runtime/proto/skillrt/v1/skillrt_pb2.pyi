@@ -632,7 +632,7 @@ class RotateTokenRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., overlap_seconds: _Optional[int] = ...) -> None: ...
 
 class Approval(_message.Message):
-    __slots__ = ("id", "invocation_id", "state", "mode", "skill", "skill_version", "skill_content_hash", "tool", "input_json", "input_hash", "requested_by", "created_at_ms", "expires_at_ms", "permissions", "limits", "decided_by", "decided_at_ms", "reason")
+    __slots__ = ("id", "invocation_id", "state", "mode", "skill", "skill_version", "skill_content_hash", "tool", "input_json", "input_hash", "requested_by", "created_at_ms", "expires_at_ms", "permissions", "limits", "decided_by", "decided_at_ms", "reason", "profile", "elevated")
     ID_FIELD_NUMBER: _ClassVar[int]
     INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -651,6 +651,8 @@ class Approval(_message.Message):
     DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
     DECIDED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    ELEVATED_FIELD_NUMBER: _ClassVar[int]
     id: str
     invocation_id: str
     state: ApprovalState
@@ -669,7 +671,9 @@ class Approval(_message.Message):
     decided_by: str
     decided_at_ms: int
     reason: str
-    def __init__(self, id: _Optional[str] = ..., invocation_id: _Optional[str] = ..., state: _Optional[_Union[ApprovalState, str]] = ..., mode: _Optional[str] = ..., skill: _Optional[str] = ..., skill_version: _Optional[str] = ..., skill_content_hash: _Optional[str] = ..., tool: _Optional[str] = ..., input_json: _Optional[str] = ..., input_hash: _Optional[str] = ..., requested_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., decided_by: _Optional[str] = ..., decided_at_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    profile: str
+    elevated: bool
+    def __init__(self, id: _Optional[str] = ..., invocation_id: _Optional[str] = ..., state: _Optional[_Union[ApprovalState, str]] = ..., mode: _Optional[str] = ..., skill: _Optional[str] = ..., skill_version: _Optional[str] = ..., skill_content_hash: _Optional[str] = ..., tool: _Optional[str] = ..., input_json: _Optional[str] = ..., input_hash: _Optional[str] = ..., requested_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., decided_by: _Optional[str] = ..., decided_at_ms: _Optional[int] = ..., reason: _Optional[str] = ..., profile: _Optional[str] = ..., elevated: _Optional[bool] = ...) -> None: ...
 
 class ListApprovalsRequest(_message.Message):
     __slots__ = ("state",)

@@ -1,0 +1,108 @@
+"""Python files, read by bandit (run as a program; its JSON report parsed).
+
+Bandit's severity becomes ours, one step lower when bandit itself has low confidence in it.
+A ``# nosec`` comment is honoured as bandit honours it, and what it hid is still listed, as
+info: bandit runs twice, with and without ``--ignore-nosec``, and what only the second run
+reports was suppressed. Files are named one by one (never a folder), so a ``.bandit`` file a
+skill ships cannot configure its own review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from runtime.check.vet.files import Language, SkillFile
+from runtime.check.vet.model import Analysis, not_analysed
+from runtime.check.vet.processes import Ran, python_tool, run_together
+from runtime.core.vetting import Severity, VetFinding
+
+__all__ = ["analyse"]
+
+NAME = "bandit"
+_SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
+_Key = tuple[str, int, int, str]
+
+
+def analyse(root: Path, files: Sequence[SkillFile]) -> Analysis:
+    python = [f for f in files if f.language is Language.PYTHON]
+    try:
+        version = metadata.version(NAME)
+    except metadata.PackageNotFoundError:
+        return Analysis(
+            analyser=NAME,
+            version="not run: not installed",
+            findings=tuple(not_analysed(f, "bandit is not installed") for f in python),
+        )
+    if not python:
+        return Analysis(analyser=NAME, version=version)
+    # "./" first: a file named like an option is still a file.
+    arguments = ["--format", "json", "--quiet", *(f"./{f.relative}" for f in python)]
+    honoured, everything = run_together(
+        [python_tool(NAME, *arguments), python_tool(NAME, "--ignore-nosec", *arguments)],
+        cwd=root,
+    )
+    report, unsuppressed = _report(honoured), _report(everything)
+    if report is None or unsuppressed is None:
+        why = f"bandit failed: {(honoured if report is None else everything).reason}"
+        return Analysis(
+            analyser=NAME, version=version, findings=tuple(not_analysed(f, why) for f in python)
+        )
+    by_name = {f.relative: f for f in python}
+    findings = [_finding(item, suppressed=False) for item in report["results"]]
+    shown = {_key(item) for item in report["results"]}
+    findings += [
+        _finding(item, suppressed=True)
+        for item in unsuppressed["results"]
+        if _key(item) not in shown
+    ]
+    for error in report.get("errors", []):
+        file = by_name.get(_relative(error.get("filename")))
+        if file is not None:
+            reason = " ".join(str(error.get("reason", "")).split())
+            findings.append(not_analysed(file, f"bandit could not read it: {reason}"))
+    return Analysis(analyser=NAME, version=version, findings=tuple(findings))
+
+
+def _report(ran: Ran) -> dict[str, Any] | None:
+    """Bandit's report; None when it gave none (exit 1 only says issues were found)."""
+    if ran.code not in (0, 1):
+        return None
+    try:
+        report = json.loads(ran.stdout)
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) and "results" in report else None
+
+
+def _relative(name: object) -> str:
+    """A file as the report names it (bandit writes "././x.py" for "./x.py")."""
+    return os.path.normpath(str(name))
+
+
+def _key(item: dict[str, Any]) -> _Key:
+    return (
+        _relative(item.get("filename")),
+        int(item.get("line_number") or 0),
+        int(item.get("col_offset") or 0),
+        str(item.get("test_id")),
+    )
+
+
+def _finding(item: dict[str, Any], *, suppressed: bool) -> VetFinding:
+    severity = _SEVERITY.get(str(item.get("issue_severity")), Severity.LOW)
+    if item.get("issue_confidence") == "LOW":
+        severity = Severity(max(severity - 1, Severity.INFO))
+    text = " ".join(str(item.get("issue_text", "")).split())
+    message = f"{item.get('test_id')} {item.get('test_name')}: {text}"
+    return VetFinding(
+        severity=Severity.INFO if suppressed else severity,
+        check=NAME,
+        message=f"suppressed by # nosec: {message}" if suppressed else message,
+        file=_relative(item.get("filename")),
+        line=int(item.get("line_number") or 0) or None,
+    )
