@@ -15,6 +15,7 @@ from runtime.audit.background import BackgroundAudit
 from runtime.audit.retention import prune
 from runtime.auth.lockout import Lockout
 from runtime.core.invoke import Invocations
+from runtime.core.quarantines import Quarantines
 from runtime.core.recovery import INTERRUPTED, Recovery
 from runtime.core.sessions import Sessions
 from runtime.core.snapshots import SkillSnapshots
@@ -68,12 +69,14 @@ def reload_config(
     invocations: Invocations,
     lockout: Lockout,
     audit_log: BackgroundAudit,
+    quarantines: Quarantines,
     *,
     actor: str = SYSTEM_ACTOR,
 ) -> list[str]:
     """SIGHUP and Admin.Reload: re-read the configuration; rate limits, approval timeout, lockout
-    policy and the warm pool's settings take effect at once. Returns what changed. A bad file
-    changes nothing (the daemon keeps running as it was): WrongState naming its error."""
+    policy, the warm pool's and the quarantine's settings take effect at once. Returns what
+    changed. A bad file changes nothing (the daemon keeps running as it was): WrongState naming
+    its error."""
     try:
         new = reload()
     except SkillRuntimeError as exc:
@@ -88,6 +91,7 @@ def reload_config(
             "approval_timeout_ms",
             "lockout",
             "pool",
+            "quarantine",
         )
         if getattr(new, name) != getattr(current[0], name)
     )
@@ -95,6 +99,7 @@ def reload_config(
     invocations.approval_timeout_ms = new.approval_timeout_ms
     lockout.policy = new.lockout
     invocations.runner.pool.configure(new.pool)
+    quarantines.configure(new.quarantine)
     log.info("configuration reloaded", changed=changed, by=actor)
     audit_log.emit(events.CONFIG_RELOADED, actor=actor, applied=True, changed=changed)
     return changed

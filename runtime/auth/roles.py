@@ -74,6 +74,11 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     # An agent gets its own calls only: what it could add up from ListInvocations anyway.
     _ADMIN + "GetUsage": frozenset({Role.OWNER, Role.ADMIN, Role.AGENT}),
     _ADMIN + "Reload": frozenset({Role.OWNER, Role.ADMIN}),
+    # Operators quarantine and release skills; a viewer may see which are quarantined. An agent
+    # learns of a quarantine from the call it refuses.
+    _ADMIN + "QuarantineSkill": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "ReleaseSkill": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "ListQuarantines": frozenset({Role.OWNER, Role.ADMIN, Role.VIEWER}),
     _APPROVALS + "ListApprovals": _DECIDERS,
     _APPROVALS + "WatchApprovals": _DECIDERS,
     _APPROVALS + "Decide": _DECIDERS,
