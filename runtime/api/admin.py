@@ -1,5 +1,6 @@
 """The Admin gRPC service: who am I, token management and trusted signers for the owner, the
-audit log, the warm pool, usage and configuration reloads for operators."""
+audit log, the warm pool, usage, configuration reloads and quarantines
+(``runtime.api.quarantine``) for operators."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ import grpc
 import structlog
 
 from runtime.api.convert import pool_status_to_proto, usage_report_to_proto
+from runtime.api.quarantine import QuarantineAdmin
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.audit.query import Query, tail
 from runtime.auth.roles import Role, principal
 from runtime.auth.tokens import TokenRecord, TokenStore
+from runtime.core.catalog import Catalog
+from runtime.core.quarantines import Quarantines
 from runtime.core.signers import Signer, SignerStore
 from runtime.core.store import Store
 from runtime.core.usage import Grouping, UsageQuery, usage_report
@@ -56,7 +60,7 @@ def signer_info(signer: Signer) -> pb.Signer:
     )
 
 
-class AdminServicer(pb_grpc.AdminServicer):
+class AdminServicer(QuarantineAdmin, pb_grpc.AdminServicer):
     def __init__(
         self,
         *,
@@ -67,9 +71,13 @@ class AdminServicer(pb_grpc.AdminServicer):
         store: Store,
         signers: SignerStore,
         reload: Callable[[str], list[str]],
+        quarantines: Quarantines,
+        catalog: Catalog,
     ) -> None:
         self.tokens = tokens
         self.signers = signers
+        self.quarantines = quarantines
+        self.catalog = catalog
         self.pool = pool
         self.store = store
         self._reload = reload  # SIGHUP's reload, by the actor named

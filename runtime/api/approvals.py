@@ -1,4 +1,5 @@
-"""The Approvals gRPC service: operators list, watch and decide requests, and manage rules."""
+"""The Approvals gRPC service: operators list, watch and decide requests (and hear of skills
+quarantined), and manage rules."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from typing import Any, TypeAlias
 import grpc
 
 from runtime.api.convert import approval_state_from_proto, approval_to_proto, rule_to_proto
+from runtime.api.quarantine import quarantine_to_proto
 from runtime.approvals.rules import Effect, Rule
-from runtime.approvals.store import ApprovalRecord, ApprovalState, check_rule
+from runtime.approvals.store import ApprovalState, check_rule
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.auth.roles import principal
 from runtime.core.catalog import Catalog
 from runtime.core.invoke import Invocations
+from runtime.core.quarantines import Quarantines
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
@@ -32,9 +35,15 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 class ApprovalsServicer(pb_grpc.ApprovalsServicer):
     def __init__(
-        self, *, invocations: Invocations, catalog: Catalog, audit_log: BackgroundAudit
+        self,
+        *,
+        invocations: Invocations,
+        catalog: Catalog,
+        audit_log: BackgroundAudit,
+        quarantines: Quarantines,
     ) -> None:
         self.invocations = invocations
+        self.quarantines = quarantines
         self.catalog = catalog
         self.audit_log = audit_log
         self.approvals = invocations.gate.store
@@ -53,15 +62,23 @@ class ApprovalsServicer(pb_grpc.ApprovalsServicer):
     async def WatchApprovals(
         self, request: pb.WatchApprovalsRequest, context: Context
     ) -> AsyncIterator[pb.Approval]:
-        queue: asyncio.Queue[ApprovalRecord] = asyncio.Queue()
-        stop = self.invocations.gate.listen(queue.put_nowait)
+        queue: asyncio.Queue[pb.Approval] = asyncio.Queue()
+        stops = [self.invocations.gate.listen(lambda a: queue.put_nowait(approval_to_proto(a)))]
+        if request.quarantines:
+            # Only to watchers that asked: an older one would read a notice as a request.
+            stops.append(
+                self.quarantines.listen(
+                    lambda q: queue.put_nowait(pb.Approval(quarantine=quarantine_to_proto(q)))
+                )
+            )
         try:
             for approval in await self._sql(self.approvals.find, ApprovalState.PENDING):
                 yield approval_to_proto(approval)
             while True:
-                yield approval_to_proto(await queue.get())
+                yield await queue.get()
         finally:
-            stop()
+            for stop in stops:
+                stop()
 
     async def Decide(self, request: pb.DecideRequest, context: Context) -> pb.Approval:
         if not request.id:

@@ -29,6 +29,9 @@
     [pool]        enabled (default false), max_per_key (4), max_total (16), memory_budget
                   ("256MiB"), idle ("60s"): warm sandboxes, started ahead of the calls that
                   need no approval before they run (see runtime/sandbox/pool.py)
+    [quarantine]  enabled (true), window ("60s"), a threshold per kind of trip within the window
+                  (seccomp_kills, egress_denials, memory_limit, pids_limit, output_limit,
+                  invalid_output: 10 each, 0 turns one off), running ("kill" or "finish")
     [metrics]     listen: where Prometheus scrapes GET /metrics, "127.0.0.1:9464" (loopback
                   only) or "unix:/run/skillrt/metrics.sock" (a 0600 socket in a directory that
                   exists); nothing listens without it
@@ -47,7 +50,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from runtime.api.config_tables import catalog_table, metrics_table, pool_table, sessions_table
+from runtime.api.config_tables import (
+    catalog_table,
+    metrics_table,
+    pool_table,
+    quarantine_table,
+    sessions_table,
+)
 from runtime.api.locations import (
     ADMIN_TOKEN_NAME,
     DEFAULT_SOCKET,
@@ -63,6 +72,7 @@ from runtime.auth.ratelimit import RateLimits
 from runtime.auth.roles import Role
 from runtime.core.commands import CommandPolicy
 from runtime.core.host_paths import check_allowlist, never_bindable
+from runtime.core.quarantine import QuarantineSettings
 from runtime.core.sessions import SessionSettings
 from runtime.core.snapshots import SNAPSHOTS_BASE
 from runtime.errors import ConfigError
@@ -120,6 +130,7 @@ class DaemonConfig:
     host_uids: UidRange = DEFAULT_UIDS
     pool: PoolSettings = field(default_factory=PoolSettings)
     metrics_listen: Endpoint | None = None  # None: no metrics listener
+    quarantine: QuarantineSettings = field(default_factory=QuarantineSettings)
 
     @property
     def database(self) -> Path:
@@ -263,6 +274,7 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
     secrets_table.finish()
     changes.update(sessions_table(doc.table("sessions"), base))
     changes.update(pool_table(doc.table("pool")))
+    changes.update(quarantine_table(doc.table("quarantine")))
     changes.update(metrics_table(doc.table("metrics"), base))
     doc.finish()
     return replace(config, **changes)

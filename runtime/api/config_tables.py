@@ -7,11 +7,12 @@ from typing import Any
 
 from runtime.api.metrics_listener import parse_endpoint
 from runtime.core.commands import CommandPolicy
+from runtime.core.quarantine import QuarantineSettings, Running, TripKind
 from runtime.sandbox.pool import PoolSettings
 from runtime.util.tomlfields import Table
 from runtime.util.units import parse_duration_ms, parse_size
 
-__all__ = ["catalog_table", "metrics_table", "pool_table", "sessions_table"]
+__all__ = ["catalog_table", "metrics_table", "pool_table", "quarantine_table", "sessions_table"]
 
 
 def catalog_table(table: Table, base: Path) -> dict[str, Any]:
@@ -115,3 +116,32 @@ def metrics_table(table: Table, base: Path) -> dict[str, Any]:
             raise table.error("listen", str(exc)) from exc
     table.finish()
     return changes
+
+
+def quarantine_table(table: Table) -> dict[str, Any]:
+    """``[quarantine]``: when a skill whose calls keep tripping the sandbox is quarantined,
+    and what becomes of its calls already running."""
+    settings = QuarantineSettings()
+    values: dict[str, Any] = {"enabled": table.boolean("enabled", settings.enabled)}
+    if table.has("window"):
+        window = table.parsed("window", parse_duration_ms)
+        if window < 1000:
+            raise table.error("window", "must be at least 1s")
+        values["window_ms"] = window
+    thresholds = dict(settings.thresholds)
+    for kind in TripKind:
+        if table.has(kind.value):
+            threshold = table.integer(kind.value)
+            if threshold < 0:
+                raise table.error(kind.value, "must not be negative (0 turns it off)")
+            thresholds[kind] = threshold
+    values["thresholds"] = thresholds
+    if table.has("running"):
+        running = table.string("running")
+        try:
+            values["running"] = Running(running)
+        except ValueError as exc:
+            choices = " or ".join(repr(r.value) for r in Running)
+            raise table.error("running", f"must be {choices}, not {running!r}") from exc
+    table.finish()
+    return {"quarantine": QuarantineSettings(**values)}

@@ -15,6 +15,7 @@ from runtime.audit.background import BackgroundAudit
 from runtime.audit.retention import prune
 from runtime.auth.lockout import Lockout
 from runtime.core.invoke import Invocations
+from runtime.core.quarantines import Quarantines
 from runtime.core.recovery import INTERRUPTED, Recovery
 from runtime.core.sessions import Sessions
 from runtime.core.signature_gate import SignatureGate
@@ -70,13 +71,15 @@ def reload_config(
     lockout: Lockout,
     signatures: SignatureGate,
     audit_log: BackgroundAudit,
+    quarantines: Quarantines,
     *,
     actor: str = SYSTEM_ACTOR,
 ) -> list[str]:
     """SIGHUP and Admin.Reload: re-read the configuration; rate limits, approval timeout, lockout
-    policy, the warm pool's settings and require_signed take effect at once. Returns what
-    changed. A bad file changes nothing (the daemon keeps running as it was): WrongState naming
-    its error. The other keys of [catalog] (its folders, say) need a restart."""
+    policy, the warm pool's and the quarantine's settings and require_signed take effect at
+    once. Returns what changed. A bad file changes nothing (the daemon keeps running as it
+    was): WrongState naming its error. The other keys of [catalog] (its folders, say) need a
+    restart."""
     try:
         new = reload()
     except SkillRuntimeError as exc:
@@ -91,6 +94,7 @@ def reload_config(
             "approval_timeout_ms",
             "lockout",
             "pool",
+            "quarantine",
             "require_signed",
         )
         if getattr(new, name) != getattr(current[0], name)
@@ -100,6 +104,7 @@ def reload_config(
     lockout.policy = new.lockout
     invocations.runner.pool.configure(new.pool)
     signatures.required = new.require_signed
+    quarantines.configure(new.quarantine)
     log.info("configuration reloaded", changed=changed, by=actor)
     audit_log.emit(events.CONFIG_RELOADED, actor=actor, applied=True, changed=changed)
     return changed

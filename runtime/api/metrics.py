@@ -2,9 +2,10 @@
 what reads them off the audit log.
 
 Counters and histograms follow the audit log's entries (``Metrics`` is its observer): every
-invocation's end, every egress decision, failed authentication and approval decision already
-makes one, once, so no place in the core calls the metrics itself. Gauges (queue, slots, the warm
-pool, pending approvals, lockouts) are read from the daemon's objects at each scrape.
+invocation's end, every egress decision, failed authentication, approval decision and quarantine
+already makes one, once, so no place in the core calls the metrics itself. Gauges (queue, slots,
+the warm pool, pending approvals, lockouts, skills quarantined) are read from the daemon's
+objects at each scrape.
 
 Label values stay few: skill and tool names from the catalog, statuses and decisions from fixed
 vocabularies; never principals, peers, hosts or invocation ids.
@@ -25,6 +26,7 @@ from runtime.approvals.store import ApprovalState, ApprovalStore
 from runtime.audit import events
 from runtime.auth.lockout import Lockout
 from runtime.core.admission import Admission
+from runtime.core.quarantines import Quarantines
 from runtime.core.skillmd import SKILL_NAME
 from runtime.sandbox.pool import WarmPool
 from runtime.sandbox.result import Usage
@@ -46,6 +48,7 @@ class Watched:
     pool: WarmPool
     lockout: Lockout
     approvals: ApprovalStore
+    quarantines: Quarantines | None = None
 
 
 class Metrics:
@@ -108,6 +111,13 @@ class Metrics:
             "Approval requests waiting for a person.",
             registry=registry,
         )
+        self._quarantines = Counter(
+            "skillrt_quarantines",
+            "Skill contents quarantined, by skill and the kind of trip that crossed its threshold "
+            "(manual: by an operator).",
+            ("skill", "kind"),
+            registry=registry,
+        )
         self._audit_failures = Counter(
             "skillrt_audit_write_failures",
             "Audit entries the log could not take (a full or failing disk).",
@@ -155,6 +165,9 @@ class Metrics:
     def approval_decided(self, decision: str) -> None:
         self._approvals_decided.labels(decision).inc()
 
+    def skill_quarantined(self, skill: str, kind: str) -> None:
+        self._quarantines.labels(_skill(skill), kind).inc()
+
     # The audit log's observer.
 
     def audited(self, event: str, fields: Mapping[str, Any]) -> None:
@@ -177,6 +190,8 @@ class Metrics:
                 self.approval_decided(_decision(fields))
             case events.APPROVAL_EXPIRED:
                 self.approval_decided("expired")
+            case events.SKILL_QUARANTINED:
+                self.skill_quarantined(fields["skill"], fields["kind"])
 
     def unwritten(self, event: str) -> None:
         self._audit_failures.inc()
@@ -217,6 +232,12 @@ class _Live(Collector):
             "one token id).",
             value=lockout.lockouts,
         )
+        if self._watched.quarantines is not None:
+            yield GaugeMetricFamily(
+                "skillrt_skills_quarantined",
+                "Skill contents quarantined now.",
+                value=len(self._watched.quarantines.active()),
+            )
         yield from _pool(self._watched.pool)
 
 

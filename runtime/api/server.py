@@ -7,8 +7,6 @@ import contextlib
 import os
 import resource
 import signal
-import socket
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -18,7 +16,6 @@ from grpc_reflection.v1alpha import reflection
 
 from runtime.api.admin import AdminServicer
 from runtime.api.approvals import ApprovalsServicer
-from runtime.api.catalog_setup import open_catalog
 from runtime.api.config import DaemonConfig
 from runtime.api.housekeeping import (
     Reloader,
@@ -34,10 +31,11 @@ from runtime.api.interceptors import ServerInterceptor
 from runtime.api.logs import configure_logging
 from runtime.api.metrics import Metrics, Watched
 from runtime.api.metrics_listener import MetricsListener
-from runtime.api.preflight import PRIVATE_SOCKET, preflight
+from runtime.api.preflight import preflight
 from runtime.api.relay import Relay
 from runtime.api.sessions import SessionsServicer
 from runtime.api.skill_runtime import SkillRuntimeServicer
+from runtime.api.startup import lock_state_dir, open_catalog, prepare_socket, private_socket
 from runtime.api.tlsfront import certified_principal, server_context
 from runtime.api.workspace import WorkspaceServicer
 from runtime.approvals.gate import SYSTEM_ACTOR, ApprovalGate
@@ -54,13 +52,16 @@ from runtime.auth.tokens import TokenStore, load_server_key
 from runtime.core.admission import Admission
 from runtime.core.commands import SessionCommands
 from runtime.core.invoke import Invocations
+from runtime.core.quarantine_store import QuarantineStore
+from runtime.core.quarantines import Quarantines
 from runtime.core.recovery import Recovery, recover
 from runtime.core.sessions import Sessions
+from runtime.core.signature_gate import SignatureGate
 from runtime.core.signers import SignerStore
 from runtime.core.snapshots import SkillSnapshots
 from runtime.core.store import Store
 from runtime.core.tools import ToolCalls
-from runtime.errors import ConfigError, WrongState
+from runtime.errors import WrongState
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -77,7 +78,6 @@ from runtime.secrets.oauth import OAuthBroker
 from runtime.secrets.store import SecretStore
 from runtime.state.schema import open_main
 from runtime.util.clock import SYSTEM_CLOCK
-from runtime.util.fsio import hold_exclusive
 
 __all__ = [
     "ADMIN_SERVICE_NAME",
@@ -99,39 +99,6 @@ ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
 APPROVALS_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Approvals"].full_name
 
 
-def _lock_state_dir(state_dir: Path) -> int:
-    """One daemon per state directory: it owns the cgroups and records found there."""
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return hold_exclusive(
-        state_dir / "daemon.lock",
-        busy=f"{state_dir}: another skillrt daemon is using this state directory",
-    )
-
-
-def _prepare_socket(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-    if not path.exists():
-        return
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink()  # left behind by a daemon that died
-    else:
-        raise ConfigError(f"{path}: another daemon is already listening on this socket")
-    finally:
-        probe.close()
-
-
-def _private_socket(state_dir: Path) -> Path:
-    """gRPC's own socket, in the state directory that only this daemon uses (it holds the
-    lock): one left by a daemon that died is removed. Its path's length passed the preflight."""
-    path = state_dir / PRIVATE_SOCKET
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    return path
-
-
 async def serve(
     config: DaemonConfig,
     *,
@@ -146,7 +113,7 @@ async def serve(
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     os.umask(0o077)  # state files (databases and their -wal/-shm, keys, logs) are private
-    lock = _lock_state_dir(config.state_dir)
+    lock = lock_state_dir(config.state_dir)
     db = open_main(config.database)
     store = Store(db)
     tokens = TokenStore(db, load_server_key(config.server_key))
@@ -181,10 +148,6 @@ async def _serve(
     profiles = ProfileStore(config.profiles_dir)
     snapshots = SkillSnapshots(config.snapshot_root)
     snapshots.open()  # a root the sandbox user cannot reach, or others may write, stops the start
-    signers = SignerStore(tokens.db)
-    catalog, signatures = open_catalog(
-        config, profiles=profiles, snapshots=snapshots, signers=signers
-    )
     # A log with entries and no chain key stops the start: keying it is the operator's act.
     require_chain_key(config.audit_keys, config.audit_log)
     metrics = Metrics()  # counts what the audit log records; served only if configured
@@ -192,6 +155,12 @@ async def _serve(
     audit_log.bind(asyncio.get_running_loop())
     await repair_audit(audit_log)
     audit_recovery(audit_log, recovery)
+    quarantines = Quarantines(
+        store=QuarantineStore(store.db), settings=config.quarantine, audit_log=audit_log
+    )
+    await quarantines.load()  # in force again before the first call
+    signatures = SignatureGate(SignerStore(tokens.db), required=config.require_signed)
+    catalog = open_catalog(config, profiles, snapshots, gates=[signatures, quarantines.gate])
 
     def record_token(change: str, fields: dict[str, Any]) -> None:
         # Written through rather than queued: the token is made only once this returns.
@@ -220,6 +189,7 @@ async def _serve(
         audit_log=audit_log,
         resolve_secrets=lambda names: asyncio.to_thread(broker.resolve, names),
     )
+    quarantines.watch(invocations.runner)
     sessions = Sessions(
         settings=config.sessions,
         profiles=profiles,
@@ -240,7 +210,7 @@ async def _serve(
         record=record_token,
     )
     keeper.refresh()
-    upstream = _private_socket(config.state_dir)
+    upstream = private_socket(config.state_dir)
     relay = Relay(upstream)
     lockout = Lockout(config.lockout)
     authenticator = Authenticator(
@@ -250,14 +220,22 @@ async def _serve(
         keyholders=frozenset({0, os.geteuid()}),  # root, and the user the daemon runs as
         on_failure=lambda peer, token_id: audit_auth_failure(audit_log, peer, token_id),
     )
-    metrics.watch(Watched(admission=admission, pool=pool, lockout=lockout, approvals=approvals))
+    metrics.watch(
+        Watched(
+            admission=admission,
+            pool=pool,
+            lockout=lockout,
+            approvals=approvals,
+            quarantines=quarantines,
+        )
+    )
     metrics_listener = MetricsListener(metrics.exposition)
 
     def reload_by(actor: str) -> list[str]:
         if reload is None:
             raise WrongState("this daemon was started without a configuration to reload")
         return reload_config(
-            reload, current, invocations, lockout, signatures, audit_log, actor=actor
+            reload, current, invocations, lockout, signatures, audit_log, quarantines, actor=actor
         )
 
     server = grpc.aio.server(
@@ -291,8 +269,10 @@ async def _serve(
             audit_log=audit_log,
             pool=pool,
             store=store,
-            signers=signers,
+            signers=signatures.signers,
             reload=reload_by,
+            quarantines=quarantines,
+            catalog=catalog,
         ),
         server,
     )
@@ -303,7 +283,9 @@ async def _serve(
         WorkspaceServicer(sessions.files), server
     )
     pb_grpc.add_ApprovalsServicer_to_server(  # type: ignore[no-untyped-call]
-        ApprovalsServicer(invocations=invocations, catalog=catalog, audit_log=audit_log),
+        ApprovalsServicer(
+            invocations=invocations, catalog=catalog, audit_log=audit_log, quarantines=quarantines
+        ),
         server,
     )
     health_servicer = health.aio.HealthServicer()
@@ -320,7 +302,7 @@ async def _serve(
         server,
     )
     await metrics_listener.listen(config.metrics_listen)
-    _prepare_socket(config.socket_path)
+    prepare_socket(config.socket_path)
     # gRPC listens only where the daemon's listeners relay to: they name each caller.
     server.add_insecure_port(f"unix:{upstream}")
     await server.start()

@@ -38,6 +38,8 @@ __all__ = [
     "SESSION_ENDED",
     "SIGNER_DISTRUSTED",
     "SIGNER_TRUSTED",
+    "SKILL_QUARANTINED",
+    "SKILL_RELEASED",
     "TOKEN_CHANGES",
     "TOKEN_CREATED",
     "TOKEN_REVOKED",
@@ -76,6 +78,10 @@ EGRESS_DECIDED = "egress.decided"  # one network connection a sandbox asked for,
 DAEMON_RECOVERED = "daemon.recovered"  # a start after an unclean stop, and what it cleaned up
 SESSION_CREATED = "session.created"
 SESSION_ENDED = "session.ended"  # destroyed, expired, or ended by a daemon stop or restart
+# A skill content refused until released: by the daemon ("automatic", with the trips that
+# crossed a threshold) or by an operator (with the reason given); and its release.
+SKILL_QUARANTINED = "skill.quarantined"
+SKILL_RELEASED = "skill.released"
 AUDIT_REPAIRED = "audit.repaired"  # a torn tail cut off: how many bytes, after which seq
 AUDIT_ADOPTED = "audit.adopted"  # an unkeyed log keyed by the operator, unkeyed up to a seq
 # Written by retention only, so it is not in EVENTS: no caller may append one.
@@ -87,6 +93,8 @@ EVENTS = frozenset(
         AUDIT_ADOPTED,
         SESSION_CREATED,
         SESSION_ENDED,
+        SKILL_QUARANTINED,
+        SKILL_RELEASED,
         DAEMON_RECOVERED,
         AUTH_FAILED,
         RPC_CALLED,

@@ -78,6 +78,11 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     _ADMIN + "TrustSigner": frozenset({Role.OWNER}),
     _ADMIN + "DistrustSigner": frozenset({Role.OWNER}),
     _ADMIN + "ListSigners": frozenset({Role.OWNER, Role.ADMIN}),
+    # Operators quarantine and release skills; a viewer may see which are quarantined. An agent
+    # learns of a quarantine from the call it refuses.
+    _ADMIN + "QuarantineSkill": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "ReleaseSkill": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "ListQuarantines": frozenset({Role.OWNER, Role.ADMIN, Role.VIEWER}),
     _APPROVALS + "ListApprovals": _DECIDERS,
     _APPROVALS + "WatchApprovals": _DECIDERS,
     _APPROVALS + "Decide": _DECIDERS,

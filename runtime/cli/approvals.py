@@ -9,6 +9,7 @@ from typing import Any
 
 from runtime.api.convert_results import overrides_from_proto
 from runtime.cli.connect import call, target_flags
+from runtime.cli.quarantine import describe, quarantine_dict
 from runtime.cli.untrusted import printable
 from runtime.core.scope import Scope, scope_lines
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -24,7 +25,11 @@ def register(verbs: Any) -> None:
     listing = actions.add_parser("list", help="approval requests")
     listing.add_argument("--state", choices=_STATES)
     listing.add_argument("--json", action="store_true")
-    watch = actions.add_parser("watch", help="print each pending and new request as it comes")
+    watch = actions.add_parser(
+        "watch",
+        help="print each pending and new request as it comes, and each skill quarantined (with "
+        '--json, a line {"quarantine": {...}})',
+    )
     watch.add_argument("--json", action="store_true")
     approve = actions.add_parser("approve", help="approve a pending request")
     approve.add_argument("id")
@@ -115,6 +120,16 @@ def _show(approval: pb.Approval) -> str:
     )
 
 
+def _watched(approval: pb.Approval, *, as_json: bool) -> str:
+    """A request, or the notice of a skill quarantined (the watch's only other message)."""
+    if approval.HasField("quarantine"):
+        notice = approval.quarantine
+        if as_json:
+            return json.dumps({"quarantine": quarantine_dict(notice)})
+        return f"QUARANTINED {describe(notice)}\n    release: skillrt skills release {notice.skill}"
+    return json.dumps(approval_dict(approval)) if as_json else _show(approval)
+
+
 def cmd_approvals(args: argparse.Namespace) -> int:
     if args.action == "list":
         state = pb.ApprovalState.Value(f"APPROVAL_STATE_{args.state.upper()}") if args.state else 0
@@ -127,11 +142,8 @@ def cmd_approvals(args: argparse.Namespace) -> int:
     if args.action == "watch":
 
         def follow(client: Any) -> None:
-            for approval in client.watch_approvals():
-                print(
-                    json.dumps(approval_dict(approval)) if args.json else _show(approval),
-                    flush=True,
-                )
+            for approval in client.watch_approvals(quarantines=True):
+                print(_watched(approval, as_json=args.json), flush=True)
 
         call(args, follow)
         return 0

@@ -9,7 +9,9 @@ from typing import Any
 
 from runtime.api import config as daemon_config
 from runtime.api.preflight import Preflight, preflight
+from runtime.core.quarantine import QuarantineSettings
 from runtime.errors import ConfigError, SkillRuntimeError
+from runtime.util.units import format_duration
 
 __all__ = ["cmd_config_check", "register"]
 
@@ -63,5 +65,13 @@ def _summary(config: daemon_config.DaemonConfig, found: Preflight) -> list[str]:
         "profiles": f"{config.profiles_dir} ({', '.join(found.profiles)})",
         "policy": f"{found.policy_file}{policy}",
         "pool": "on" if config.pool.enabled else "off",
+        "quarantine": _quarantine(config.quarantine),
     }
     return [f"  {name:<10} {value}" for name, value in lines.items()]
+
+
+def _quarantine(settings: QuarantineSettings) -> str:
+    if not settings.enabled:
+        return "off"
+    window = format_duration(settings.window_ms)
+    return f"on (window {window}, running calls: {settings.running.value})"

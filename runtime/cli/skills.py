@@ -18,7 +18,7 @@ from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 __all__ = ["cmd_skills", "register"]
 
 # The modules whose verbs are actions of ``skills`` (each has ``register(actions)``).
-_ACTION_MODULES: tuple[str, ...] = ("signing",)
+_ACTION_MODULES: tuple[str, ...] = ("signing", "quarantine")
 
 
 def register(verbs: Any) -> None:

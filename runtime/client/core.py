@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from runtime.api.convert_results import limits_to_proto
 from runtime.api.locations import default_socket
 from runtime.client.operations import AsyncOperatorCalls, OperatorCalls
+from runtime.client.quarantine import QuarantineCalls
 from runtime.client.sessions import SessionCalls
 from runtime.errors import BadRequest
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
@@ -109,7 +110,7 @@ def invoke_request(
     )
 
 
-class Client(SessionCalls, OperatorCalls):
+class Client(SessionCalls, OperatorCalls, QuarantineCalls):
     def __init__(
         self, target: str | None = None, *, token: str | None = None, tls: Tls | None = None
     ) -> None:
@@ -251,8 +252,12 @@ class Client(SessionCalls, OperatorCalls):
         )
         return list(response.approvals)
 
-    def watch_approvals(self) -> Iterator[pb.Approval]:
-        yield from self._approvals.WatchApprovals(pb.WatchApprovalsRequest(), metadata=self._meta)
+    def watch_approvals(self, *, quarantines: bool = False) -> Iterator[pb.Approval]:
+        """Pending requests, then each new one; with ``quarantines``, also a notice of each
+        skill quarantined meanwhile (an ``Approval`` whose ``quarantine`` alone is set)."""
+        yield from self._approvals.WatchApprovals(
+            pb.WatchApprovalsRequest(quarantines=quarantines), metadata=self._meta
+        )
 
     def decide(self, approval_id: str, *, approve: bool, reason: str) -> pb.Approval:
         decided: pb.Approval = self._approvals.Decide(

@@ -17,7 +17,7 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -37,7 +37,7 @@ from runtime.core.invocation import (
 )
 from runtime.core.live import LiveRun, LiveRuns
 from runtime.core.records import InvocationRecord, State
-from runtime.core.spec import Prepared, with_secrets
+from runtime.core.spec import Label, Prepared, with_secrets
 from runtime.core.store import Store
 from runtime.errors import SkillRuntimeError, StateUnwritable, WrongState
 from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
@@ -47,7 +47,7 @@ from runtime.sandbox.started import Sandbox
 from runtime.util.aio import to_the_end
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
-__all__ = ["Hold", "Runner", "SecretResolver", "cpu_ms"]
+__all__ = ["Hold", "Runner", "SecretResolver", "TripObserver", "cpu_ms"]
 
 log = structlog.get_logger("skillrt.invocations")
 
@@ -55,6 +55,18 @@ SecretResolver = Callable[[tuple[str, ...]], Awaitable[dict[str, bytes]]]
 # A before_return call's result waits for a person: this files the approval request.
 Hold = Callable[[InvocationRecord], Awaitable[ApprovalRecord]]
 _T = TypeVar("_T")
+
+
+class TripObserver(Protocol):
+    """Hears how each skill call trips the sandbox (the daemon's quarantine)."""
+
+    def egress_denied(self, label: Label) -> None:
+        """A connection the call asked for was refused, as it happens."""
+        ...
+
+    async def ended(self, label: Label, result: SandboxResult, invocation_id: str) -> None:
+        """The call's result, before its end is recorded and answered."""
+        ...
 
 
 class Runner:
@@ -77,6 +89,9 @@ class Runner:
         self._sinks: dict[str, EventSink] = {}  # callers still connected, by invocation
         self.live = LiveRuns(clock)  # what runs now: use and output so far, for watchers
         self.ends = Endings(store=store, audit_log=audit_log, live=self.live, clock=clock)
+        self.trips: TripObserver | None = None  # set by the daemon's quarantine
+        self._labels: dict[str, Label] = {}  # what each task runs, to stop a skill's calls
+        self._why: dict[str, str] = {}  # why a task was cancelled, when not by its caller
 
     def start(
         self,
@@ -90,9 +105,12 @@ class Runner:
         live = self.live.begin(record.id, prepared.spec.limits.output_bytes)
         task = asyncio.create_task(self._run(record, prepared, ticket, sink, hold, live))
         self._tasks[record.id] = task
+        self._labels[record.id] = prepared.label
 
         def ended(_: object) -> None:
             self._tasks.pop(record.id, None)
+            self._labels.pop(record.id, None)
+            self._why.pop(record.id, None)
             self.live.end(record.id)
 
         task.add_done_callback(ended)
@@ -141,6 +159,21 @@ class Runner:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(task)
 
+    def stop(self, skill: str, content_hash: str, why: str, *, spare: str | None = None) -> int:
+        """Cancel every call of ``skill`` at ``content_hash`` (running, or waiting for a slot)
+        but ``spare``, each ending cancelled with ``why``; returns how many. Not awaited: the
+        caller may be one of the calls' own ends."""
+        stopped = 0
+        for invocation_id, label in list(self._labels.items()):
+            task = self._tasks.get(invocation_id)
+            if task is None or invocation_id == spare:
+                continue
+            if (label.skill, label.content_hash) == (skill, content_hash):
+                self._why[invocation_id] = why
+                task.cancel()
+                stopped += 1
+        return stopped
+
     async def drain(self, grace_seconds: float) -> None:
         """Let running invocations finish for up to ``grace_seconds``, then cancel the rest."""
         tasks = list(self._tasks.values())
@@ -185,7 +218,8 @@ class Runner:
             if run.output is not None or result.status is Status.OK:
                 output_json = json.dumps(run.output)
         except asyncio.CancelledError:
-            result = failed_result(Status.CANCELLED, "cancelled", wall_ms=self._since(started))
+            why = self._why.get(record.id, "cancelled")
+            result = failed_result(Status.CANCELLED, why, wall_ms=self._since(started))
             result = replace(result, usage=replace(result.usage, cpu_ms=spent_ms[0]))
         except StateUnwritable as exc:
             # Not the sandbox's failure: the daemon could not audit or record the run.
@@ -207,10 +241,23 @@ class Runner:
             work = self.or_end(record.id, self._hold(record, result, output_json, sink, hold))
         else:
             work = self.ends.finish(record.id, result, output_json, sink)
-        ended = await to_the_end(work, then_cancel=False)
+        ended = await to_the_end(self._counted(record, prepared, result, work), then_cancel=False)
         if refused is not None:
             raise refused
         return ended
+
+    async def _counted(
+        self,
+        record: InvocationRecord,
+        prepared: Prepared,
+        result: SandboxResult,
+        end: Awaitable[_T],
+    ) -> _T:
+        """``end``, once the call's trips are counted: a call that quarantines its skill is
+        answered only after the quarantine is in force."""
+        if self.trips is not None and prepared.quarantinable:
+            await self.trips.ended(prepared.label, result, record.id)
+        return await end
 
     async def or_end(self, invocation_id: str, work: Awaitable[_T]) -> _T:
         """``work`` on an invocation that exists; if the daemon's state cannot be written
@@ -280,6 +327,8 @@ class Runner:
                 invocation_id=record.id,
                 **egress_dict(attempt),
             )
+            if not attempt.allowed and self.trips is not None and prepared.quarantinable:
+                self.trips.egress_denied(prepared.label)
 
         label = prepared.label
         warm = PoolLabel(

@@ -59,6 +59,9 @@ class Prepared:
     # It may run in a sandbox started ahead of it (the warm pool): only a call no person has to
     # approve before it runs, so that such a tool's code never starts before its approval.
     warm: bool = False
+    # A call of a skill's tool: its trips of the sandbox count toward the skill's quarantine
+    # (runtime/core/quarantine.py). A session command is no skill's call.
+    quarantinable: bool = False
 
 
 def build_spec(
@@ -173,6 +176,7 @@ def prepare(
         stdin=json.dumps(input_value).encode(),
         secrets=_grant(skill),
         snapshots=(skill.snapshot,),
+        quarantinable=True,
     )
 
 

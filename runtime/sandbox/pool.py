@@ -168,12 +168,13 @@ class WarmPool:
         for key in list(self._keys.values()):
             self._retire(key, "the pool's settings changed")
 
-    def forget(self, skill: str, tool: str) -> None:
-        """Retire every key of ``skill``'s ``tool`` (its calls now need approval before they
-        run, or are denied: no sandbox of it may be running ahead of one)."""
+    def forget(self, skill: str, tool: str | None = None) -> None:
+        """Retire every key of ``skill``'s ``tool``, or of all its tools (its calls now need
+        approval before they run, or are refused: no sandbox of it may be running ahead of
+        one)."""
         for key in list(self._keys.values()):
-            if (key.label.skill, key.label.tool) == (skill, tool):
-                self._retire(key, "its calls need approval before they run, or are denied")
+            if key.label.skill == skill and tool in (None, key.label.tool):
+                self._retire(key, "its calls need approval before they run, or are refused")
 
     def status(self) -> PoolStatus:
         for key in self._keys.values():

@@ -13,7 +13,8 @@ from runtime.state.db import Database, Migration
 
 __all__ = ["MAIN", "SECRETS", "open_main", "open_secrets"]
 
-# skillrt.db: invocations, API tokens, approval requests, standing rules and trusted signers.
+# skillrt.db: invocations, API tokens, approval requests, standing rules, trusted signers and
+# quarantines.
 MAIN: tuple[Migration, ...] = (
     Migration(
         version=1,
@@ -115,6 +116,28 @@ CREATE TABLE signers (
     trusted_by TEXT NOT NULL,
     trusted_ms INTEGER NOT NULL
 );
+""",
+    ),
+    # Skill contents refused until released (runtime/core/quarantine_store.py). Released rows are
+    # kept as history; the partial index allows one active quarantine per content.
+    Migration(
+        version=4,
+        description="quarantined skills",
+        sql="""
+CREATE TABLE quarantines (
+    id INTEGER PRIMARY KEY,
+    skill TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    counts_json TEXT NOT NULL,
+    since_ms INTEGER NOT NULL,
+    quarantined_by TEXT NOT NULL,
+    released_by TEXT,
+    released_ms INTEGER
+);
+CREATE UNIQUE INDEX quarantines_active ON quarantines (skill, content_hash)
+    WHERE released_ms IS NULL;
 """,
     ),
 )

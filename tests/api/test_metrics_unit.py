@@ -101,3 +101,14 @@ def test_each_daemon_has_its_own_registry() -> None:
     first.audited(events.AUTH_FAILED, {"peer": "uid:1000"})
     assert sample(first, "skillrt_auth_failures_total") == 1
     assert sample(second, "skillrt_auth_failures_total") == 0
+
+
+def test_a_quarantine_is_counted_by_skill_and_kind() -> None:
+    """Each skill.quarantined entry counts once, by skill and the kind that tripped it."""
+    metrics = Metrics()
+    fields = {"skill": "probe", "content_hash": "sha256:a", "reason": "r", "counts": {}}
+    metrics.audited(events.SKILL_QUARANTINED, {**fields, "kind": "seccomp_kills"})
+    metrics.audited(events.SKILL_QUARANTINED, {**fields, "kind": "manual"})
+    total = "skillrt_quarantines_total"
+    assert sample(metrics, total, skill="probe", kind="seccomp_kills") == 1
+    assert sample(metrics, total, skill="probe", kind="manual") == 1

@@ -39,3 +39,11 @@ def test_only_owner_changes_trusted_signers() -> None:
 def test_approver_cannot_invoke() -> None:
     """Approvers decide approvals; they do not run skills."""
     assert Role.APPROVER not in allowed_roles("/skillrt.v1.SkillRuntime/Invoke")
+
+
+def test_operators_quarantine_and_viewers_only_list() -> None:
+    """Owners and admins quarantine and release skills; viewers may list; agents neither."""
+    for method in ("QuarantineSkill", "ReleaseSkill"):
+        assert allowed_roles(f"/skillrt.v1.Admin/{method}") == {Role.OWNER, Role.ADMIN}
+    listing = allowed_roles("/skillrt.v1.Admin/ListQuarantines")
+    assert listing == {Role.OWNER, Role.ADMIN, Role.VIEWER}

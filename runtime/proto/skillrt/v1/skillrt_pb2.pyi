@@ -632,7 +632,7 @@ class RotateTokenRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., overlap_seconds: _Optional[int] = ...) -> None: ...
 
 class Approval(_message.Message):
-    __slots__ = ("id", "invocation_id", "state", "mode", "skill", "skill_version", "skill_content_hash", "tool", "input_json", "input_hash", "requested_by", "created_at_ms", "expires_at_ms", "permissions", "limits", "decided_by", "decided_at_ms", "reason", "profile", "elevated")
+    __slots__ = ("id", "invocation_id", "state", "mode", "skill", "skill_version", "skill_content_hash", "tool", "input_json", "input_hash", "requested_by", "created_at_ms", "expires_at_ms", "permissions", "limits", "decided_by", "decided_at_ms", "reason", "profile", "elevated", "quarantine")
     ID_FIELD_NUMBER: _ClassVar[int]
     INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -653,6 +653,7 @@ class Approval(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     ELEVATED_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINE_FIELD_NUMBER: _ClassVar[int]
     id: str
     invocation_id: str
     state: ApprovalState
@@ -673,7 +674,8 @@ class Approval(_message.Message):
     reason: str
     profile: str
     elevated: bool
-    def __init__(self, id: _Optional[str] = ..., invocation_id: _Optional[str] = ..., state: _Optional[_Union[ApprovalState, str]] = ..., mode: _Optional[str] = ..., skill: _Optional[str] = ..., skill_version: _Optional[str] = ..., skill_content_hash: _Optional[str] = ..., tool: _Optional[str] = ..., input_json: _Optional[str] = ..., input_hash: _Optional[str] = ..., requested_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., decided_by: _Optional[str] = ..., decided_at_ms: _Optional[int] = ..., reason: _Optional[str] = ..., profile: _Optional[str] = ..., elevated: _Optional[bool] = ...) -> None: ...
+    quarantine: Quarantine
+    def __init__(self, id: _Optional[str] = ..., invocation_id: _Optional[str] = ..., state: _Optional[_Union[ApprovalState, str]] = ..., mode: _Optional[str] = ..., skill: _Optional[str] = ..., skill_version: _Optional[str] = ..., skill_content_hash: _Optional[str] = ..., tool: _Optional[str] = ..., input_json: _Optional[str] = ..., input_hash: _Optional[str] = ..., requested_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., decided_by: _Optional[str] = ..., decided_at_ms: _Optional[int] = ..., reason: _Optional[str] = ..., profile: _Optional[str] = ..., elevated: _Optional[bool] = ..., quarantine: _Optional[_Union[Quarantine, _Mapping]] = ...) -> None: ...
 
 class ListApprovalsRequest(_message.Message):
     __slots__ = ("state",)
@@ -688,8 +690,10 @@ class ListApprovalsResponse(_message.Message):
     def __init__(self, approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ...) -> None: ...
 
 class WatchApprovalsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("quarantines",)
+    QUARANTINES_FIELD_NUMBER: _ClassVar[int]
+    quarantines: bool
+    def __init__(self, quarantines: _Optional[bool] = ...) -> None: ...
 
 class DecideRequest(_message.Message):
     __slots__ = ("id", "approve", "reason")
@@ -754,3 +758,62 @@ class DeleteRuleRequest(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class Quarantine(_message.Message):
+    __slots__ = ("skill", "skill_content_hash", "kind", "reason", "counts", "quarantined_at_ms", "quarantined_by", "released_by", "released_at_ms")
+    class CountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    SKILL_CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_BY_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_BY_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    skill: str
+    skill_content_hash: str
+    kind: str
+    reason: str
+    counts: _containers.ScalarMap[str, int]
+    quarantined_at_ms: int
+    quarantined_by: str
+    released_by: str
+    released_at_ms: int
+    def __init__(self, skill: _Optional[str] = ..., skill_content_hash: _Optional[str] = ..., kind: _Optional[str] = ..., reason: _Optional[str] = ..., counts: _Optional[_Mapping[str, int]] = ..., quarantined_at_ms: _Optional[int] = ..., quarantined_by: _Optional[str] = ..., released_by: _Optional[str] = ..., released_at_ms: _Optional[int] = ...) -> None: ...
+
+class QuarantineSkillRequest(_message.Message):
+    __slots__ = ("skill", "reason")
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    skill: str
+    reason: str
+    def __init__(self, skill: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReleaseSkillRequest(_message.Message):
+    __slots__ = ("skill",)
+    SKILL_FIELD_NUMBER: _ClassVar[int]
+    skill: str
+    def __init__(self, skill: _Optional[str] = ...) -> None: ...
+
+class ReleaseSkillResponse(_message.Message):
+    __slots__ = ("released",)
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    released: _containers.RepeatedCompositeFieldContainer[Quarantine]
+    def __init__(self, released: _Optional[_Iterable[_Union[Quarantine, _Mapping]]] = ...) -> None: ...
+
+class ListQuarantinesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListQuarantinesResponse(_message.Message):
+    __slots__ = ("quarantines",)
+    QUARANTINES_FIELD_NUMBER: _ClassVar[int]
+    quarantines: _containers.RepeatedCompositeFieldContainer[Quarantine]
+    def __init__(self, quarantines: _Optional[_Iterable[_Union[Quarantine, _Mapping]]] = ...) -> None: ...

@@ -483,6 +483,21 @@ class AdminStub:
                 request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListSignersRequest.SerializeToString,
                 response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListSignersResponse.FromString,
                 _registered_method=True)
+        self.QuarantineSkill = channel.unary_unary(
+                '/skillrt.v1.Admin/QuarantineSkill',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.QuarantineSkillRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.Quarantine.FromString,
+                _registered_method=True)
+        self.ReleaseSkill = channel.unary_unary(
+                '/skillrt.v1.Admin/ReleaseSkill',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ReleaseSkillRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ReleaseSkillResponse.FromString,
+                _registered_method=True)
+        self.ListQuarantines = channel.unary_unary(
+                '/skillrt.v1.Admin/ListQuarantines',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -548,9 +563,9 @@ class AdminServicer:
 
     def Reload(self, request, context):
         """Re-reads the configuration file, exactly as SIGHUP does: rate limits, the approval timeout,
-        the lockout policy, the warm pool's settings and [catalog] require_signed apply at once. A
-        file with an error changes nothing and is FAILED_PRECONDITION naming the error (owners and
-        admins; audited).
+        the lockout policy, the warm pool's and the quarantine's settings and [catalog]
+        require_signed apply at once. A file with an error changes nothing and is
+        FAILED_PRECONDITION naming the error (owners and admins; audited).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -574,6 +589,32 @@ class AdminServicer:
 
     def ListSigners(self, request, context):
         """The trusted signers, with their public keys (owners and admins).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QuarantineSkill(self, request, context):
+        """Quarantine: a skill content whose calls keep tripping the sandbox is refused (Invoke is
+        FAILED_PRECONDITION naming the quarantine) until an operator releases it. The daemon
+        quarantines by itself ([quarantine] in the configuration); these act by hand.
+        Quarantines the skill as it is now (bound to its current content hash), with a reason; its
+        calls already running are killed or finish as configured (owners and admins; audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseSkill(self, request, context):
+        """Releases every quarantine of the skill, whatever its content, and starts its counts of
+        trips over (owners and admins; audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListQuarantines(self, request, context):
+        """The quarantines in force, oldest first (owners, admins and viewers).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -641,6 +682,21 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.ListSigners,
                     request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListSignersRequest.FromString,
                     response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListSignersResponse.SerializeToString,
+            ),
+            'QuarantineSkill': grpc.unary_unary_rpc_method_handler(
+                    servicer.QuarantineSkill,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.QuarantineSkillRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.Quarantine.SerializeToString,
+            ),
+            'ReleaseSkill': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseSkill,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ReleaseSkillRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ReleaseSkillResponse.SerializeToString,
+            ),
+            'ListQuarantines': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuarantines,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -978,6 +1034,87 @@ class Admin:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def QuarantineSkill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/QuarantineSkill',
+            skillrt_dot_v1_dot_skillrt__pb2.QuarantineSkillRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.Quarantine.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseSkill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/ReleaseSkill',
+            skillrt_dot_v1_dot_skillrt__pb2.ReleaseSkillRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ReleaseSkillResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuarantines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/ListQuarantines',
+            skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class ApprovalsStub:
     """The human-in-the-loop gate for elevated tools (approver, admin and owner roles).
@@ -1033,7 +1170,8 @@ class ApprovalsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchApprovals(self, request, context):
-        """Every pending request now, then each new one as it arrives (for chat bots and UIs).
+        """Every pending request now, then each new one as it arrives (for chat bots and UIs); with
+        `quarantines`, also each skill quarantined meanwhile (an Approval with only `quarantine`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
