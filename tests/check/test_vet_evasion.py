@@ -1,0 +1,47 @@
+"""What a hostile skill author tries against `skillrt vet`: code its readers choke on, code
+hidden where no reader looks, and files planted beside the folder. Each must be caught (or
+refused in one line), never passed in silence nor answered with a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.check.test_vet import vet
+from tests.check.vet_fixtures import SKILL_MD
+
+TOOL_TOML = """\
+version = "1.0.0"
+profile = "default"
+
+[[tools]]
+name = "go"
+entrypoint = ["/usr/bin/python3", "-I", "-S", "/skill/main.py"]
+input_schema = {{ type = "object" }}
+{more}"""
+
+
+def write_skill(root: Path, name: str, main: str, *, more_toml: str = "") -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(SKILL_MD.format(name=name))
+    (folder / "skill.toml").write_text(TOOL_TOML.format(more=more_toml))
+    (folder / "main.py").write_text(main)
+    return folder
+
+
+def findings(stdout: str) -> list[dict[str, Any]]:
+    report: dict[str, Any] = json.loads(stdout)
+    found: list[dict[str, Any]] = report["findings"]
+    return found
+
+
+def test_python_nested_past_the_parsers_depth_is_not_analysed(tmp_path: Path) -> None:
+    """A file nested deeper than CPython's parser goes is reported "not analysed", not a
+    traceback: vet exits 1 with its report."""
+    folder = write_skill(tmp_path, "deep", "x = " + "-" * 200_000 + "1\n")
+    done = vet(str(folder), "--json", "--no-record")
+    assert done.returncode == 1, done.stderr
+    found = [f for f in findings(done.stdout) if f["file"] == "main.py"]
+    assert [(f["severity"], f["check"]) for f in found] == [("medium", "coverage")], found
