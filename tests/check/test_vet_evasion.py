@@ -45,3 +45,14 @@ def test_python_nested_past_the_parsers_depth_is_not_analysed(tmp_path: Path) ->
     assert done.returncode == 1, done.stderr
     found = [f for f in findings(done.stdout) if f["file"] == "main.py"]
     assert [(f["severity"], f["check"]) for f in found] == [("medium", "coverage")], found
+
+
+def test_an_error_naming_a_planted_file_escapes_its_control_characters(tmp_path: Path) -> None:
+    """A file named with a terminal escape (here a link out of the folder, which vet refuses)
+    is named in the error line with the escape written out, never sent to the terminal."""
+    folder = write_skill(tmp_path, "named", "print(1)\n")
+    (folder / "x\x1b]0;owned\x07").symlink_to("/etc/passwd")
+    done = vet(str(folder), "--no-record")
+    assert done.returncode == 2, done.stdout
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+    assert "x\\x1b]0;owned\\x07: a symlink leading out of the skill folder" in done.stderr
