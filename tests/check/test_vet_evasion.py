@@ -56,3 +56,20 @@ def test_an_error_naming_a_planted_file_escapes_its_control_characters(tmp_path:
     assert done.returncode == 2, done.stdout
     assert "\x1b" not in done.stderr and "\x07" not in done.stderr
     assert "x\\x1b]0;owned\\x07: a symlink leading out of the skill folder" in done.stderr
+
+
+def test_a_link_planted_at_the_records_temporary_name_is_not_written_through(
+    tmp_path: Path,
+) -> None:
+    """A link planted beside the folder where the record used to be written first
+    (`NAME.vet.json.tmp`) is left alone: the file it leads to keeps its bytes, and the record
+    is a file of its own."""
+    folder = write_skill(tmp_path, "planted", "print(1)\n")
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (tmp_path / "planted.vet.json.tmp").symlink_to(victim)
+    done = vet(str(folder), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert victim.read_text() == "precious\n"
+    record = tmp_path / "planted.vet.json"
+    assert not record.is_symlink() and json.loads(record.read_text())["skill"] == "planted"
