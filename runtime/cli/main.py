@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from runtime import __version__
+from runtime.cli.untrusted import printable
 from runtime.errors import BadRequest, SkillRuntimeError
 
 __all__ = ["EXIT_USAGE", "VERB_MODULES", "build_parser", "main"]
@@ -105,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except SkillRuntimeError as exc:
-        print(f"skillrt: error: {exc}", file=sys.stderr)
+        # Errors name files and fields a skill's author chose: escaped like any untrusted text.
+        print(printable(f"skillrt: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, BadRequest) else 1
     except BrokenPipeError:
         # The reader went away (`| head`); nothing more can be said to it.

@@ -37,6 +37,7 @@ from runtime.core.skillmd import SKILL_NAME
 from runtime.core.vetting import VetRecord, record_from_json
 from runtime.errors import ConfigError, NoSuchEntity, WrongState
 from runtime.util.canonical import canonical_bytes, strict_json
+from runtime.util.fsio import replace_text
 
 __all__ = [
     "DAEMON_SIGNERS",
@@ -159,10 +160,7 @@ def sign(payload: SignedPayload, private_key: Ed25519PrivateKey) -> dict[str, An
 
 def write_signature(document: dict[str, Any], path: Path) -> None:
     """Replace ``path`` whole, so that a reader never sees half a document."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.unlink(missing_ok=True)
-    temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(path)
+    replace_text(path, json.dumps(document, indent=2) + "\n")
 
 
 def unsigned(path: Path) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from runtime.core.skill_files import copy_skill
 from runtime.errors import ConfigError
 from runtime.util.canonical import strict_json
+from runtime.util.fsio import replace_text
 
 __all__ = [
     "RECORD_FORMAT",
@@ -113,13 +114,7 @@ def folder_hash(folder: Path) -> str:
 
 
 def write_record(record: VetRecord, path: Path) -> None:
-    text = json.dumps(record.as_json(), indent=2) + "\n"
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)  # a record not written leaves nothing behind
+    replace_text(path, json.dumps(record.as_json(), indent=2) + "\n")
 
 
 def read_record(path: Path) -> VetRecord:

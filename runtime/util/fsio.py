@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import tempfile
 from pathlib import Path
 
 from runtime.errors import ConfigError
 
-__all__ = ["fsync_dir", "hold_exclusive"]
+__all__ = ["fsync_dir", "hold_exclusive", "replace_text"]
 
 
 def fsync_dir(directory: Path) -> None:
@@ -34,3 +36,20 @@ def hold_exclusive(path: Path, *, busy: str) -> int:
         os.close(fd)
         raise ConfigError(busy) from exc
     return fd
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Replace ``path`` whole with ``text`` (readable by all, mode 0644), so that a reader
+    never sees half of it. The temporary file is new, under a name no one could plant first:
+    a fixed name beside ``path`` may already be a link, and writing through it would overwrite
+    whatever it leads to. OSError when it cannot be written; nothing is left behind."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            os.fchmod(stream.fileno(), 0o644)
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

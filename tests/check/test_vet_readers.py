@@ -114,3 +114,23 @@ def test_python_that_runs_decoded_or_downloaded_text_is_critical() -> None:
         (2, "critical", "decoded-execute"),
         (3, "critical", "eval-fetched"),
     ]
+
+
+def test_python_that_reaches_modules_or_builtins_by_text_is_medium() -> None:
+    """__import__("os").system, importlib.import_module and getattr(builtins, "ex" + "ec")
+    hide their calls: each is a medium dynamic-import; an import statement is not."""
+    source = (
+        "import importlib, builtins, os\n"
+        '__import__("os").system("id")\n'
+        'importlib.import_module("sub" + "process").run(["id"])\n'
+        'getattr(builtins, "ex" + "ec")("print(1)")\n'
+        'getattr(os, "sep")\n'
+    )
+    tree = parse_python(source.encode(), "p.py")
+    assert tree is not None
+    found = sorted(python_findings(tree, "p.py"), key=lambda f: f.line or 0)
+    assert [(f.line, f.severity.label, f.message.split(":")[0]) for f in found] == [
+        (2, "medium", "dynamic-import"),
+        (3, "medium", "dynamic-import"),
+        (4, "medium", "dynamic-import"),
+    ]

@@ -171,6 +171,7 @@ _DECODES = frozenset(
 )
 _FETCHES = frozenset({"urlopen", "urlretrieve", "recv", "recvfrom", "getresponse"})
 _HTTP_CLIENTS = frozenset({"requests", "httpx", "urllib3"})  # requests.get(...) and the like
+_BUILTINS = frozenset({"builtins", "__builtins__"})
 
 
 def line_findings(lines: Iterable[tuple[int, str]], file: str) -> list[VetFinding]:
@@ -194,9 +195,22 @@ def line_findings(lines: Iterable[tuple[int, str]], file: str) -> list[VetFindin
 
 
 def python_findings(tree: ast.Module, file: str) -> list[VetFinding]:
-    """``exec``/``eval``/``compile`` of decoded or downloaded text."""
+    """``exec``/``eval``/``compile`` of decoded or downloaded text, and modules or builtins
+    reached by a name given as text."""
     findings = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _reaches_by_name(node):
+            findings.append(
+                VetFinding(
+                    severity=Severity.MEDIUM,
+                    check=CHECK,
+                    message="dynamic-import: reaches a module or builtin by a name given as "
+                    "text (__import__, import_module, getattr of builtins), which hides the "
+                    "calls it makes from every reader",
+                    file=file,
+                    line=node.lineno,
+                )
+            )
         if not (isinstance(node, ast.Call) and _runs_code(node)):
             continue
         inner = [n for arg in node.args for n in ast.walk(arg) if isinstance(n, ast.Call)]
@@ -224,6 +238,21 @@ def _runs_code(call: ast.Call) -> bool:
         return func.id in _RUNS
     owner = func.value if isinstance(func, ast.Attribute) else None
     return isinstance(owner, ast.Name) and owner.id == "builtins" and _name(call) in _RUNS
+
+
+def _reaches_by_name(call: ast.Call) -> bool:
+    """``__import__(...)``, ``importlib.import_module(...)``, ``getattr(builtins, ...)``:
+    what ``__import__("os").system(...)`` is made of; an ``import`` statement is not."""
+    name = _name(call)
+    if name == "__import__":
+        return True
+    func = call.func
+    if name == "import_module" and isinstance(func, ast.Attribute):
+        return isinstance(func.value, ast.Name) and func.value.id == "importlib"
+    if name == "getattr" and isinstance(func, ast.Name) and call.args:
+        owner = call.args[0]
+        return isinstance(owner, ast.Name) and owner.id in _BUILTINS
+    return False
 
 
 def _fetches(call: ast.Call) -> bool:

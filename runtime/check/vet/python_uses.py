@@ -38,10 +38,12 @@ class PythonScan:
 
 def parse_python(source: bytes, file: str) -> ast.Module | None:
     """The file's syntax tree; None when it is not Python this interpreter reads (bandit says
-    so in its own finding)."""
+    so in its own finding), nested too deeply for its parser included."""
     try:
         return ast.parse(source, filename=file)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # CPython's parser gives up on deep nesting with RecursionError or MemoryError ("parser
+        # stack overflow"): the skill's author chose the input, so it is an answer, not a crash.
         return None
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from runtime import __version__
 from runtime.check.vet import bandit, secret_scan, shellcheck
 from runtime.check.vet.declared import Declared, declared_findings
+from runtime.check.vet.entrypoints import entrypoint_findings, run_as_written
 from runtime.check.vet.files import Language, SkillFile, skill_files
 from runtime.check.vet.instructions import Command, read_instructions
 from runtime.check.vet.model import not_analysed
@@ -60,6 +61,8 @@ def review(directory: Path, profiles: ProfileStore) -> Review:
     skill, scopes, declared = _load(directory, profiles)
     root = skill.snapshot.path
     files = skill_files(root)
+    if isinstance(skill, SkillSpec):
+        files = run_as_written(skill, files)  # what its entrypoints run is read as they run it
     with ThreadPoolExecutor(max_workers=3) as pool:
         running = [pool.submit(m.analyse, root, files) for m in (bandit, shellcheck, secret_scan)]
         own, commands = _own_checks(skill, files, declared)
@@ -205,6 +208,8 @@ def _own_checks(
         else:
             findings.append(_unread(file))
             texts.append(text)
+    if isinstance(skill, SkillSpec):
+        findings += entrypoint_findings(skill)
     findings += declared_findings(declared, uses, texts, whole_environment=whole_environment)
     return findings, commands
 
