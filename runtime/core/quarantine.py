@@ -60,8 +60,8 @@ _PLURALS = {
 
 
 class Running(StrEnum):
-    """What becomes of a skill's calls already admitted (running, or waiting for a sandbox
-    slot) when it is quarantined."""
+    """What becomes of a skill's calls already running when it is quarantined (a call still
+    waiting for a sandbox slot never starts: the runner asks again once it has one)."""
 
     KILL = "kill"
     FINISH = "finish"

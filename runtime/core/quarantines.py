@@ -125,6 +125,10 @@ class Quarantines:
             # went: the call's end is recorded all the same).
             await asyncio.wait([imposing])
 
+    def refusal(self, label: Label) -> str | None:
+        found = self._active.get((label.skill, label.content_hash))
+        return None if found is None else f"not run: skill {label.skill!r} was {found.refusal()}"
+
     def _count(self, label: Label, kinds: Iterable[TripKind], *, spare: str | None) -> None:
         kinds = tuple(kinds)
         key = (label.skill, label.content_hash)

@@ -44,7 +44,7 @@ from runtime.sandbox.egress.attempt import EgressAttempt, egress_dict
 from runtime.sandbox.pool import PoolLabel, WarmPool
 from runtime.sandbox.result import SandboxResult, Status, failed_result
 from runtime.sandbox.started import Sandbox
-from runtime.util.aio import to_the_end
+from runtime.util.aio import cancel_once_started, to_the_end
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["Hold", "Runner", "SecretResolver", "TripObserver", "cpu_ms"]
@@ -66,6 +66,10 @@ class TripObserver(Protocol):
 
     async def ended(self, label: Label, result: SandboxResult, invocation_id: str) -> None:
         """The call's result, before its end is recorded and answered."""
+        ...
+
+    def refusal(self, label: Label) -> str | None:
+        """Why a call of ``label`` that reached its slot may not start now, or None."""
         ...
 
 
@@ -124,7 +128,7 @@ class Runner:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             # The caller went away (deadline, cancellation, shutdown): its sandbox dies with it.
-            task.cancel()
+            cancel_once_started(task)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             raise
@@ -155,7 +159,7 @@ class Runner:
         task = self._tasks.get(invocation_id)
         if task is None:
             return
-        task.cancel()
+        cancel_once_started(task)
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(task)
 
@@ -170,7 +174,7 @@ class Runner:
                 continue
             if (label.skill, label.content_hash) == (skill, content_hash):
                 self._why[invocation_id] = why
-                task.cancel()
+                cancel_once_started(task)
                 stopped += 1
         return stopped
 
@@ -204,6 +208,12 @@ class Runner:
             waiting = self._clock.monotonic()
             await ticket.acquire()
             queued_ms = self._since(waiting)
+            if (why := self._refused(prepared)) is not None:
+                # Its skill was quarantined after the call was admitted (while it waited for a
+                # slot, or before the runner knew of it): it never starts, and ends as the
+                # quarantine ends the calls it finds.
+                self._why[record.id] = why
+                raise asyncio.CancelledError
             prepared = await self._with_secrets(record, prepared)
             await self._record(
                 events.INVOCATION_STARTED,
@@ -245,6 +255,11 @@ class Runner:
         if refused is not None:
             raise refused
         return ended
+
+    def _refused(self, prepared: Prepared) -> str | None:
+        if self.trips is None or not prepared.quarantinable:
+            return None
+        return self.trips.refusal(prepared.label)
 
     async def _counted(
         self,

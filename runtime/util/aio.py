@@ -6,9 +6,19 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["to_the_end"]
+__all__ = ["cancel_once_started", "to_the_end"]
 
 _T = TypeVar("_T")
+
+
+def cancel_once_started(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task``, but only after its first step.
+
+    A task cancelled before it ever ran never enters its body: its ``try``/``finally`` (a slot
+    given back, an end recorded) does not run either. A task's first step is scheduled when the
+    task is made, and the loop runs callbacks in order, so a cancel scheduled now lands inside.
+    """
+    asyncio.get_running_loop().call_soon(task.cancel)
 
 
 async def to_the_end(work: Coroutine[Any, Any, _T], *, then_cancel: bool = True) -> _T:

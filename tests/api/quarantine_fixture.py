@@ -30,7 +30,7 @@ __all__ = ["TRIPPER_NAMES", "Watcher", "World", "make_world"]
 
 SKILLRT = (sys.executable, "-m", "runtime.cli.main")
 # One skill per behaviour under test, so that no test finds another's quarantine.
-TRIPPER_NAMES = ("trip-a", "trip-b", "trip-c", "trip-d", "trip-e", "trip-g")
+TRIPPER_NAMES = ("trip-a", "trip-b", "trip-c", "trip-d", "trip-e", "trip-g", "trip-h", "trip-i")
 
 TRIPPER_MD = "---\nname: {name}\ndescription: Trips the sandbox on demand, for tests.\n---\n"
 TRIPPER_TOML = """version = "1.0.0"
@@ -64,7 +64,10 @@ approval = "before_run"
 entrypoint = ["/usr/bin/python3", "-c", "print('{}')"]
 input_schema = { type = "object" }
 """
-CONFIG = """[quarantine]
+# Two slots: a test can fill them and keep a call waiting.
+CONFIG = """[sandboxes]
+max_running = 2
+[quarantine]
 window = "10m"
 seccomp_kills = 2
 egress_denials = 2

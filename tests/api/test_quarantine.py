@@ -166,6 +166,48 @@ def test_running_calls_are_killed(world: World) -> None:
     assert killed.result.error.startswith("killed: skill 'trip-c' was quarantined since ")
 
 
+def test_a_call_waiting_for_a_slot_never_starts_once_quarantined(world: World) -> None:
+    """With running = "finish", a call still waiting for a slot when its skill is quarantined
+    ends cancelled, saying why, once it gets one: only calls already running finish."""
+    on = world.config.read_text()
+    world.config.write_text(on.replace("[quarantine]\n", '[quarantine]\nrunning = "finish"\n'))
+    ended: dict[str, pb.Invocation] = {}
+
+    def call(key: str, skill: str, tool: str, value: object = None) -> threading.Thread:
+        thread = threading.Thread(
+            target=lambda: ended.__setitem__(key, world.invoke(skill, tool, value))
+        )
+        thread.start()
+        return thread
+
+    try:
+        assert world.cli("reload").returncode == 0
+        blockers = [call(f"blocker{i}", "trip-h", "sleep", {"seconds": 3}) for i in range(2)]
+        running = pb.ListInvocationsRequest(states=[pb.INVOCATION_STATE_RUNNING], skill="trip-h")
+        queued = pb.ListInvocationsRequest(states=[pb.INVOCATION_STATE_QUEUED], skill="trip-i")
+        waiter = call("waiter", "trip-i", "echo")
+        deadline = time.monotonic() + scaled(30)
+        with world.daemon.channel() as channel:
+            stub = world.daemon.stub(channel)
+            while (
+                len(stub.ListInvocations(running, timeout=10).invocations) < 2
+                or not stub.ListInvocations(queued, timeout=10).invocations
+            ):
+                assert time.monotonic() < deadline, "the slots never filled"
+                time.sleep(0.05)
+        done = world.cli("skills", "quarantine", "trip-i", "--reason", "held for review")
+        assert done.returncode == 0, done.stderr
+        for thread in (*blockers, waiter):
+            thread.join(timeout=scaled(30))
+    finally:
+        world.config.write_text(on)
+        assert world.cli("reload").returncode == 0
+    assert ended["blocker0"].result.status == pb.STATUS_OK
+    waited = ended["waiter"].result
+    assert waited.status == pb.STATUS_CANCELLED
+    assert waited.error.startswith("not run: skill 'trip-i' was quarantined since "), waited.error
+
+
 def test_the_quarantine_is_bound_to_the_content(world: World) -> None:
     """Changed, the skill is a new one and runs; changed back, its content is refused again."""
     world.trip("trip-d")
