@@ -18,12 +18,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import errno
 import hashlib
 import json
-import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +34,7 @@ from runtime.core.skillmd import SKILL_NAME
 from runtime.core.vetting import VetRecord, record_from_json
 from runtime.errors import ConfigError, NoSuchEntity, WrongState
 from runtime.util.canonical import canonical_bytes, strict_json
-from runtime.util.fsio import replace_text
+from runtime.util.fsio import read_regular, replace_text
 
 __all__ = [
     "DAEMON_SIGNERS",
@@ -73,8 +70,6 @@ _MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 _MAX_PEM_BYTES = 16 * 1024
 _CONTENT_HASH = re.compile(r"^[0-9a-f]{64}$")
 _SIGNATURE_BYTES = 64
-# Never through a link; O_NONBLOCK: a fifo put in its place is not waited on (fstat refuses it).
-_OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,26 +193,9 @@ def read_signature(path: Path) -> SignatureDocument:
     one, NoSuchEntity when there is none. The signature is not verified here: that needs the
     trusted keys (``check``)."""
     try:
-        fd = os.open(path, _OPEN)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            raise NoSuchEntity(unsigned(path)) from None
-        if exc.errno == errno.ELOOP:
-            raise ConfigError(f"{path}: a symlink; a signature document must be a file") from None
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-    try:
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            raise ConfigError(f"{path}: not a regular file")
-        if status.st_size > _MAX_DOCUMENT_BYTES:
-            raise ConfigError(f"{path}: larger than {_MAX_DOCUMENT_BYTES} bytes")
-        data = _read_at_most(fd, _MAX_DOCUMENT_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if len(data) > _MAX_DOCUMENT_BYTES:  # it grew while being read
-        raise ConfigError(f"{path}: larger than {_MAX_DOCUMENT_BYTES} bytes")
+        data = read_regular(path, _MAX_DOCUMENT_BYTES, what="a signature document")
+    except FileNotFoundError:
+        raise NoSuchEntity(unsigned(path)) from None
     try:
         return _document(strict_json(data))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -271,18 +249,6 @@ def check(
             "again (skillrt vet, skillrt skills sign)"
         )
     return signer
-
-
-def _read_at_most(fd: int, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = os.read(fd, min(65536, limit - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 def _document(value: Any) -> SignatureDocument:

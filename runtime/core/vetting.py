@@ -21,7 +21,7 @@ from typing import Any
 from runtime.core.skill_files import copy_skill
 from runtime.errors import ConfigError
 from runtime.util.canonical import strict_json
-from runtime.util.fsio import replace_text
+from runtime.util.fsio import read_regular, replace_text
 
 __all__ = [
     "RECORD_FORMAT",
@@ -120,12 +120,9 @@ def write_record(record: VetRecord, path: Path) -> None:
 def read_record(path: Path) -> VetRecord:
     """The record in ``path``; ConfigError naming the file and field when it is not one."""
     try:
-        with path.open("rb") as stream:
-            data = stream.read(_MAX_RECORD_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-    if len(data) > _MAX_RECORD_BYTES:
-        raise ConfigError(f"{path}: larger than {_MAX_RECORD_BYTES} bytes")
+        data = read_regular(path, _MAX_RECORD_BYTES, what="a vet record")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; vet the skill first (skillrt vet)") from None
     try:
         return record_from_json(strict_json(data))
     except ValueError as exc:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from runtime.errors import ConfigError
 
-__all__ = ["fsync_dir", "hold_exclusive", "replace_text"]
+__all__ = ["fsync_dir", "hold_exclusive", "read_regular", "replace_text"]
 
 
 def fsync_dir(directory: Path) -> None:
@@ -36,6 +38,46 @@ def hold_exclusive(path: Path, *, busy: str) -> int:
         os.close(fd)
         raise ConfigError(busy) from exc
     return fd
+
+
+# Never through a link; O_NONBLOCK: a fifo put in its place is not waited on (fstat refuses it).
+_READ_REGULAR = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def read_regular(path: Path, limit: int, *, what: str) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes, for a file a stranger
+    may have placed (beside a skill folder, say): never read through a link, never waited on
+    as a fifo, never read past ``limit``. ConfigError naming the file otherwise (``what`` it
+    must be); FileNotFoundError passes through, for the caller to say what its absence means."""
+    try:
+        fd = os.open(path, _READ_REGULAR)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(f"{path}: a symlink; {what} must be a file") from None
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        if status.st_size > limit:
+            raise ConfigError(f"{path}: larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(65536, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > limit:  # it grew while being read
+        raise ConfigError(f"{path}: larger than {limit} bytes")
+    return b"".join(chunks)
 
 
 def replace_text(path: Path, text: str) -> None:

@@ -4,6 +4,7 @@ overwritten, only a passing vet of the folder as it is now signed, and verify's 
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -24,6 +25,7 @@ def skillrt(*args: str | Path) -> subprocess.CompletedProcess[str]:
         cwd=paths.PROJECT_ROOT,
         capture_output=True,
         text=True,
+        timeout=60,
         check=False,
     )
 
@@ -123,3 +125,22 @@ def test_sign_refuses_a_key_others_can_read(folder: Path, key: Path) -> None:
     vet(folder)
     key.chmod(0o640)
     _one_line_error(skillrt("sign", folder, "--key", key), 2, f"--key {key}: readable")
+
+
+@pytest.mark.parametrize("planted", ["fifo", "symlink"])
+def test_sign_refuses_a_planted_vet_record_without_waiting(
+    folder: Path, key: Path, tmp_path: Path, planted: str
+) -> None:
+    """A vet record that is a fifo or a link (planted beside the folder) is refused at once,
+    naming it: never waited on, never read through (exit 2)."""
+    vet(folder)
+    record = folder.parent / f"{folder.name}.vet.json"
+    moved = tmp_path / "real.vet.json"
+    record.rename(moved)
+    if planted == "fifo":
+        os.mkfifo(record)
+        said = "not a regular file"
+    else:
+        record.symlink_to(moved)
+        said = "a symlink; a vet record must be a file"
+    _one_line_error(skillrt("sign", folder, "--key", key), 2, said)
