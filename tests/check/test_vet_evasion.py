@@ -105,3 +105,25 @@ def test_a_file_an_entrypoint_runs_is_read_in_the_language_that_runs_it(tmp_path
     assert done.returncode == 1, done.stderr
     found = {(f["check"], f["line"]) for f in findings(done.stdout) if f["file"] == "notes.txt"}
     assert {("patterns", 2), ("bandit", 2)} <= found, found
+
+
+def test_a_bare_nosec_is_not_honoured_but_one_naming_the_rule_is(tmp_path: Path) -> None:
+    """`# nosec` without a rule would hide any finding on its line: the finding keeps its
+    severity and says why; `# nosec B102` on the next line is honoured (info)."""
+    main = "exec(input())  # nosec\nexec(input())  # nosec B102\n"
+    done = vet(str(write_skill(tmp_path, "nosec", main)), "--json", "--no-record")
+    found = {f["line"]: f for f in findings(done.stdout) if f["check"] == "bandit"}
+    assert found[1]["severity"] == "medium"
+    assert found[1]["message"].startswith("a bare # nosec (no rule named) is not honoured")
+    assert found[2]["severity"] == "info"
+    assert done.returncode == 1
+
+
+def test_native_code_through_ctypes_is_medium(tmp_path: Path) -> None:
+    """Importing ctypes (raw system calls, C code no Python reader follows) is a medium
+    finding on the import's line."""
+    main = 'import json\nimport ctypes\nctypes.CDLL(None).syscall(165)\nprint("{}")\n'
+    done = vet(str(write_skill(tmp_path, "native", main)), "--json", "--no-record")
+    found = [f for f in findings(done.stdout) if f["check"] == "patterns"]
+    assert [(f["line"], f["severity"]) for f in found] == [(2, "medium")], found
+    assert found[0]["message"].startswith("native-code:")

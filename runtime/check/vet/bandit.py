@@ -1,9 +1,11 @@
 """Python files, read by bandit (run as a program; its JSON report parsed).
 
 Bandit's severity becomes ours, one step lower when bandit itself has low confidence in it.
-A ``# nosec`` comment is honoured as bandit honours it, and what it hid is still listed, as
-info: bandit runs twice, with and without ``--ignore-nosec``, and what only the second run
-reports was suppressed. Files are named one by one (never a folder), so a ``.bandit`` file a
+A ``# nosec`` comment that names the rule (``# nosec B102``) is honoured, and what it hid is
+still listed, as info: bandit runs twice, with and without ``--ignore-nosec``, and what only the
+second run reports was suppressed. A bare ``# nosec`` hides every rule on its line, including
+ones its author never saw: a reviewer does not accept that, so such a finding keeps its
+severity and says why. Files are named one by one (never a folder), so a ``.bandit`` file a
 skill ships cannot configure its own review.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +29,7 @@ __all__ = ["analyse"]
 NAME = "bandit"
 _SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
 _Key = tuple[str, int, int, str]
+_NOSEC = re.compile(r"#\s*nosec\b(.*)$", re.MULTILINE)
 
 
 def analyse(root: Path, files: Sequence[SkillFile]) -> Analysis:
@@ -99,6 +103,9 @@ def _finding(item: dict[str, Any], *, suppressed: bool) -> VetFinding:
         severity = Severity(max(severity - 1, Severity.INFO))
     text = " ".join(str(item.get("issue_text", "")).split())
     message = f"{item.get('test_id')} {item.get('test_name')}: {text}"
+    if suppressed and not _names_the_rule(item):
+        suppressed = False
+        message = f"a bare # nosec (no rule named) is not honoured: {message}"
     return VetFinding(
         severity=Severity.INFO if suppressed else severity,
         check=NAME,
@@ -106,3 +113,18 @@ def _finding(item: dict[str, Any], *, suppressed: bool) -> VetFinding:
         file=_relative(item.get("filename")),
         line=int(item.get("line_number") or 0) or None,
     )
+
+
+def _names_the_rule(item: dict[str, Any]) -> bool:
+    """Whether a ``# nosec`` on the finding's own lines names its rule, by id or by name (its
+    code excerpt also holds the lines around, each after its number)."""
+    rule = {str(item.get("test_id")).lower(), str(item.get("test_name")).lower()}
+    lines = set(item.get("line_range") or [item.get("line_number")])
+    for numbered in str(item.get("code", "")).splitlines():
+        number, _, text = numbered.partition(" ")
+        if not number.isdigit() or int(number) not in lines:
+            continue
+        for match in _NOSEC.finditer(text):
+            if rule & set(re.findall(r"[\w-]+", match.group(1).lower())):
+                return True
+    return False

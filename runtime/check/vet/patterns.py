@@ -172,6 +172,8 @@ _DECODES = frozenset(
 _FETCHES = frozenset({"urlopen", "urlretrieve", "recv", "recvfrom", "getresponse"})
 _HTTP_CLIENTS = frozenset({"requests", "httpx", "urllib3"})  # requests.get(...) and the like
 _BUILTINS = frozenset({"builtins", "__builtins__"})
+# Modules that call C code or the kernel directly, out of sight of every Python reader.
+_NATIVE = frozenset({"ctypes", "_ctypes", "cffi"})
 
 
 def line_findings(lines: Iterable[tuple[int, str]], file: str) -> list[VetFinding]:
@@ -195,10 +197,21 @@ def line_findings(lines: Iterable[tuple[int, str]], file: str) -> list[VetFindin
 
 
 def python_findings(tree: ast.Module, file: str) -> list[VetFinding]:
-    """``exec``/``eval``/``compile`` of decoded or downloaded text, and modules or builtins
-    reached by a name given as text."""
+    """``exec``/``eval``/``compile`` of decoded or downloaded text, modules or builtins reached
+    by a name given as text, and native code (ctypes, cffi)."""
     findings = []
     for node in ast.walk(tree):
+        if _imports_native(node):
+            findings.append(
+                VetFinding(
+                    severity=Severity.MEDIUM,
+                    check=CHECK,
+                    message="native-code: imports ctypes or cffi, which call C code and the "
+                    "kernel directly (raw system calls) out of sight of the review",
+                    file=file,
+                    line=getattr(node, "lineno", None),
+                )
+            )
         if isinstance(node, ast.Call) and _reaches_by_name(node):
             findings.append(
                 VetFinding(
@@ -230,6 +243,14 @@ def python_findings(tree: ast.Module, file: str) -> list[VetFinding]:
             )
         )
     return findings
+
+
+def _imports_native(node: ast.AST) -> bool:
+    if isinstance(node, ast.Import):
+        return any(alias.name.split(".")[0] in _NATIVE for alias in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").split(".")[0] in _NATIVE and node.level == 0
+    return False
 
 
 def _runs_code(call: ast.Call) -> bool:
