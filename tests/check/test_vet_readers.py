@@ -10,7 +10,7 @@ import pytest
 from runtime.check.vet.patterns import line_findings, python_findings
 from runtime.check.vet.python_uses import parse_python, scan_python
 from runtime.check.vet.shell_uses import scan_shell
-from runtime.check.vet.uses import Use, UseKind
+from runtime.check.vet.uses import Use, UseKind, is_secret_name
 
 SCRIPT = """\
 #!/bin/sh
@@ -134,3 +134,23 @@ def test_python_that_reaches_modules_or_builtins_by_text_is_medium() -> None:
         (3, "medium", "dynamic-import"),
         (4, "medium", "dynamic-import"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("OPENAI_API_KEY", True),
+        ("GITHUB_PAT", True),
+        ("DB_PASSWORD", True),
+        ("SENTRY_DSN", True),
+        ("DATABASE_URL", True),
+        ("SLACK_WEBHOOK", True),
+        ("PATH", False),
+        ("PATTERN", False),
+        ("LANG", False),
+        ("DEBUG", False),
+    ],
+)
+def test_a_variable_is_secret_like_by_its_name(name: str, secret: bool) -> None:
+    """Names that say they hold a credential are secret-like (an undeclared read is high)."""
+    assert is_secret_name(name) is secret

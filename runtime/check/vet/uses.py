@@ -72,7 +72,10 @@ _URL = re2.compile(
 )
 _PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ssh": 22, "git": 9418}
 _LOCAL_SCHEMES = frozenset({"file", "data", "about", "javascript", "mailto"})
-_SECRET_NAME = re2.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION")
+_SECRET_NAME = re2.compile(
+    r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION|BEARER|WEBHOOK|SIGNING|DSN"
+    r"|DATABASE_URL|(^|_)PAT($|_)"
+)
 _TRIM = "'\"`,;:()[]{}<>|&"
 
 
