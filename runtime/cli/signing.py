@@ -24,6 +24,7 @@ from runtime.cli.connect import call, target_flags
 from runtime.cli.untrusted import printable
 from runtime.core.signing import (
     DAEMON_SIGNERS,
+    SIGNER_NAME,
     SignedPayload,
     TrustedKey,
     Verified,
@@ -75,7 +76,11 @@ def register(actions: Any) -> None:
 
     trust = actions.add_parser("trust", help="have the daemon accept a key's signatures (owner)")
     trust.add_argument("public_key", type=Path, metavar="PUBKEY_FILE")
-    trust.add_argument("--name", required=True, help="the name its signatures are shown under")
+    trust.add_argument(
+        "--name",
+        help="the name its signatures are shown under (default: the file's name without .pub, "
+        ".pem or .key, e.g. alice for alice.key.pub)",
+    )
     trust.set_defaults(handler=cmd_trust)
 
     distrust = actions.add_parser("distrust", help="stop accepting a signer's signatures (owner)")
@@ -163,7 +168,8 @@ def cmd_trust(args: argparse.Namespace) -> int:
     pem = _read_key_file(args.public_key)
     load_public_key(pem, str(args.public_key))  # a wrong file is named here, not by the daemon
     text = pem.decode("ascii", "replace")
-    signer: pb.Signer = call(args, lambda c: c.trust_signer(args.name, text))
+    name = args.name if args.name is not None else _name_from(args.public_key)
+    signer: pb.Signer = call(args, lambda c: c.trust_signer(name, text))
     print(printable(f"trusted {signer.name} ({signer.key_id})"))
     return 0
 
@@ -317,3 +323,13 @@ def _verified_dict(verified: Verified) -> dict[str, Any]:
         "vetted_by": payload.vet.vetted_by,
         "vetted_at": payload.vet.vetted_at,
     }
+
+
+def _name_from(public_key: Path) -> str:
+    """A signer's name from its key file's: alice.key.pub -> alice."""
+    name = public_key.name
+    for suffix in (".pub", ".pem", ".key"):
+        name = name.removesuffix(suffix)
+    if not SIGNER_NAME.match(name):
+        raise BadRequest(f"{public_key}: no signer name in the file's name; give one with --name")
+    return name

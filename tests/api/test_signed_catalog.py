@@ -199,6 +199,15 @@ def test_trust_and_verify_from_the_command_line(daemon: Daemon, tmp_path: Path) 
     assert refused.stderr.startswith("skillrt: error: not verified: changed since it was signed")
 
 
+def test_trust_names_the_signer_after_its_key_file(daemon: Daemon, tmp_path: Path) -> None:
+    """Without --name, `skills trust dave.key.pub` trusts the key as dave."""
+    key = tmp_path / "dave.key"
+    public = write_key(Ed25519PrivateKey.generate(), key)
+    target = ("--target", daemon.target, "--token-file", _token(daemon))
+    trusted = daemon.cli("skills", "trust", str(public), *target)
+    assert trusted.returncode == 0 and trusted.stdout.startswith("trusted dave ("), trusted.stderr
+
+
 def test_reload_switches_require_signed(daemon: Daemon, client: Client) -> None:
     """require_signed turned off by a reload serves the unsigned probe; on again, refuses it."""
     config = daemon.root / "skillrt.toml"
