@@ -1,5 +1,5 @@
 """The Admin gRPC service: who am I, token management for the owner, the audit log, the warm
-pool, usage and configuration reloads for operators."""
+pool, usage, configuration reloads and console accounts for operators."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from typing import Any, TypeAlias
 import grpc
 import structlog
 
+from runtime.api.console_accounts import ConsoleAccountCalls
 from runtime.api.convert import pool_status_to_proto, usage_report_to_proto
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.audit.query import Query, tail
+from runtime.auth.accounts import AccountStore
 from runtime.auth.roles import Role, principal
 from runtime.auth.tokens import TokenRecord, TokenStore
 from runtime.core.store import Store
@@ -45,7 +47,7 @@ def token_info(record: TokenRecord) -> pb.TokenInfo:
     )
 
 
-class AdminServicer(pb_grpc.AdminServicer):
+class AdminServicer(ConsoleAccountCalls, pb_grpc.AdminServicer):
     def __init__(
         self,
         *,
@@ -55,16 +57,18 @@ class AdminServicer(pb_grpc.AdminServicer):
         pool: WarmPool,
         store: Store,
         reload: Callable[[str], list[str]],
+        accounts: AccountStore,
     ) -> None:
         self.tokens = tokens
+        self.accounts = accounts
         self.pool = pool
         self.store = store
         self._reload = reload  # SIGHUP's reload, by the actor named
         self._sql = tokens.db.call  # SQLite work runs off the event loop
         self.default_overlap_ms = default_overlap_ms
         self.audit_log = audit_log
-        # Token changes one at a time: what was checked before the audit entry still holds
-        # when the change is stored after it.
+        # Token and account changes one at a time: what was checked before the audit entry
+        # still holds when the change is stored after it.
         self._changing = asyncio.Lock()
 
     async def Whoami(self, request: pb.WhoamiRequest, context: Context) -> pb.Principal:

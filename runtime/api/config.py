@@ -30,6 +30,8 @@
     [metrics]     listen: where Prometheus scrapes GET /metrics, "127.0.0.1:9464" (loopback
                   only) or "unix:/run/skillrt/metrics.sock" (a 0600 socket in a directory that
                   exists); nothing listens without it
+    [console]     enabled (default false), listen ("127.0.0.1:7480"; TLS with [tls]'s certificate,
+                  needed off loopback), session_idle ("30m"), session_max ("12h")
 
 Relative paths in the file are relative to the file. skillrt.example.toml, at the top of the
 project, shows every key with its default; ``skillrt config check FILE`` checks a file as the
@@ -45,7 +47,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from runtime.api.config_tables import catalog_table, metrics_table, pool_table, sessions_table
+from runtime.api.config_tables import (
+    catalog_table,
+    console_table,
+    metrics_table,
+    pool_table,
+    sessions_table,
+)
 from runtime.api.locations import (
     ADMIN_TOKEN_NAME,
     DEFAULT_SOCKET,
@@ -59,6 +67,7 @@ from runtime.audit.chainkey import default_key_dir
 from runtime.auth.lockout import LockoutPolicy
 from runtime.auth.ratelimit import RateLimits
 from runtime.auth.roles import Role
+from runtime.console.settings import ConsoleSettings
 from runtime.core.commands import CommandPolicy
 from runtime.core.host_paths import check_allowlist, never_bindable
 from runtime.core.sessions import SessionSettings
@@ -117,6 +126,7 @@ class DaemonConfig:
     host_uids: UidRange = DEFAULT_UIDS
     pool: PoolSettings = field(default_factory=PoolSettings)
     metrics_listen: Endpoint | None = None  # None: no metrics listener
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @property
     def database(self) -> Path:
@@ -163,7 +173,9 @@ class DaemonConfig:
     def listeners(self) -> str:
         """Where the daemon answers, in one phrase (its start-up line)."""
         tcp = self.tcp_listener()
-        return f"unix:{self.socket_path}" + (f" and tcp {tcp}" if tcp else "")
+        console = self.console.url(tls=self.tls is not None)
+        where = f"unix:{self.socket_path}" + (f" and tcp {tcp}" if tcp else "")
+        return where + (f" and the console at {console}" if console else "")
 
     def tcp_listener(self) -> str | None:
         """The TCP address and how it is secured, or None when there is none."""
@@ -261,6 +273,7 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
     changes.update(sessions_table(doc.table("sessions"), base))
     changes.update(pool_table(doc.table("pool")))
     changes.update(metrics_table(doc.table("metrics"), base))
+    changes.update(console_table(doc.table("console")))
     doc.finish()
     return replace(config, **changes)
 
@@ -367,6 +380,9 @@ def _check(config: DaemonConfig) -> None:
     check_allowlist(
         "catalog.allowed_readonly_paths", config.allowed_readonly_paths, never_bindable(daemon_dirs)
     )
+    if config.console.enabled and config.tls is None and not config.console.loopback:
+        # Passwords and session cookies would cross the network in the clear.
+        raise ConfigError("console.listen: off loopback the console needs [tls] cert and key")
     if config.tcp_address is None:
         return
     host, _, port = config.tcp_address.rpartition(":")

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from runtime.api.metrics_listener import parse_endpoint
+from runtime.console.settings import ConsoleSettings, parse_listen
 from runtime.core.commands import CommandPolicy
 from runtime.sandbox.pool import PoolSettings
 from runtime.util.tomlfields import Table
 from runtime.util.units import parse_duration_ms, parse_size
 
-__all__ = ["catalog_table", "metrics_table", "pool_table", "sessions_table"]
+__all__ = ["catalog_table", "console_table", "metrics_table", "pool_table", "sessions_table"]
 
 
 def catalog_table(table: Table, base: Path) -> dict[str, Any]:
@@ -113,3 +114,22 @@ def metrics_table(table: Table, base: Path) -> dict[str, Any]:
             raise table.error("listen", str(exc)) from exc
     table.finish()
     return changes
+
+
+def console_table(table: Table) -> dict[str, Any]:
+    """``[console]``: the web console; off unless ``enabled``."""
+    settings = ConsoleSettings()
+    values: dict[str, Any] = {"enabled": table.boolean("enabled", settings.enabled)}
+    if table.has("listen"):
+        try:
+            values["host"], values["port"] = parse_listen(table.string("listen"))
+        except ValueError as exc:
+            raise table.error("listen", str(exc)) from exc
+    for key, attr in (("session_idle", "session_idle_ms"), ("session_max", "session_max_ms")):
+        if table.has(key):
+            duration = table.parsed(key, parse_duration_ms)
+            if duration < 60_000:
+                raise table.error(key, "must be at least 1m")
+            values[attr] = duration
+    table.finish()
+    return {"console": ConsoleSettings(**values)}

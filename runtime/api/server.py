@@ -7,8 +7,6 @@ import contextlib
 import os
 import resource
 import signal
-import socket
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -19,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from runtime.api.admin import AdminServicer
 from runtime.api.approvals import ApprovalsServicer
 from runtime.api.config import DaemonConfig
+from runtime.api.console_wiring import console_listener
 from runtime.api.housekeeping import (
     Reloader,
     audit_auth_failure,
@@ -33,10 +32,11 @@ from runtime.api.interceptors import ServerInterceptor
 from runtime.api.logs import configure_logging
 from runtime.api.metrics import Metrics, Watched
 from runtime.api.metrics_listener import MetricsListener
-from runtime.api.preflight import PRIVATE_SOCKET, preflight
+from runtime.api.preflight import preflight
 from runtime.api.relay import Relay
 from runtime.api.sessions import SessionsServicer
 from runtime.api.skill_runtime import SkillRuntimeServicer
+from runtime.api.sockets import lock_state_dir, prepare_socket, private_socket
 from runtime.api.tlsfront import certified_principal, server_context
 from runtime.api.workspace import WorkspaceServicer
 from runtime.approvals.gate import SYSTEM_ACTOR, ApprovalGate
@@ -45,6 +45,7 @@ from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.audit.chainkey import require_chain_key
 from runtime.audit.writer import AuditLog
+from runtime.auth.accounts import AccountStore
 from runtime.auth.authenticate import Authenticator
 from runtime.auth.bootstrap import AdminTokenKeeper, create_owner_if_none
 from runtime.auth.lockout import Lockout
@@ -60,7 +61,7 @@ from runtime.core.sessions import Sessions
 from runtime.core.snapshots import SkillSnapshots
 from runtime.core.store import Store
 from runtime.core.tools import ToolCalls
-from runtime.errors import ConfigError, SkillRuntimeError, WrongState
+from runtime.errors import SkillRuntimeError, WrongState
 from runtime.proto.skillrt.v1 import sessions_pb2 as spb
 from runtime.proto.skillrt.v1 import sessions_pb2_grpc as spb_grpc
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
@@ -77,7 +78,6 @@ from runtime.secrets.oauth import OAuthBroker
 from runtime.secrets.store import SecretStore
 from runtime.state.schema import open_main
 from runtime.util.clock import SYSTEM_CLOCK
-from runtime.util.fsio import hold_exclusive
 
 __all__ = [
     "ADMIN_SERVICE_NAME",
@@ -97,39 +97,6 @@ _ANSWER_SECONDS = 15.0
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SkillRuntime"].full_name
 ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Admin"].full_name
 APPROVALS_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Approvals"].full_name
-
-
-def _lock_state_dir(state_dir: Path) -> int:
-    """One daemon per state directory: it owns the cgroups and records found there."""
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return hold_exclusive(
-        state_dir / "daemon.lock",
-        busy=f"{state_dir}: another skillrt daemon is using this state directory",
-    )
-
-
-def _prepare_socket(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-    if not path.exists():
-        return
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink()  # left behind by a daemon that died
-    else:
-        raise ConfigError(f"{path}: another daemon is already listening on this socket")
-    finally:
-        probe.close()
-
-
-def _private_socket(state_dir: Path) -> Path:
-    """gRPC's own socket, in the state directory that only this daemon uses (it holds the
-    lock): one left by a daemon that died is removed. Its path's length passed the preflight."""
-    path = state_dir / PRIVATE_SOCKET
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    return path
 
 
 def _session_host(profiles: ProfileStore, profile: str) -> Host:
@@ -155,10 +122,11 @@ async def serve(
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     os.umask(0o077)  # state files (databases and their -wal/-shm, keys, logs) are private
-    lock = _lock_state_dir(config.state_dir)
+    lock = lock_state_dir(config.state_dir)
     db = open_main(config.database)
     store = Store(db)
-    tokens = TokenStore(db, load_server_key(config.server_key))
+    server_key = load_server_key(config.server_key)
+    tokens, accounts = TokenStore(db, server_key), AccountStore(db, server_key)
     approvals = ApprovalStore(db)
     try:
         cgroups = Cgroups(detect_layout(), config.cgroup_root)
@@ -170,7 +138,7 @@ async def serve(
         )
         recovery = recover(cgroups, store)
         remove_stale_sessions()
-        await _serve(config, store, tokens, approvals, launcher, ready, reload, recovery)
+        await _serve(config, store, tokens, accounts, approvals, launcher, ready, reload, recovery)
     finally:
         db.close()
         os.close(lock)
@@ -180,6 +148,7 @@ async def _serve(
     config: DaemonConfig,
     store: Store,
     tokens: TokenStore,
+    accounts: AccountStore,
     approvals: ApprovalStore,
     launcher: Launcher,
     ready: asyncio.Event | None,
@@ -256,7 +225,7 @@ async def _serve(
         record=record_token,
     )
     keeper.refresh()
-    upstream = _private_socket(config.state_dir)
+    upstream = private_socket(config.state_dir)
     relay = Relay(upstream)
     lockout = Lockout(config.lockout)
     authenticator = Authenticator(
@@ -300,6 +269,7 @@ async def _serve(
             pool=pool,
             store=store,
             reload=reload_by,
+            accounts=accounts,
         ),
         server,
     )
@@ -327,7 +297,18 @@ async def _serve(
         server,
     )
     await metrics_listener.listen(config.metrics_listen)
-    _prepare_socket(config.socket_path)
+    console = console_listener(
+        config,
+        invocations=invocations,
+        catalog=catalog,
+        profiles=profiles,
+        audit_log=audit_log,
+        accounts=accounts,
+        tokens=tokens,
+        lockout=lockout,
+    )
+    await console.listen()
+    prepare_socket(config.socket_path)
     # gRPC listens only where the daemon's listeners relay to: they name each caller.
     server.add_insecure_port(f"unix:{upstream}")
     await server.start()
@@ -394,6 +375,7 @@ async def _serve(
     snapshots.close()
     await audit_log.close()
     await metrics_listener.close()
+    await console.close()
     for path in (config.socket_path, upstream):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

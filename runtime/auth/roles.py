@@ -74,6 +74,12 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     # An agent gets its own calls only: what it could add up from ListInvocations anyway.
     _ADMIN + "GetUsage": frozenset({Role.OWNER, Role.ADMIN, Role.AGENT}),
     _ADMIN + "Reload": frozenset({Role.OWNER, Role.ADMIN}),
+    # An admin may not touch an owner's account nor make one (the servicer checks that).
+    _ADMIN + "CreateConsoleAccount": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "ResetConsoleAccount": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "EnrolConsoleTotp": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "ListConsoleAccounts": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "RemoveConsoleAccount": frozenset({Role.OWNER, Role.ADMIN}),
     _APPROVALS + "ListApprovals": _DECIDERS,
     _APPROVALS + "WatchApprovals": _DECIDERS,
     _APPROVALS + "Decide": _DECIDERS,

@@ -13,7 +13,7 @@ from runtime.state.db import Database, Migration
 
 __all__ = ["MAIN", "SECRETS", "open_main", "open_secrets"]
 
-# skillrt.db: invocations, API tokens, approval requests and standing rules.
+# skillrt.db: invocations, API tokens, approval requests and standing rules, console accounts.
 MAIN: tuple[Migration, ...] = (
     Migration(
         version=1,
@@ -101,6 +101,24 @@ UPDATE invocations SET
 WHERE result_json IS NOT NULL;
 CREATE INDEX invocations_usage ON invocations
     (created_ms, skill, principal, state, status, cpu_ms, wall_ms, peak_memory_bytes);
+""",
+    ),
+    # People who sign in to the web console (see runtime.auth.accounts): the password's argon2
+    # hash, and the second factor's secret sealed under a key derived from the server key.
+    Migration(
+        version=3,
+        description="console accounts",
+        sql="""
+CREATE TABLE console_accounts (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    totp_nonce BLOB,
+    totp_secret BLOB,
+    totp_step INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    changed_ms INTEGER NOT NULL
+);
 """,
     ),
 )
