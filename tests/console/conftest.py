@@ -17,6 +17,8 @@ from http.cookies import SimpleCookie
 
 import pytest
 
+from runtime.client import Client
+from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.util import paths
 from tests.api.conftest import Daemon, cleanup, make_daemon
 
@@ -139,6 +141,11 @@ class ConsoleDaemon:
         assert made.returncode == 0, made.stderr
         return made.stdout.strip()
 
+    def invoke(self, token: str, payload: object, *, wait: bool = False) -> pb.Invocation:
+        """The agent's call of the gated tool (with ``wait``, until it is decided and run)."""
+        with Client(self.daemon.target, token=token) as client:
+            return client.invoke("gated", "echo", payload, wait_for_approval=wait, timeout=120)
+
     def token(self, name: str, role: str) -> str:
         made = self.cli("token", "create", "--name", name, "--role", role)
         assert made.returncode == 0, made.stderr
@@ -152,8 +159,31 @@ class ConsoleDaemon:
         return [e for e in entries if e["event"] == event]
 
 
+# A skill whose one tool needs a person's approval before it runs; it answers its input.
+_GATED_MD = "---\nname: gated\ndescription: A tool that waits for approval.\n---\n# gated\n"
+_GATED_TOML = """version = "2.5.0"
+profile = "default"
+
+[[tools]]
+name = "echo"
+elevated = true
+entrypoint = ["/usr/bin/python3", "/skill/echo.py"]
+input_schema = { type = "object" }
+"""
+_GATED_CODE = "import json, sys\nprint(json.dumps({'echo': json.load(sys.stdin)}))\n"
+
+
+def add_gated_skill(daemon: Daemon) -> None:
+    folder = daemon.catalog / "gated"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(_GATED_MD)
+    (folder / "skill.toml").write_text(_GATED_TOML)
+    (folder / "echo.py").write_text(_GATED_CODE)
+
+
 def start_console_daemon(extra: str = "") -> ConsoleDaemon:
     daemon = make_daemon()
+    add_gated_skill(daemon)
     port = free_port()
     config = daemon.root / "skillrt.toml"
     config.write_text(f'[console]\nenabled = true\nlisten = "127.0.0.1:{port}"\n{extra}')
