@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from runtime.errors import BadCredentials
 __all__ = ["add_routes"]
 
 _MAX_FIELD = 4096
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -45,7 +47,10 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 def _form(request: web.Request, *, status: int, error: str) -> web.StreamResponse:
-    token = secrets.token_urlsafe(32)
+    # One token while the cookie lasts: a second tab, or the browser fetching something else
+    # that leads here, must not make the form already shown stale.
+    kept = request.cookies.get(LOGIN_COOKIE, "")
+    token = kept if _TOKEN.fullmatch(kept) else secrets.token_urlsafe(32)
     response = page(
         request,
         "login.html",

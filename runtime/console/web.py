@@ -74,7 +74,7 @@ _NAV = (
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 LOGIN_COOKIE = "skillrt-login"  # the sign-in form's CSRF token, before any session
-_OPEN_PATHS = ("/login", "/static/")
+_OPEN_PATHS = ("/login", "/static/", "/favicon.ico")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,6 +189,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
     except SkillRuntimeError as exc:
         response = _error(request, exc)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        response = page(request, "error.html", status=exc.status, message=exc.reason)
     secure_headers(response)
     return response
 
@@ -209,7 +211,8 @@ def secure_headers(response: web.StreamResponse) -> None:
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Not no-referrer: with it, browsers send "Origin: null" on the console's own forms.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cache-Control", "no-store")
 
