@@ -75,6 +75,29 @@ def test_a_pending_approval_appears_live_and_approving_it_completes_the_call(
     assert json.loads(answers[0].result.output_json) == {"echo": {"order": 66}}
 
 
+def test_the_audit_page_shows_a_decision(
+    page: Page, console: ConsoleDaemon, screenshots: Path
+) -> None:
+    """A decision made in the console is on the audit page, under the approver's name."""
+    agent = console.token("audited-agent", "agent")
+    pending = console.invoke(agent, {"audited": True})
+    password = console.add_account("wes", "approver")
+    sign_in(page, console, "wes", password)
+    card = page.locator(f"#{pending.approval_id}")
+    card.locator("input[name=reason]").fill("not today")
+    card.locator("button.deny").click()
+    expect(card.locator(".settled")).to_contain_text("denied by console:wes: not today")
+    page.context.clear_cookies()
+    admin = console.add_account("wes-admin", "admin")
+    sign_in(page, console, "wes-admin", admin)
+    page.goto(url(console, "/audit?event=approval.decided"))
+    expect(page.locator("#chain")).to_contain_text("intact")
+    row = page.locator("tr[data-event='approval.decided']", has_text=pending.approval_id)
+    expect(row).to_contain_text("console:wes")
+    expect(row).to_contain_text("not today")
+    page.screenshot(path=screenshots / "audit.png", full_page=True)
+
+
 def test_a_viewer_sees_no_approve_button_and_a_forged_post_is_refused(
     page: Page, console: ConsoleDaemon, screenshots: Path
 ) -> None:
