@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from runtime.console import approvals, audit, invocations, login_pages
+from runtime.console import approvals, audit, dashboard, invocations, login_pages
 from runtime.console.web import SITE, Site, guard, sessions, static_dir
 
 __all__ = ["make_app"]
@@ -21,5 +21,6 @@ def make_app(site: Site) -> web.Application:
     approvals.setup(app)
     invocations.setup(app)
     audit.setup(app)
+    dashboard.setup(app)
     app.router.add_static("/static/", static_dir())
     return app
