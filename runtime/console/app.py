@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from runtime.console import approvals, audit, dashboard, invocations, login_pages
+from runtime.console import approvals, audit, dashboard, invocations, login_pages, skills
 from runtime.console.web import SITE, Site, guard, sessions, static_dir
 
 __all__ = ["make_app"]
@@ -22,5 +22,6 @@ def make_app(site: Site) -> web.Application:
     invocations.setup(app)
     audit.setup(app)
     dashboard.setup(app)
+    skills.setup(app)
     app.router.add_static("/static/", static_dir())
     return app

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from runtime.console import charts
 from runtime.console.render import visible
 from runtime.console.web import SITE, page, require
+from runtime.core.records import State
 from runtime.core.usage import UsageBucket, UsageQuery, usage_over_time, usage_report
 from runtime.errors import BadRequest
 
@@ -25,7 +26,10 @@ _WINDOWS = {
     "24h": (86_400_000, 3_600_000),
     "7d": (7 * 86_400_000, 6 * 3_600_000),
 }
-_SKILLS_DRAWN = 6  # the skills that used the most CPU; the rest would be an unreadable tangle
+# The skills that used the most CPU; the rest would be an unreadable tangle.
+_SKILLS_DRAWN = 6
+# Outcomes that are no failure: a success, or calls not finished yet (counted by their state).
+_NOT_FAILURES = frozenset({"ok", *(s.value for s in State if s is not State.FINISHED)})
 
 
 def setup(app: web.Application) -> None:
@@ -50,7 +54,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     labels = [_label(ms, span) for ms in starts]
     drawn = [row.key for row in report.rows[:_SKILLS_DRAWN]]
     failures = sorted(
-        ((s, float(n)) for s, n in report.total.statuses.items() if s != "ok"),
+        ((s, float(n)) for s, n in report.total.statuses.items() if s not in _NOT_FAILURES),
         key=lambda item: -item[1],
     )
     return page(

@@ -10,8 +10,10 @@ import urllib.parse
 from pathlib import Path
 
 import pyotp
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from runtime.client import Client
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from tests.console.browser.conftest import PHONE, sign_in, url
 from tests.console.conftest import ConsoleDaemon
@@ -180,3 +182,32 @@ def test_the_approvals_page_fits_a_phone(
         page.screenshot(path=screenshots / "approvals-phone.png", full_page=True)
     finally:
         phone.close()
+
+
+@pytest.mark.parametrize("path", ["/approvals", "/invocations", "/dashboard", "/audit", "/skills"])
+def test_every_page_fits_a_phone(
+    chromium: Browser, console: ConsoleDaemon, screenshots: Path, path: str
+) -> None:
+    """Each page, on a phone-sized screen, scrolls only down, never sideways; a picture of it
+    on a phone and on a desktop is kept."""
+    agent = console.token(f"pages-agent{path.replace('/', '-')}", "agent")
+    with Client(console.daemon.target, token=agent) as client:
+        client.invoke("text-stats", "analyze", {"text": "pages " * 40}, timeout=120)
+    name = path.strip("/")
+    for size, viewport in (("phone", PHONE), ("desktop", {"width": 1280, "height": 800})):
+        made = chromium.new_context(viewport=viewport, is_mobile=size == "phone")
+        try:
+            page = made.new_page()
+            page.goto(url(console, "/login"))
+            page.click("summary")
+            page.fill("#token-form input[name=token]", console.daemon.owner_token)
+            page.click("#token-form button[type=submit]")
+            page.wait_for_selector("#logout")
+            page.goto(url(console, path))
+            expect(page.locator("h1")).to_be_visible()
+            if size == "phone":
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= PHONE["width"], f"{path} is {width} px wide on a phone"
+            page.screenshot(path=screenshots / f"{name}-{size}.png", full_page=True)
+        finally:
+            made.close()
