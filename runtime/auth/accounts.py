@@ -189,7 +189,7 @@ class AccountStore:
         for drift in (0, -1, 1):  # one step either way, for clocks and slow typing
             at = now_s + drift * totp.interval
             step = totp.timecode(_utc(at))
-            if step > last_step and secrets.compare_digest(totp.at(at), code.strip()):
+            if step > last_step and secrets.compare_digest(totp.at(at), code.replace(" ", "")):
                 # Used once: the update only applies if no other login took this step first.
                 taken = self.db.execute(
                     "UPDATE console_accounts SET totp_step = ? WHERE name = ? AND totp_step < ?",

@@ -72,7 +72,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         for value in (form.get(key, ""),)
     }
     try:
-        peer = peer_of(request)
+        peer = await peer_of(request)
         if fields["token"]:
             who, credential = await site.signin.with_token(peer, fields["token"].strip())
         else:
@@ -95,7 +95,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if session is not None:
         site.sessions.close(session)
         try:
-            peer = peer_of(request)
+            peer = await peer_of(request)
         except BadCredentials:
             peer = None  # signed out all the same; the record says who, not from where
         site.signin.signed_out(session, peer, why="signed out")

@@ -13,6 +13,7 @@ names the RPC it stands for (``ACTIONS``), so that the console and the API never
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -133,7 +134,7 @@ def require(request: web.Request, action: str) -> Session:
     return session
 
 
-def peer_of(request: web.Request) -> Peer:
+async def peer_of(request: web.Request) -> Peer:
     """Who is at the other end, as for the gRPC listener: a uid on this host, an address
     elsewhere; a loopback connection whose owner cannot be told is refused."""
     transport = request.transport
@@ -141,7 +142,8 @@ def peer_of(request: web.Request) -> Peer:
     client = transport.get_extra_info("peername") if transport is not None else None
     if server is None or client is None:
         raise BadCredentials()
-    found = tcp_peer((server[0], server[1]), (client[0], client[1]))
+    # The kernel's socket tables are read from /proc: off the event loop.
+    found = await asyncio.to_thread(tcp_peer, (server[0], server[1]), (client[0], client[1]))
     if found is None:
         raise BadCredentials()
     return found

@@ -195,10 +195,10 @@ def start_console_daemon(extra: str = "") -> ConsoleDaemon:
     return ConsoleDaemon(daemon=daemon, port=port)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def console() -> Iterator[ConsoleDaemon]:
-    """One daemon per module, serving the console on loopback (plain HTTP); three failed
-    sign-ins lock a guesser out."""
+    """One daemon for the console's tests, serving it on loopback (plain HTTP); three failed
+    sign-ins lock a guesser out. Tests name their own accounts and tokens."""
     served = start_console_daemon("[auth]\nmax_failures = 3\n")
     yield served
     cleanup(served.daemon)
