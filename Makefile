@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-openclaw test-cgroup2 lint bench proto clean
+.PHONY: run test test-openclaw test-cgroup2 test-console lint bench proto clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	sh scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
@@ -29,6 +29,11 @@ test-openclaw: $(STAMP)
 # apt when missing; the kernel and the guest's initramfs go into .cache/cgroup2).
 test-cgroup2: $(STAMP)
 	sh scripts/test-cgroup2.sh "$(VENV)"
+
+# The web console in a real headless browser (Debian's chromium, installed with apt when
+# missing, driven by playwright); screenshots of each page go into .cache/console-screenshots.
+test-console: $(STAMP)
+	sh scripts/test-console.sh "$(VENV)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check runtime tests scripts skills_catalog

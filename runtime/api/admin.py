@@ -1,6 +1,6 @@
 """The Admin gRPC service: who am I, token management and trusted signers for the owner, the
-audit log, the warm pool, usage, configuration reloads and quarantines
-(``runtime.api.quarantine``) for operators."""
+audit log, the warm pool, usage, configuration reloads, quarantines
+(``runtime.api.quarantine``) and console accounts for operators."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from typing import Any, TypeAlias
 import grpc
 import structlog
 
+from runtime.api.console_accounts import ConsoleAccountCalls
 from runtime.api.convert import pool_status_to_proto, usage_report_to_proto
 from runtime.api.quarantine import QuarantineAdmin
 from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.audit.query import Query, tail
+from runtime.auth.accounts import AccountStore
 from runtime.auth.roles import Role, principal
 from runtime.auth.tokens import TokenRecord, TokenStore
 from runtime.core.catalog import Catalog
@@ -60,7 +62,7 @@ def signer_info(signer: Signer) -> pb.Signer:
     )
 
 
-class AdminServicer(QuarantineAdmin, pb_grpc.AdminServicer):
+class AdminServicer(QuarantineAdmin, ConsoleAccountCalls, pb_grpc.AdminServicer):
     def __init__(
         self,
         *,
@@ -73,19 +75,21 @@ class AdminServicer(QuarantineAdmin, pb_grpc.AdminServicer):
         reload: Callable[[str], list[str]],
         quarantines: Quarantines,
         catalog: Catalog,
+        accounts: AccountStore,
     ) -> None:
         self.tokens = tokens
         self.signers = signers
         self.quarantines = quarantines
         self.catalog = catalog
+        self.accounts = accounts
         self.pool = pool
         self.store = store
         self._reload = reload  # SIGHUP's reload, by the actor named
         self._sql = tokens.db.call  # SQLite work runs off the event loop
         self.default_overlap_ms = default_overlap_ms
         self.audit_log = audit_log
-        # Token changes one at a time: what was checked before the audit entry still holds
-        # when the change is stored after it.
+        # Token and account changes one at a time: what was checked before the audit entry
+        # still holds when the change is stored after it.
         self._changing = asyncio.Lock()
         self._trusting = asyncio.Lock()  # the same, for signers
 

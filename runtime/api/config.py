@@ -35,6 +35,8 @@
     [metrics]     listen: where Prometheus scrapes GET /metrics, "127.0.0.1:9464" (loopback
                   only) or "unix:/run/skillrt/metrics.sock" (a 0600 socket in a directory that
                   exists); nothing listens without it
+    [console]     enabled (default false), listen ("127.0.0.1:7480"; TLS with [tls]'s certificate,
+                  needed off loopback), session_idle ("30m"), session_max ("12h")
 
 Relative paths in the file are relative to the file. skillrt.example.toml, at the top of the
 project, shows every key with its default; ``skillrt config check FILE`` checks a file as the
@@ -52,10 +54,12 @@ from typing import Any
 
 from runtime.api.config_tables import (
     catalog_table,
+    console_table,
     metrics_table,
     pool_table,
     quarantine_table,
     sessions_table,
+    tls_table,
 )
 from runtime.api.locations import (
     ADMIN_TOKEN_NAME,
@@ -70,6 +74,7 @@ from runtime.audit.chainkey import default_key_dir
 from runtime.auth.lockout import LockoutPolicy
 from runtime.auth.ratelimit import RateLimits
 from runtime.auth.roles import Role
+from runtime.console.settings import ConsoleSettings
 from runtime.core.commands import CommandPolicy
 from runtime.core.host_paths import check_allowlist, never_bindable
 from runtime.core.quarantine import QuarantineSettings
@@ -131,6 +136,7 @@ class DaemonConfig:
     pool: PoolSettings = field(default_factory=PoolSettings)
     metrics_listen: Endpoint | None = None  # None: no metrics listener
     quarantine: QuarantineSettings = field(default_factory=QuarantineSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @property
     def database(self) -> Path:
@@ -177,7 +183,9 @@ class DaemonConfig:
     def listeners(self) -> str:
         """Where the daemon answers, in one phrase (its start-up line)."""
         tcp = self.tcp_listener()
-        return f"unix:{self.socket_path}" + (f" and tcp {tcp}" if tcp else "")
+        console = self.console.url(tls=self.tls is not None)
+        where = f"unix:{self.socket_path}" + (f" and tcp {tcp}" if tcp else "")
+        return where + (f" and the console at {console}" if console else "")
 
     def tcp_listener(self) -> str | None:
         """The TCP address and how it is secured, or None when there is none."""
@@ -255,7 +263,7 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
         )
     sandboxes.finish()
     if doc.has("tls"):
-        changes["tls"] = _tls(doc.table("tls"), base)
+        changes["tls"] = tls_table(doc.table("tls"), base)
     changes.update(_auth(doc.table("auth"), config))
     changes.update(_rate_limits(doc.table("rate_limits"), config))
     approvals = doc.table("approvals")
@@ -276,31 +284,9 @@ def _from_file(config: DaemonConfig, file: Path) -> DaemonConfig:
     changes.update(pool_table(doc.table("pool")))
     changes.update(quarantine_table(doc.table("quarantine")))
     changes.update(metrics_table(doc.table("metrics"), base))
+    changes.update(console_table(doc.table("console")))
     doc.finish()
     return replace(config, **changes)
-
-
-def _tls(table: Table, base: Path) -> TlsSettings:
-    roles = table.table("client_roles")
-    client_roles = tuple((name, _role(roles, name)) for name in roles.names())
-    roles.finish()
-    settings = TlsSettings(
-        cert=base / table.string("cert"),
-        key=base / table.string("key"),
-        client_ca=base / table.string("client_ca") if table.has("client_ca") else None,
-        require_client_cert=table.boolean("require_client_cert", False),
-        client_roles=client_roles,
-    )
-    table.finish()
-    return settings
-
-
-def _role(table: Table, key: str) -> Role:
-    value = table.string(key)
-    try:
-        return Role(value)
-    except ValueError as exc:
-        raise table.error(key, f"unknown role {value!r} ({', '.join(Role)})") from exc
 
 
 def _auth(table: Table, config: DaemonConfig) -> dict[str, Any]:
@@ -382,6 +368,9 @@ def _check(config: DaemonConfig) -> None:
     check_allowlist(
         "catalog.allowed_readonly_paths", config.allowed_readonly_paths, never_bindable(daemon_dirs)
     )
+    if config.console.enabled and config.tls is None and not config.console.loopback:
+        # Passwords and session cookies would cross the network in the clear.
+        raise ConfigError("console.listen: off loopback the console needs [tls] cert and key")
     if config.tcp_address is None:
         return
     host, _, port = config.tcp_address.rpartition(":")

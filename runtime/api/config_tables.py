@@ -6,13 +6,24 @@ from pathlib import Path
 from typing import Any
 
 from runtime.api.metrics_listener import parse_endpoint
+from runtime.api.tlsfront import TlsSettings
+from runtime.auth.roles import Role
+from runtime.console.settings import ConsoleSettings, parse_listen
 from runtime.core.commands import CommandPolicy
 from runtime.core.quarantine import QuarantineSettings, Running, TripKind
 from runtime.sandbox.pool import PoolSettings
 from runtime.util.tomlfields import Table
 from runtime.util.units import parse_duration_ms, parse_size
 
-__all__ = ["catalog_table", "metrics_table", "pool_table", "quarantine_table", "sessions_table"]
+__all__ = [
+    "catalog_table",
+    "console_table",
+    "metrics_table",
+    "pool_table",
+    "quarantine_table",
+    "sessions_table",
+    "tls_table",
+]
 
 
 def catalog_table(table: Table, base: Path) -> dict[str, Any]:
@@ -145,3 +156,46 @@ def quarantine_table(table: Table) -> dict[str, Any]:
             raise table.error("running", f"must be {choices}, not {running!r}") from exc
     table.finish()
     return {"quarantine": QuarantineSettings(**values)}
+
+
+def console_table(table: Table) -> dict[str, Any]:
+    """``[console]``: the web console; off unless ``enabled``."""
+    settings = ConsoleSettings()
+    values: dict[str, Any] = {"enabled": table.boolean("enabled", settings.enabled)}
+    if table.has("listen"):
+        try:
+            values["host"], values["port"] = parse_listen(table.string("listen"))
+        except ValueError as exc:
+            raise table.error("listen", str(exc)) from exc
+    for key, attr in (("session_idle", "session_idle_ms"), ("session_max", "session_max_ms")):
+        if table.has(key):
+            duration = table.parsed(key, parse_duration_ms)
+            if duration < 60_000:
+                raise table.error(key, "must be at least 1m")
+            values[attr] = duration
+    table.finish()
+    return {"console": ConsoleSettings(**values)}
+
+
+def tls_table(table: Table, base: Path) -> TlsSettings:
+    """``[tls]``: the certificate and key, and how client certificates map to roles."""
+    roles = table.table("client_roles")
+    client_roles = tuple((name, _role(roles, name)) for name in roles.names())
+    roles.finish()
+    settings = TlsSettings(
+        cert=base / table.string("cert"),
+        key=base / table.string("key"),
+        client_ca=base / table.string("client_ca") if table.has("client_ca") else None,
+        require_client_cert=table.boolean("require_client_cert", False),
+        client_roles=client_roles,
+    )
+    table.finish()
+    return settings
+
+
+def _role(table: Table, key: str) -> Role:
+    value = table.string(key)
+    try:
+        return Role(value)
+    except ValueError as exc:
+        raise table.error(key, f"unknown role {value!r} ({', '.join(Role)})") from exc

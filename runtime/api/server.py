@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from runtime.api.admin import AdminServicer
 from runtime.api.approvals import ApprovalsServicer
 from runtime.api.config import DaemonConfig
+from runtime.api.console_wiring import console_listener
 from runtime.api.housekeeping import (
     Reloader,
     audit_auth_failure,
@@ -44,6 +45,7 @@ from runtime.audit import events
 from runtime.audit.background import BackgroundAudit
 from runtime.audit.chainkey import require_chain_key
 from runtime.audit.writer import AuditLog
+from runtime.auth.accounts import AccountStore
 from runtime.auth.authenticate import Authenticator
 from runtime.auth.bootstrap import AdminTokenKeeper, create_owner_if_none
 from runtime.auth.lockout import Lockout
@@ -116,7 +118,8 @@ async def serve(
     lock = lock_state_dir(config.state_dir)
     db = open_main(config.database)
     store = Store(db)
-    tokens = TokenStore(db, load_server_key(config.server_key))
+    server_key = load_server_key(config.server_key)
+    tokens, accounts = TokenStore(db, server_key), AccountStore(db, server_key)
     approvals = ApprovalStore(db)
     try:
         cgroups = Cgroups(detect_layout(), config.cgroup_root)
@@ -128,7 +131,7 @@ async def serve(
         )
         recovery = recover(cgroups, store)
         remove_stale_sessions()
-        await _serve(config, store, tokens, approvals, launcher, ready, reload, recovery)
+        await _serve(config, store, tokens, accounts, approvals, launcher, ready, reload, recovery)
     finally:
         db.close()
         os.close(lock)
@@ -138,6 +141,7 @@ async def _serve(
     config: DaemonConfig,
     store: Store,
     tokens: TokenStore,
+    accounts: AccountStore,
     approvals: ApprovalStore,
     launcher: Launcher,
     ready: asyncio.Event | None,
@@ -273,6 +277,7 @@ async def _serve(
             reload=reload_by,
             quarantines=quarantines,
             catalog=catalog,
+            accounts=accounts,
         ),
         server,
     )
@@ -302,6 +307,17 @@ async def _serve(
         server,
     )
     await metrics_listener.listen(config.metrics_listen)
+    console = console_listener(
+        config,
+        invocations=invocations,
+        catalog=catalog,
+        profiles=profiles,
+        audit_log=audit_log,
+        accounts=accounts,
+        tokens=tokens,
+        lockout=lockout,
+    )
+    await console.listen()
     prepare_socket(config.socket_path)
     # gRPC listens only where the daemon's listeners relay to: they name each caller.
     server.add_insecure_port(f"unix:{upstream}")
@@ -369,6 +385,7 @@ async def _serve(
     snapshots.close()
     await audit_log.close()
     await metrics_listener.close()
+    await console.close()
     for path in (config.socket_path, upstream):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

@@ -65,12 +65,19 @@ class ApprovalGate:
         self._audit = audit_log
         self._clock = clock
         self._listeners: set[ApprovalListener] = set()
+        self._settled_listeners: set[ApprovalListener] = set()
         self.on_settled: Settled = _nothing
 
     def listen(self, listener: ApprovalListener) -> Callable[[], None]:
         """Call ``listener`` with each new approval request; returns the way to stop."""
         self._listeners.add(listener)
         return lambda: self._listeners.discard(listener)
+
+    def listen_settled(self, listener: ApprovalListener) -> Callable[[], None]:
+        """Call ``listener`` with each request once decided, cancelled or expired (after its
+        call was told); returns the way to stop. A person's screen drops it from the queue."""
+        self._settled_listeners.add(listener)
+        return lambda: self._settled_listeners.discard(listener)
 
     async def request(self, subject: Subject, *, requester: str, role: str) -> ApprovalRecord:
         now = self._clock.now_ms()
@@ -167,7 +174,7 @@ class ApprovalGate:
             approved=approve,
             decided_by=decided_by,
         )
-        await self.on_settled(await self._sql(self.store.get, approval_id))
+        await self._settled(await self._sql(self.store.get, approval_id))
         return await self._sql(self.store.get, approval_id)
 
     async def cancel(self, approval_id: str, *, by: str) -> None:
@@ -183,7 +190,7 @@ class ApprovalGate:
             invocation_id=approval.invocation_id,
             cancelled=True,
         )
-        await self.on_settled(await self._sql(self.store.get, approval_id))
+        await self._settled(await self._sql(self.store.get, approval_id))
 
     async def expire_due(self) -> int:
         """Fail closed every request nobody decided in time; returns how many."""
@@ -201,8 +208,13 @@ class ApprovalGate:
             log.info(
                 "approval expired", approval_id=approval.id, invocation_id=approval.invocation_id
             )
-            await self.on_settled(approval)
+            await self._settled(approval)
         return len(expired)
+
+    async def _settled(self, approval: ApprovalRecord) -> None:
+        await self.on_settled(approval)
+        for listener in list(self._settled_listeners):
+            listener(approval)
 
     def _emit(self, event: str, actor: str, **fields: Any) -> None:
         if self._audit is not None:

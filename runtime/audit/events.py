@@ -17,6 +17,13 @@ __all__ = [
     "AUTH_FAILED",
     "CHECKPOINT",
     "CONFIG_RELOADED",
+    "CONSOLE_ACCOUNT_CHANGES",
+    "CONSOLE_ACCOUNT_CREATED",
+    "CONSOLE_ACCOUNT_REMOVED",
+    "CONSOLE_ACCOUNT_RESET",
+    "CONSOLE_LOGIN",
+    "CONSOLE_LOGOUT",
+    "CONSOLE_TOTP_ENROLLED",
     "DAEMON_RECOVERED",
     "DATA_DELETED",
     "DATA_EXPORTED",
@@ -62,6 +69,19 @@ TOKEN_REVOKED = "token.revoked"
 TOKEN_ROTATED = "token.rotated"
 # What the token store's own callers say of a change ("created", ...), as the event it is.
 TOKEN_CHANGES = {"created": TOKEN_CREATED, "revoked": TOKEN_REVOKED, "rotated": TOKEN_ROTATED}
+# The web console: who signed in (and how) and out; failed sign-ins are auth.failed.
+CONSOLE_LOGIN = "console.login"
+CONSOLE_LOGOUT = "console.logout"
+CONSOLE_ACCOUNT_CREATED = "console.account_created"
+CONSOLE_ACCOUNT_RESET = "console.account_reset"
+CONSOLE_TOTP_ENROLLED = "console.totp_enrolled"
+CONSOLE_ACCOUNT_REMOVED = "console.account_removed"
+CONSOLE_ACCOUNT_CHANGES = {
+    "created": CONSOLE_ACCOUNT_CREATED,
+    "reset": CONSOLE_ACCOUNT_RESET,
+    "totp": CONSOLE_TOTP_ENROLLED,
+    "removed": CONSOLE_ACCOUNT_REMOVED,
+}
 SECRET_SET = "secret.set"
 SECRET_REMOVED = "secret.removed"
 SECRET_ACCESSED = "secret.accessed"
@@ -109,6 +129,12 @@ EVENTS = frozenset(
         TOKEN_CREATED,
         TOKEN_REVOKED,
         TOKEN_ROTATED,
+        CONSOLE_LOGIN,
+        CONSOLE_LOGOUT,
+        CONSOLE_ACCOUNT_CREATED,
+        CONSOLE_ACCOUNT_RESET,
+        CONSOLE_TOTP_ENROLLED,
+        CONSOLE_ACCOUNT_REMOVED,
         SECRET_SET,
         SECRET_REMOVED,
         SECRET_ACCESSED,

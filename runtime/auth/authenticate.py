@@ -13,7 +13,14 @@ from runtime.auth.tokens import TokenStore, token_id
 from runtime.errors import BadCredentials
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
-__all__ = ["Authenticator", "FailureHook", "Metadata", "Transport", "TransportInfo"]
+__all__ = [
+    "Authenticator",
+    "FailureHook",
+    "Metadata",
+    "Transport",
+    "TransportInfo",
+    "failure_keys",
+]
 
 Metadata = Iterable[tuple[str, Any]]
 
@@ -58,14 +65,9 @@ class Authenticator:
             # Not a connection the daemon accepted (gRPC's private socket reached directly):
             # unknown means deny, and there is no identity to count the failure against.
             self._fail([], f"unknown {peer}", presented_id, now)
-        who = transport.peer.identity
-        # Failures count against who calls, alone and with the token id presented: guesses at a
-        # (public) token id lock out the guesser, never the token's holder. A keyholder (a uid
-        # that can read the daemon's keys) gains nothing by guessing; locking it out as a whole
-        # would only lock the operator out of their own daemon, so it is locked per token only.
-        keys = [] if transport.peer.uid in self._keyholders else [f"peer:{who}"]
-        if presented_id:
-            keys.append(f"token:{presented_id}@{who}")
+        keys = failure_keys(
+            transport.peer, self._keyholders, f"token:{presented_id}" if presented_id else None
+        )
         if any(self._lockout.locked(k, now) for k in keys):
             raise BadCredentials()
         if token is None:
@@ -85,6 +87,23 @@ class Authenticator:
         if self._on_failure is not None:
             self._on_failure(who, presented_id or "")
         raise BadCredentials()
+
+
+def failure_keys(peer: Peer, keyholders: frozenset[int], credential: str | None) -> list[str]:
+    """What one failed attempt counts against (see ``Lockout``); ``credential`` names what was
+    presented (``token:<id>``, or a console account), without its secret.
+
+    Failures count against who calls, alone and with the credential presented: guesses at a
+    (public) token id or an account's name lock out the guesser, never the credential's holder.
+    A keyholder (a uid that can read the daemon's keys) gains nothing by guessing; locking it
+    out as a whole would only lock the operator out of their own daemon, so it is locked per
+    credential only.
+    """
+    who = peer.identity
+    keys = [] if peer.uid in keyholders else [f"peer:{who}"]
+    if credential:
+        keys.append(f"{credential}@{who}")
+    return keys
 
 
 def _bearer(metadata: Metadata) -> str | None:

@@ -83,6 +83,12 @@ RPC_ROLES: dict[str, frozenset[Role] | str] = {
     _ADMIN + "QuarantineSkill": frozenset({Role.OWNER, Role.ADMIN}),
     _ADMIN + "ReleaseSkill": frozenset({Role.OWNER, Role.ADMIN}),
     _ADMIN + "ListQuarantines": frozenset({Role.OWNER, Role.ADMIN, Role.VIEWER}),
+    # An admin may not touch an owner's account nor make one (the servicer checks that).
+    _ADMIN + "CreateConsoleAccount": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "ResetConsoleAccount": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "EnrolConsoleTotp": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "ListConsoleAccounts": frozenset({Role.OWNER, Role.ADMIN}),
+    _ADMIN + "RemoveConsoleAccount": frozenset({Role.OWNER, Role.ADMIN}),
     _APPROVALS + "ListApprovals": _DECIDERS,
     _APPROVALS + "WatchApprovals": _DECIDERS,
     _APPROVALS + "Decide": _DECIDERS,

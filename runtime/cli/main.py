@@ -42,6 +42,7 @@ VERB_MODULES = {
     "init": "init",
     "token": "access",
     "certs": "access",
+    "console": "console",
     "approvals": "approvals",
     "rules": "approvals",
     "secrets": "secrets",

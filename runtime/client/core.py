@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from runtime.api.convert_results import limits_to_proto
 from runtime.api.locations import default_socket
+from runtime.client.accounts import ConsoleAccountCalls
 from runtime.client.operations import AsyncOperatorCalls, OperatorCalls
 from runtime.client.quarantine import QuarantineCalls
 from runtime.client.sessions import SessionCalls
@@ -110,7 +111,7 @@ def invoke_request(
     )
 
 
-class Client(SessionCalls, OperatorCalls, QuarantineCalls):
+class Client(SessionCalls, OperatorCalls, QuarantineCalls, ConsoleAccountCalls):
     def __init__(
         self, target: str | None = None, *, token: str | None = None, tls: Tls | None = None
     ) -> None:

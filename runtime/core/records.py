@@ -123,6 +123,7 @@ class InvocationQuery:
     previous page ended (created_ms, id)."""
 
     states: tuple[State, ...] = ()
+    statuses: tuple[Status, ...] = ()  # of finished invocations: ok, timeout, denied...
     skill: str | None = None
     tool: str | None = None
     principal: str | None = None

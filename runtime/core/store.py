@@ -162,6 +162,9 @@ class Store:
         if query.states:
             where.append(f"state IN ({', '.join('?' for _ in query.states)})")
             values += [state.value for state in query.states]
+        if query.statuses:
+            where.append(f"status IN ({', '.join('?' for _ in query.statuses)})")
+            values += [status.value for status in query.statuses]
         for column in ("skill", "tool", "principal"):
             if (value := getattr(query, column)) is not None:
                 where.append(f"{column} = ?")

@@ -13,8 +13,8 @@ from runtime.state.db import Database, Migration
 
 __all__ = ["MAIN", "SECRETS", "open_main", "open_secrets"]
 
-# skillrt.db: invocations, API tokens, approval requests, standing rules, trusted signers and
-# quarantines.
+# skillrt.db: invocations, API tokens, approval requests, standing rules, trusted signers,
+# quarantines and console accounts.
 MAIN: tuple[Migration, ...] = (
     Migration(
         version=1,
@@ -138,6 +138,24 @@ CREATE TABLE quarantines (
 );
 CREATE UNIQUE INDEX quarantines_active ON quarantines (skill, content_hash)
     WHERE released_ms IS NULL;
+""",
+    ),
+    # People who sign in to the web console (see runtime.auth.accounts): the password's argon2
+    # hash, and the second factor's secret sealed under a key derived from the server key.
+    Migration(
+        version=5,
+        description="console accounts",
+        sql="""
+CREATE TABLE console_accounts (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    totp_nonce BLOB,
+    totp_secret BLOB,
+    totp_step INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    changed_ms INTEGER NOT NULL
+);
 """,
     ),
 )

@@ -418,6 +418,80 @@ class ListSignersResponse(_message.Message):
     signers: _containers.RepeatedCompositeFieldContainer[Signer]
     def __init__(self, signers: _Optional[_Iterable[_Union[Signer, _Mapping]]] = ...) -> None: ...
 
+class ConsoleAccount(_message.Message):
+    __slots__ = ("name", "role", "totp", "created_at_ms", "changed_at_ms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    TOTP_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: str
+    totp: bool
+    created_at_ms: int
+    changed_at_ms: int
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[str] = ..., totp: _Optional[bool] = ..., created_at_ms: _Optional[int] = ..., changed_at_ms: _Optional[int] = ...) -> None: ...
+
+class CreateConsoleAccountRequest(_message.Message):
+    __slots__ = ("name", "role", "password")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: str
+    password: str
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class ResetConsoleAccountRequest(_message.Message):
+    __slots__ = ("name", "role", "password")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: str
+    password: str
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class ConsoleAccountSecret(_message.Message):
+    __slots__ = ("account", "password")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    account: ConsoleAccount
+    password: str
+    def __init__(self, account: _Optional[_Union[ConsoleAccount, _Mapping]] = ..., password: _Optional[str] = ...) -> None: ...
+
+class EnrolConsoleTotpRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ConsoleTotp(_message.Message):
+    __slots__ = ("account", "secret", "uri")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    account: ConsoleAccount
+    secret: str
+    uri: str
+    def __init__(self, account: _Optional[_Union[ConsoleAccount, _Mapping]] = ..., secret: _Optional[str] = ..., uri: _Optional[str] = ...) -> None: ...
+
+class ListConsoleAccountsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListConsoleAccountsResponse(_message.Message):
+    __slots__ = ("accounts",)
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[ConsoleAccount]
+    def __init__(self, accounts: _Optional[_Iterable[_Union[ConsoleAccount, _Mapping]]] = ...) -> None: ...
+
+class RemoveConsoleAccountRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
 class GetUsageRequest(_message.Message):
     __slots__ = ("since_ms", "by")
     SINCE_MS_FIELD_NUMBER: _ClassVar[int]

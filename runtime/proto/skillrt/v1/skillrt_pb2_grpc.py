@@ -498,6 +498,31 @@ class AdminStub:
                 request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesRequest.SerializeToString,
                 response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesResponse.FromString,
                 _registered_method=True)
+        self.CreateConsoleAccount = channel.unary_unary(
+                '/skillrt.v1.Admin/CreateConsoleAccount',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.CreateConsoleAccountRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ConsoleAccountSecret.FromString,
+                _registered_method=True)
+        self.ResetConsoleAccount = channel.unary_unary(
+                '/skillrt.v1.Admin/ResetConsoleAccount',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ResetConsoleAccountRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ConsoleAccountSecret.FromString,
+                _registered_method=True)
+        self.EnrolConsoleTotp = channel.unary_unary(
+                '/skillrt.v1.Admin/EnrolConsoleTotp',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.EnrolConsoleTotpRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ConsoleTotp.FromString,
+                _registered_method=True)
+        self.ListConsoleAccounts = channel.unary_unary(
+                '/skillrt.v1.Admin/ListConsoleAccounts',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListConsoleAccountsRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListConsoleAccountsResponse.FromString,
+                _registered_method=True)
+        self.RemoveConsoleAccount = channel.unary_unary(
+                '/skillrt.v1.Admin/RemoveConsoleAccount',
+                request_serializer=skillrt_dot_v1_dot_skillrt__pb2.RemoveConsoleAccountRequest.SerializeToString,
+                response_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ConsoleAccount.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -620,6 +645,41 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateConsoleAccount(self, request, context):
+        """Web console accounts (owners and admins; only an owner may make, change or remove an
+        owner's account; each change audited). A password left empty is made by the daemon; either
+        way it is returned once, in this response only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetConsoleAccount(self, request, context):
+        """A new password (and role, if given); the account's console sessions end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnrolConsoleTotp(self, request, context):
+        """A new TOTP secret (replacing any earlier one): from now on signing in needs its codes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConsoleAccounts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveConsoleAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -697,6 +757,31 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.ListQuarantines,
                     request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesRequest.FromString,
                     response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesResponse.SerializeToString,
+            ),
+            'CreateConsoleAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateConsoleAccount,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.CreateConsoleAccountRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ConsoleAccountSecret.SerializeToString,
+            ),
+            'ResetConsoleAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetConsoleAccount,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ResetConsoleAccountRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ConsoleAccountSecret.SerializeToString,
+            ),
+            'EnrolConsoleTotp': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnrolConsoleTotp,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.EnrolConsoleTotpRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ConsoleTotp.SerializeToString,
+            ),
+            'ListConsoleAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConsoleAccounts,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.ListConsoleAccountsRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ListConsoleAccountsResponse.SerializeToString,
+            ),
+            'RemoveConsoleAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveConsoleAccount,
+                    request_deserializer=skillrt_dot_v1_dot_skillrt__pb2.RemoveConsoleAccountRequest.FromString,
+                    response_serializer=skillrt_dot_v1_dot_skillrt__pb2.ConsoleAccount.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1105,6 +1190,141 @@ class Admin:
             '/skillrt.v1.Admin/ListQuarantines',
             skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesRequest.SerializeToString,
             skillrt_dot_v1_dot_skillrt__pb2.ListQuarantinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateConsoleAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/CreateConsoleAccount',
+            skillrt_dot_v1_dot_skillrt__pb2.CreateConsoleAccountRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ConsoleAccountSecret.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetConsoleAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/ResetConsoleAccount',
+            skillrt_dot_v1_dot_skillrt__pb2.ResetConsoleAccountRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ConsoleAccountSecret.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnrolConsoleTotp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/EnrolConsoleTotp',
+            skillrt_dot_v1_dot_skillrt__pb2.EnrolConsoleTotpRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ConsoleTotp.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConsoleAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/ListConsoleAccounts',
+            skillrt_dot_v1_dot_skillrt__pb2.ListConsoleAccountsRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ListConsoleAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveConsoleAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/skillrt.v1.Admin/RemoveConsoleAccount',
+            skillrt_dot_v1_dot_skillrt__pb2.RemoveConsoleAccountRequest.SerializeToString,
+            skillrt_dot_v1_dot_skillrt__pb2.ConsoleAccount.FromString,
             options,
             channel_credentials,
             insecure,
