@@ -17,6 +17,7 @@ from runtime.console.signin import SignIn
 from runtime.console.web import Site
 from runtime.core.catalog import Catalog
 from runtime.core.invoke import Invocations
+from runtime.core.signature_gate import SignatureGate
 from runtime.sandbox.profiles import ProfileStore
 
 __all__ = ["console_listener"]
@@ -27,6 +28,7 @@ def console_listener(
     *,
     invocations: Invocations,
     catalog: Catalog,
+    signatures: SignatureGate,
     profiles: ProfileStore,
     audit_log: BackgroundAudit,
     accounts: AccountStore,
@@ -46,6 +48,7 @@ def console_listener(
         backend=Backend(
             invocations=invocations,
             catalog=catalog,
+            signatures=signatures,
             profiles=profiles,
             audit_log=audit_log,
             audit_keys=config.audit_keys,

@@ -311,6 +311,7 @@ async def _serve(
         config,
         invocations=invocations,
         catalog=catalog,
+        signatures=signatures,
         profiles=profiles,
         audit_log=audit_log,
         accounts=accounts,

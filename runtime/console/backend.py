@@ -9,6 +9,7 @@ from pathlib import Path
 from runtime.audit.background import BackgroundAudit
 from runtime.core.catalog import Catalog
 from runtime.core.invoke import Invocations
+from runtime.core.signature_gate import SignatureGate
 from runtime.sandbox.profiles import ProfileStore
 
 __all__ = ["Backend"]
@@ -18,6 +19,7 @@ __all__ = ["Backend"]
 class Backend:
     invocations: Invocations  # its gate decides approvals; its store lists invocations
     catalog: Catalog
+    signatures: SignatureGate  # who signed each skill, shown whether required or not
     profiles: ProfileStore
     audit_log: BackgroundAudit
     audit_keys: Path  # the chain key's directory, to verify the log

@@ -1,5 +1,5 @@
 """The skills page: every catalog folder, available or not (and why), with its permissions and
-tools, as ListSkills shows them."""
+tools, as ListSkills shows them, and its review: vet record and signature."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from runtime.console.web import SITE, page, require
 from runtime.core.catalog import SkillEntry
 from runtime.core.instructions import InstructionSkill
 from runtime.core.manifest import SkillSpec
+from runtime.core.review import review
+from runtime.core.signature_gate import SignatureGate
 
 __all__ = ["setup"]
 
@@ -21,12 +23,16 @@ def setup(app: web.Application) -> None:
 
 async def skills_page(request: web.Request) -> web.StreamResponse:
     require(request, "skills")
-    listing = request.app[SITE].backend.catalog.listing()
-    rows = [_row(entry) for entry in sorted(listing, key=lambda e: (not e.available, e.name))]
+    backend = request.app[SITE].backend
+    listing = backend.catalog.listing()
+    rows = [
+        _row(entry, backend.signatures)
+        for entry in sorted(listing, key=lambda e: (not e.available, e.name))
+    ]
     return page(request, "skills.html", title="Skills", rows=rows)
 
 
-def _row(entry: SkillEntry) -> dict[str, Any]:
+def _row(entry: SkillEntry, signatures: SignatureGate) -> dict[str, Any]:
     skill = entry.skill
     row: dict[str, Any] = {
         "name": entry.name,
@@ -39,9 +45,8 @@ def _row(entry: SkillEntry) -> dict[str, Any]:
         "content_hash": "",
         "permissions": None,
         "tools": [],
-        # A skill's vet record and signature, once the catalog carries them: the page has a
-        # column waiting (see skills.html), empty until then.
-        "review": None,
+        # Its vet record and signature, judged against the content served now.
+        "review": review(entry, signatures) if skill is not None else None,
     }
     if isinstance(skill, SkillSpec):
         row.update(

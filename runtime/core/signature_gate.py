@@ -72,6 +72,12 @@ class SignatureGate:
             return None
         return self._verdict(entry).signer
 
+    def judge(self, entry: SkillEntry) -> tuple[TrustedKey | None, str | None]:
+        """Who signed ``entry`` as it is now, or why it does not verify, whether or not
+        signatures are required (for pages that show it)."""
+        verdict = self._verdict(entry)
+        return verdict.signer, verdict.reason
+
     def _verdict(self, entry: SkillEntry) -> _Verdict:
         try:
             return self._judged(entry)
