@@ -2,10 +2,10 @@
 
 Bandit's severity becomes ours, one step lower when bandit itself has low confidence in it.
 A ``# nosec`` comment that names the rule (``# nosec B102``) is honoured, and what it hid is
-still listed, as info: bandit runs twice, with and without ``--ignore-nosec``, and what only the
-second run reports was suppressed. A bare ``# nosec`` hides every rule on its line, including
-ones its author never saw: a reviewer does not accept that, so such a finding keeps its
-severity and says why. Files are named one by one (never a folder), so a ``.bandit`` file a
+still listed, as info: bandit runs once with ``--ignore-nosec`` and the comments on each
+finding's lines are read here. A bare ``# nosec`` hides every rule on its line, including ones
+its author never saw: a reviewer does not accept that, so such a finding keeps its severity and
+says why. Files are named one by one (never a folder), so a ``.bandit`` file a
 skill ships cannot configure its own review.
 """
 
@@ -28,8 +28,8 @@ __all__ = ["analyse"]
 
 NAME = "bandit"
 _SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
-_Key = tuple[str, int, int, str]
 _NOSEC = re.compile(r"#\s*nosec\b(.*)$", re.MULTILINE)
+_RULE_ID = re.compile(r"^b\d{3}$")
 
 
 def analyse(root: Path, files: Sequence[SkillFile]) -> Analysis:
@@ -44,26 +44,20 @@ def analyse(root: Path, files: Sequence[SkillFile]) -> Analysis:
         )
     if not python:
         return Analysis(analyser=NAME, version=version)
-    # "./" first: a file named like an option is still a file.
-    arguments = ["--format", "json", "--quiet", *(f"./{f.relative}" for f in python)]
-    honoured, everything = run_together(
-        [python_tool(NAME, *arguments), python_tool(NAME, "--ignore-nosec", *arguments)],
-        cwd=root,
+    # "./" first: a file named like an option is still a file. One run that ignores every
+    # `# nosec`: which of them to honour is decided here (only those naming the rule).
+    arguments = ["--format", "json", "--quiet", "--ignore-nosec"]
+    (ran,) = run_together(
+        [python_tool(NAME, *arguments, *(f"./{f.relative}" for f in python))], cwd=root
     )
-    report, unsuppressed = _report(honoured), _report(everything)
-    if report is None or unsuppressed is None:
-        why = f"bandit failed: {(honoured if report is None else everything).reason}"
+    report = _report(ran)
+    if report is None:
+        why = f"bandit failed: {ran.reason}"
         return Analysis(
             analyser=NAME, version=version, findings=tuple(not_analysed(f, why) for f in python)
         )
     by_name = {f.relative: f for f in python}
-    findings = [_finding(item, suppressed=False) for item in report["results"]]
-    shown = {_key(item) for item in report["results"]}
-    findings += [
-        _finding(item, suppressed=True)
-        for item in unsuppressed["results"]
-        if _key(item) not in shown
-    ]
+    findings = [_finding(item) for item in report["results"]]
     for error in report.get("errors", []):
         file = by_name.get(_relative(error.get("filename")))
         if file is not None:
@@ -88,43 +82,41 @@ def _relative(name: object) -> str:
     return os.path.normpath(str(name))
 
 
-def _key(item: dict[str, Any]) -> _Key:
-    return (
-        _relative(item.get("filename")),
-        int(item.get("line_number") or 0),
-        int(item.get("col_offset") or 0),
-        str(item.get("test_id")),
-    )
-
-
-def _finding(item: dict[str, Any], *, suppressed: bool) -> VetFinding:
+def _finding(item: dict[str, Any]) -> VetFinding:
     severity = _SEVERITY.get(str(item.get("issue_severity")), Severity.LOW)
     if item.get("issue_confidence") == "LOW":
         severity = Severity(max(severity - 1, Severity.INFO))
     text = " ".join(str(item.get("issue_text", "")).split())
     message = f"{item.get('test_id')} {item.get('test_name')}: {text}"
-    if suppressed and not _names_the_rule(item):
-        suppressed = False
+    nosec = _nosec(item)
+    if nosec == "named":
+        severity, message = Severity.INFO, f"suppressed by # nosec: {message}"
+    elif nosec == "bare":
         message = f"a bare # nosec (no rule named) is not honoured: {message}"
     return VetFinding(
-        severity=Severity.INFO if suppressed else severity,
+        severity=severity,
         check=NAME,
-        message=f"suppressed by # nosec: {message}" if suppressed else message,
+        message=message,
         file=_relative(item.get("filename")),
         line=int(item.get("line_number") or 0) or None,
     )
 
 
-def _names_the_rule(item: dict[str, Any]) -> bool:
-    """Whether a ``# nosec`` on the finding's own lines names its rule, by id or by name (its
-    code excerpt also holds the lines around, each after its number)."""
+def _nosec(item: dict[str, Any]) -> str | None:
+    """ "named" when a ``# nosec`` on the finding's own lines names its rule (by id or name),
+    "bare" when one names none of them, else None. The code excerpt also holds the lines
+    around, each after its number."""
     rule = {str(item.get("test_id")).lower(), str(item.get("test_name")).lower()}
     lines = set(item.get("line_range") or [item.get("line_number")])
+    found = None
     for numbered in str(item.get("code", "")).splitlines():
         number, _, text = numbered.partition(" ")
         if not number.isdigit() or int(number) not in lines:
             continue
         for match in _NOSEC.finditer(text):
-            if rule & set(re.findall(r"[\w-]+", match.group(1).lower())):
-                return True
-    return False
+            named = set(re.findall(r"[\w-]+", match.group(1).lower()))
+            if rule & named:
+                return "named"
+            if not any(_RULE_ID.match(word) for word in named):
+                found = "bare"  # a nosec naming other rules leaves this one as it was
+    return found
