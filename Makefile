@@ -18,8 +18,9 @@ run: $(STAMP)
 	@echo "  skillrt invoke text-stats analyze --input '{\"text\": \"Hello, sandbox.\"}'"
 	$(BIN)/skillrt serve $(ARGS)
 
+# The web console's tests run in their own lane (make test-console).
 test: $(STAMP) lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --ignore=tests/console
 
 # The OpenClaw plugin in the real OpenClaw gateway (installs Node 24 and OpenClaw into .cache/).
 test-openclaw: $(STAMP)
@@ -30,8 +31,9 @@ test-openclaw: $(STAMP)
 test-cgroup2: $(STAMP)
 	sh scripts/test-cgroup2.sh "$(VENV)"
 
-# The web console in a real headless browser (Debian's chromium, installed with apt when
-# missing, driven by playwright); screenshots of each page go into .cache/console-screenshots.
+# The web console: its HTTP tests against a real daemon, and the same in a real headless browser
+# (Debian's chromium, installed with apt when missing, driven by playwright); screenshots of each
+# page go into .cache/console-screenshots.
 test-console: $(STAMP)
 	sh scripts/test-console.sh "$(VENV)"
 

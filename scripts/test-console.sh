@@ -1,8 +1,8 @@
 #!/bin/sh
-# The web console in a real headless browser (make test-console): Debian's chromium, driven by
-# playwright (whose own browser download cannot work here), against a real daemon
-# (tests/console/browser). Installs chromium with apt when it is missing. Screenshots of each
-# page are left in .cache/console-screenshots.
+# The web console (make test-console): its HTTP tests against a real daemon (tests/console), and
+# the same in a real headless browser: Debian's chromium, driven by playwright (whose own browser
+# download cannot work here; tests/console/browser). Installs chromium with apt when it is
+# missing. Screenshots of each page are left in .cache/console-screenshots.
 # Usage: test-console.sh VENV_DIR
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,5 +23,5 @@ SHOTS=${SKILLRT_CONSOLE_SCREENSHOTS:-$PWD/.cache/console-screenshots}
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 SKILLRT_CONSOLE_BROWSER=$CHROMIUM SKILLRT_CONSOLE_SCREENSHOTS=$SHOTS \
-    "$VENV/bin/pytest" -q -p no:cacheprovider tests/console/browser
+    "$VENV/bin/pytest" -q -p no:cacheprovider tests/console
 echo "test-console: screenshots in $SHOTS; done in $(($(date +%s) - started)) s"
