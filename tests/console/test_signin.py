@@ -154,3 +154,16 @@ def test_answers_carry_a_strict_content_security_policy(console: ConsoleDaemon) 
     policy = headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_next_page_a_browser_would_read_as_another_site_is_not_followed(
+    console: ConsoleDaemon,
+) -> None:
+    """After sign-in, a ``next`` with a tab or line break (which browsers drop, so that
+    ``/<tab>/evil.example`` means ``//evil.example``) is ignored for the home page."""
+    for target in ("/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example"):
+        browser = console.browser()
+        form = browser.get("/login?" + urllib.parse.urlencode({"next": target})).body
+        assert "evil.example" not in form
+        answer = browser.sign_in(token=console.daemon.owner_token, next=target)
+        assert (answer.status, answer.location) == (303, "/approvals")
