@@ -167,3 +167,16 @@ def test_a_next_page_a_browser_would_read_as_another_site_is_not_followed(
         assert "evil.example" not in form
         answer = browser.sign_in(token=console.daemon.owner_token, next=target)
         assert (answer.status, answer.location) == (303, "/approvals")
+
+
+def test_signing_in_again_and_again_ends_the_oldest_of_ones_own_sessions(
+    console: ConsoleDaemon,
+) -> None:
+    """An agent's token signing in over and over keeps ten sessions at most (its oldest end),
+    so its flood cannot push other people's sessions out."""
+    token = console.token("console-flooder", "agent")
+    browsers = [console.browser() for _ in range(11)]
+    for browser in browsers:
+        assert browser.sign_in(token=token).status == 303
+    assert browsers[0].get("/invocations").status == 303
+    assert browsers[-1].get("/invocations").status == 200
