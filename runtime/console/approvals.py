@@ -15,7 +15,7 @@ from aiohttp import web
 
 from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.console.sessions import Session
-from runtime.console.web import SITE, may, page, require, secure_headers, see_other
+from runtime.console.web import SITE, Site, may, page, require, secure_headers, see_other
 from runtime.errors import BadRequest
 
 __all__ = ["card", "setup"]
@@ -90,12 +90,19 @@ async def approval_events(request: web.Request) -> web.StreamResponse:
         await response.prepare(request)
         for approval in await gate.store.db.call(gate.store.find, ApprovalState.PENDING):
             await _send(response, "pending", _pending(request, approval, session))
-        while site.sessions.alive(session, site.clock.now_ms()):
+        while True:
             try:
-                kind, approval = await asyncio.wait_for(queue.get(), _HEARTBEAT_SECONDS)
+                item = await asyncio.wait_for(queue.get(), _HEARTBEAT_SECONDS)
             except TimeoutError:
+                item = None
+            # Asked before anything is sent: a stream never makes a request, so nothing else
+            # ends it when its session is signed out or its password reset or token revoked.
+            if not await _still_open(site, session):
+                break
+            if item is None:
                 await response.write(b": still here\n\n")
                 continue
+            kind, approval = item
             if kind == "pending":
                 await _send(response, kind, _pending(request, approval, session))
             else:
@@ -125,6 +132,12 @@ async def decide(request: web.Request) -> web.StreamResponse:
     if "application/json" in request.headers.get("Accept", ""):
         return web.json_response(_settled(decided))
     return see_other("/approvals")
+
+
+async def _still_open(site: Site, session: Session) -> bool:
+    return site.sessions.alive(session, site.clock.now_ms()) and await site.signin.still_valid(
+        session
+    )
 
 
 def _pending(request: web.Request, approval: ApprovalRecord, session: Session) -> dict[str, Any]:

@@ -105,6 +105,8 @@ def _date(text: str, name: str, *, next_day: bool = False) -> datetime.datetime 
     except ValueError as exc:
         raise BadRequest(f"{name}: a date, YYYY-MM-DD") from exc
     if next_day:  # until a day means until its end
+        if day == datetime.date.max:
+            return None  # the end of the last day there is: no bound at all
         day += datetime.timedelta(days=1)
     return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
 

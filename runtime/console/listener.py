@@ -21,6 +21,12 @@ log = structlog.get_logger("skillrt.console")
 
 # How long stopping waits for requests under way; live streams are ended at once.
 _SHUTDOWN_SECONDS = 2.0
+# How long a connection may go without a whole request's headers, from its opening or its
+# last answer: an idle or half-sent request holds a file descriptor of the daemon's.
+_IDLE_SECONDS = 10.0
+# How long an answer given before the body was read (too slow, too large) waits for the rest
+# of it, so that the client can read the answer: briefly, or it would hold on past its limit.
+_LINGER_SECONDS = 2.0
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -55,6 +61,8 @@ class ConsoleListener:
             handle_signals=False,
             access_log=None,
             shutdown_timeout=_SHUTDOWN_SECONDS,
+            keepalive_timeout=_IDLE_SECONDS,
+            lingering_time=_LINGER_SECONDS,
         )
         await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port, ssl_context=context)

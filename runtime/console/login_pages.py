@@ -25,6 +25,9 @@ __all__ = ["add_routes"]
 
 _MAX_FIELD = 4096
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+# A path of this site in printable ASCII: browsers drop tabs and line breaks from a URL (so
+# "/<tab>/evil.example" would lead to //evil.example), and a header cannot carry a line break.
+_LOCAL = re.compile(r"/(?![/\\])[!-~]*")
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -106,6 +109,4 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 def _local(target: str) -> str:
     """Where to go after signing in: a path of this console only, never another site."""
-    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
-        return target
-    return ""
+    return target if _LOCAL.fullmatch(target) and "\\" not in target else ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from runtime.auth.roles import Principal
@@ -18,6 +19,9 @@ from runtime.auth.roles import Principal
 __all__ = ["Credential", "Session", "Sessions"]
 
 _MAX_SESSIONS = 10_000  # a flood of sign-ins cannot grow the daemon without bound
+# Nor can one principal's flood (an agent's token signing in again and again) push everyone
+# else's sessions out: past this, signing in ends that principal's own oldest session.
+_PER_PRINCIPAL = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,9 +48,10 @@ def _key(cookie: str) -> str:
 
 
 class Sessions:
-    def __init__(self, *, idle_ms: int, max_ms: int) -> None:
+    def __init__(self, *, idle_ms: int, max_ms: int, most: int = _MAX_SESSIONS) -> None:
         self.idle_ms = idle_ms
         self.max_ms = max_ms
+        self._most = most
         self._sessions: dict[str, Session] = {}
 
     def open(
@@ -54,9 +59,11 @@ class Sessions:
     ) -> tuple[str, Session]:
         """A new session; returns the cookie's value (to give the browser once) and it."""
         self._forget_expired(now_ms)
-        if len(self._sessions) >= _MAX_SESSIONS:
-            oldest = min(self._sessions.values(), key=lambda s: s.seen_ms)
-            del self._sessions[oldest.key]
+        own = [s for s in self._sessions.values() if s.principal.name == principal.name]
+        if len(own) >= _PER_PRINCIPAL:
+            self._drop_oldest(own)
+        elif len(self._sessions) >= self._most:
+            self._drop_oldest(self._sessions.values())
         cookie = secrets.token_urlsafe(32)
         session = Session(
             key=_key(cookie),
@@ -98,6 +105,9 @@ class Sessions:
         return (
             now_ms - session.seen_ms >= self.idle_ms or now_ms - session.created_ms >= self.max_ms
         )
+
+    def _drop_oldest(self, among: Iterable[Session]) -> None:
+        del self._sessions[min(among, key=lambda s: s.seen_ms).key]
 
     def _forget_expired(self, now_ms: int) -> None:
         for key in [k for k, s in self._sessions.items() if self._expired(s, now_ms)]:

@@ -76,6 +76,7 @@ _NAV = (
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 LOGIN_COOKIE = "skillrt-login"  # the sign-in form's CSRF token, before any session
 _OPEN_PATHS = ("/login", "/static/", "/favicon.ico")
+_BODY_SECONDS = 10.0  # a form is small: a body not in after this is someone holding on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,6 +233,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
             session = None
         request[_SESSION] = session
     if request.method not in _SAFE_METHODS:
+        await _read_body(request)
         await _check_origin(request)
         if request.path == "/login":
             await _check_login_token(request)
@@ -240,6 +242,17 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     elif not request.path.startswith(_OPEN_PATHS) and session_of(request) is None:
         raise _sign_in(request)
     return await handler(request)
+
+
+async def _read_body(request: web.Request) -> None:
+    """Read the body now, in bounded time (``request.post()`` then finds it read): a client
+    that sends a few bytes of it and stops would otherwise hold its connection for ever."""
+    try:
+        await asyncio.wait_for(request.read(), _BODY_SECONDS)
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(
+            text="the request's body came too slowly", headers={"Connection": "close"}
+        ) from None
 
 
 async def _check_origin(request: web.Request) -> None:

@@ -187,3 +187,22 @@ def test_nobody_approves_their_own_request(console: ConsoleDaemon) -> None:
     assert owner.sign_in(token=console.daemon.owner_token).status == 303
     refused = _decide(owner, pending.approval_id, "approve")
     assert refused == 403
+
+
+def test_the_stream_tells_nothing_more_once_the_password_is_reset(
+    console: ConsoleDaemon, agent: str
+) -> None:
+    """An open stream whose account's password is then reset sends no later request: it
+    ends, as the session did."""
+    password = console.add_account("streamer", "approver")
+    browser = console.browser()
+    assert browser.sign_in(name="streamer", password=password).status == 303
+    first = console.invoke(agent, {"n": "before the reset"})
+    stream = _events(browser)
+    while next(stream)[1]["id"] != first.approval_id:
+        pass
+    assert console.cli("console", "reset", "streamer").returncode == 0
+    second = console.invoke(agent, {"n": "after the reset"})
+    with pytest.raises(AssertionError, match="the stream ended"):
+        for _, data in stream:
+            assert data["id"] != second.approval_id, "sent after the reset"

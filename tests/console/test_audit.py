@@ -36,6 +36,12 @@ def test_a_bad_date_is_refused_naming_it(owner: Browser) -> None:
     assert answer.status == 400 and "since:" in answer.body
 
 
+def test_until_the_last_day_there_is_bounds_nothing(owner: Browser) -> None:
+    """Until 9999-12-31 (whose end no date follows) lists entries, on the page and export."""
+    assert "console.login" in owner.get("/audit?until=9999-12-31").body
+    assert owner.get("/audit/export?until=9999-12-31").status == 200
+
+
 def test_the_export_is_json_lines_and_is_itself_audited(
     console: ConsoleDaemon, owner: Browser
 ) -> None:

@@ -66,3 +66,14 @@ def test_each_session_has_its_own_csrf_token() -> None:
     first, a = sessions.open(_WHO, _BY, 0)
     second, b = sessions.open(_WHO, _BY, 0)
     assert first != second and a.csrf != b.csrf
+
+
+def test_one_principal_signing_in_again_and_again_ends_only_its_own_sessions() -> None:
+    """A flood of one principal's sign-ins, past what the store holds, ends that principal's
+    oldest sessions, never another's."""
+    sessions = Sessions(idle_ms=1000, max_ms=10_000, most=12)
+    kept, _ = sessions.open(_WHO, _BY, 0)
+    flooder = Principal(name="agent-7", role=Role.AGENT, authenticated_by="token")
+    cookies = [sessions.open(flooder, Credential(token_id="t7"), 1)[0] for _ in range(50)]
+    assert sessions.get(kept, 2) is not None
+    assert sessions.get(cookies[-1], 2) is not None and sessions.get(cookies[0], 2) is None

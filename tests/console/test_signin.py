@@ -154,3 +154,29 @@ def test_answers_carry_a_strict_content_security_policy(console: ConsoleDaemon) 
     policy = headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_next_page_a_browser_would_read_as_another_site_is_not_followed(
+    console: ConsoleDaemon,
+) -> None:
+    """After sign-in, a ``next`` with a tab or line break (which browsers drop, so that
+    ``/<tab>/evil.example`` means ``//evil.example``) is ignored for the home page."""
+    for target in ("/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example"):
+        browser = console.browser()
+        form = browser.get("/login?" + urllib.parse.urlencode({"next": target})).body
+        assert "evil.example" not in form
+        answer = browser.sign_in(token=console.daemon.owner_token, next=target)
+        assert (answer.status, answer.location) == (303, "/approvals")
+
+
+def test_signing_in_again_and_again_ends_the_oldest_of_ones_own_sessions(
+    console: ConsoleDaemon,
+) -> None:
+    """An agent's token signing in over and over keeps ten sessions at most (its oldest end),
+    so its flood cannot push other people's sessions out."""
+    token = console.token("console-flooder", "agent")
+    browsers = [console.browser() for _ in range(11)]
+    for browser in browsers:
+        assert browser.sign_in(token=token).status == 303
+    assert browsers[0].get("/invocations").status == 303
+    assert browsers[-1].get("/invocations").status == 200
