@@ -16,17 +16,21 @@ from aiohttp import web
 from runtime.approvals.store import ApprovalRecord, ApprovalState
 from runtime.console.sessions import Session
 from runtime.console.web import SITE, Site, may, page, require, secure_headers, see_other
-from runtime.errors import BadRequest
+from runtime.errors import BadRequest, OverLimit
 
 __all__ = ["card", "setup"]
 
 _HEARTBEAT_SECONDS = 15.0  # keeps proxies from closing a quiet stream; rechecks the session
-Streams = set[asyncio.Task[Any]]
+# Each open stream holds a connection, a queue and two listeners on the gate: bounded per
+# principal and in all, as the Approvals service bounds its watchers.
+_STREAMS_PER_PRINCIPAL = 4
+_STREAMS_IN_ALL = 32
+Streams = dict[asyncio.Task[Any], tuple[str, web.Request]]  # each stream: whose, and its request
 _STREAMS = web.AppKey("approval_streams", Streams)
 
 
 def setup(app: web.Application) -> None:
-    app[_STREAMS] = set()
+    app[_STREAMS] = {}
     app.router.add_get("/approvals", approvals_page)
     app.router.add_get("/approvals/events", approval_events)
     app.router.add_post("/approvals/{id}/decide", decide)
@@ -83,7 +87,17 @@ async def approval_events(request: web.Request) -> web.StreamResponse:
     stop_settled = gate.listen_settled(lambda a: queue.put_nowait(("settled", a)))
     task = asyncio.current_task()
     assert task is not None
-    request.app[_STREAMS].add(task)
+    streams = request.app[_STREAMS]
+    # A stream whose browser left is found out only at its next write: it does not count.
+    open_now = [who for who, held in streams.values() if _connected(held)]
+    mine = open_now.count(session.principal.name)
+    if mine >= _STREAMS_PER_PRINCIPAL or len(open_now) >= _STREAMS_IN_ALL:
+        raise OverLimit(
+            f"too many open approval streams ({mine} of yours, {len(open_now)} in all; at most "
+            f"{_STREAMS_PER_PRINCIPAL} and {_STREAMS_IN_ALL}): close one",
+            retry_after_seconds=int(_HEARTBEAT_SECONDS),
+        )
+    streams[task] = (session.principal.name, request)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     secure_headers(response)
     try:
@@ -112,7 +126,7 @@ async def approval_events(request: web.Request) -> web.StreamResponse:
     finally:
         stop_new()
         stop_settled()
-        request.app[_STREAMS].discard(task)
+        streams.pop(task, None)
     return response
 
 
@@ -132,6 +146,11 @@ async def decide(request: web.Request) -> web.StreamResponse:
     if "application/json" in request.headers.get("Accept", ""):
         return web.json_response(_settled(decided))
     return see_other("/approvals")
+
+
+def _connected(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
 
 
 async def _still_open(site: Site, session: Session) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from runtime.proto.skillrt.v1 import skillrt_pb2 as pb
 from runtime.proto.skillrt.v1 import skillrt_pb2_grpc as pb_grpc
 from tests.console.conftest import Browser, ConsoleDaemon
+from tests.timing import scaled
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +208,34 @@ def test_the_stream_tells_nothing_more_once_the_password_is_reset(
     with pytest.raises(AssertionError, match="the stream ended"):
         for _, data in stream:
             assert data["id"] != second.approval_id, "sent after the reset"
+
+
+def test_one_principal_holds_a_bounded_number_of_streams(approver: Browser) -> None:
+    """A fifth approvals stream of the same principal is refused (429) while four are open;
+    once one closes, a new one opens."""
+    cookie = "; ".join(f"{k}={v}" for k, v in approver.cookies.items())
+
+    def open_stream() -> tuple[http.client.HTTPConnection, int]:
+        connection = http.client.HTTPConnection(approver.host, approver.port, timeout=30)
+        connection.request("GET", "/approvals/events", headers={"Cookie": cookie})
+        return connection, connection.getresponse().status
+
+    held = [open_stream() for _ in range(4)]
+    try:
+        assert [status for _, status in held] == [200] * 4
+        refused, status = open_stream()
+        refused.close()
+        assert status == 429
+        held.pop()[0].close()
+        deadline = time.monotonic() + scaled(10)
+        while True:  # the server sees the close on its next write (a heartbeat at the latest)
+            again, status = open_stream()
+            held.append((again, status))
+            if status == 200:
+                break
+            held.pop()[0].close()
+            assert time.monotonic() < deadline, "a closed stream was never let go"
+            time.sleep(0.2)
+    finally:
+        for connection, _ in held:
+            connection.close()
