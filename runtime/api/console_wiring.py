@@ -13,6 +13,7 @@ from runtime.console.backend import Backend
 from runtime.console.listener import ConsoleListener
 from runtime.console.render import Renderer
 from runtime.console.sessions import Sessions
+from runtime.console.settings import ConsoleSettings
 from runtime.console.signin import SignIn
 from runtime.console.web import Site
 from runtime.core.catalog import Catalog
@@ -59,5 +60,12 @@ def console_listener(
         signin=signin,
         renderer=Renderer(),
         tls=tls is not None,
+        hosts=frozenset() if tls is not None else _own_hosts(config.console),
     )
     return ConsoleListener(config.console, site, tls)
+
+
+def _own_hosts(console: ConsoleSettings) -> frozenset[str]:
+    """What a browser sends as Host for the console's plain-HTTP (loopback) address."""
+    names = {console.listen, f"localhost:{console.port}"}
+    return frozenset(name.lower() for name in names)

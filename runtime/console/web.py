@@ -30,7 +30,7 @@ from runtime.console.render import Renderer
 from runtime.console.sessions import Session, Sessions
 from runtime.console.signin import SignIn
 from runtime.console.status import http_status
-from runtime.errors import BadCredentials, NotAllowed, SkillRuntimeError
+from runtime.errors import BadCredentials, BadRequest, NotAllowed, SkillRuntimeError
 from runtime.util.clock import SYSTEM_CLOCK, Clock
 
 __all__ = [
@@ -87,6 +87,9 @@ class Site:
     renderer: Renderer
     tls: bool
     clock: Clock = SYSTEM_CLOCK
+    # The Host values a plain-HTTP console answers (its own address); empty: any. Another name
+    # that resolves to loopback is a DNS-rebinding page's, and gets nothing.
+    hosts: frozenset[str] = frozenset()
 
 
 SITE = web.AppKey("site", Site)
@@ -224,6 +227,8 @@ def secure_headers(response: web.StreamResponse) -> None:
 async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Find the request's session, and refuse a change that did not come from this console."""
     site = request.app[SITE]
+    if site.hosts and request.headers.get("Host", "").lower() not in site.hosts:
+        raise BadRequest("Host: not this console's address")
     cookie = request.cookies.get(cookie_name(site))
     if cookie:
         session = site.sessions.get(cookie, site.clock.now_ms())

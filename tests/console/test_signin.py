@@ -180,3 +180,13 @@ def test_signing_in_again_and_again_ends_the_oldest_of_ones_own_sessions(
         assert browser.sign_in(token=token).status == 303
     assert browsers[0].get("/invocations").status == 303
     assert browsers[-1].get("/invocations").status == 200
+
+
+def test_a_page_under_another_host_name_gets_nothing(console: ConsoleDaemon) -> None:
+    """A request naming another Host (a DNS-rebinding page's) is refused before any session or
+    sign-in is looked at; the console's own address and localhost are served."""
+    browser = console.browser()
+    refused = browser.get("/login", headers={"Host": f"rebind.example:{console.port}"})
+    assert refused.status == 400
+    assert browser.get("/login").status == 200
+    assert browser.get("/login", headers={"Host": f"localhost:{console.port}"}).status == 200
