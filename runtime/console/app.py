@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from runtime.console import approvals, audit, dashboard, invocations, login_pages, skills
-from runtime.console.web import SITE, Site, guard, sessions, static_dir
+from runtime.console.web import SITE, Site, guard, secure_headers, sessions, static_dir
 
 __all__ = ["make_app"]
 
@@ -24,4 +24,11 @@ def make_app(site: Site) -> web.Application:
     dashboard.setup(app)
     skills.setup(app)
     app.router.add_static("/static/", static_dir())
+    # Also on what aiohttp answers by itself (a body too large or too slow, a redirect to sign
+    # in, a server error): those never pass through guard.
+    app.on_response_prepare.append(_with_headers)
     return app
+
+
+async def _with_headers(_: web.Request, response: web.StreamResponse) -> None:
+    secure_headers(response)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,8 @@ def home(session: Session) -> str:
 
 def _sign_in(request: web.Request) -> web.HTTPException:
     if request.method in _SAFE_METHODS and not _wants_json(request):
-        return web.HTTPSeeOther(f"/login?next={request.rel_url}")
+        # Quoted whole, so that every filter of the page asked for comes back after sign-in.
+        return web.HTTPSeeOther(f"/login?next={urllib.parse.quote(str(request.rel_url), safe='/')}")
     return web.HTTPUnauthorized(text="sign in first", content_type="text/plain")
 
 

@@ -190,3 +190,31 @@ def test_a_page_under_another_host_name_gets_nothing(console: ConsoleDaemon) -> 
     assert refused.status == 400
     assert browser.get("/login").status == 200
     assert browser.get("/login", headers={"Host": f"localhost:{console.port}"}).status == 200
+
+
+def test_a_page_asked_for_before_sign_in_comes_back_with_all_its_filters(
+    console: ConsoleDaemon,
+) -> None:
+    """Sent to sign in from a page with several filters, a person lands on that very page."""
+    browser = console.browser()
+    asked = browser.get("/invocations?skill=calc&status=ok")
+    assert asked.status == 303
+    nxt = urllib.parse.parse_qs(urllib.parse.urlparse(asked.location).query)["next"][0]
+    assert nxt == "/invocations?skill=calc&status=ok"
+    answer = browser.sign_in(token=console.daemon.owner_token, next=nxt)
+    assert (answer.status, answer.location) == (303, "/invocations?skill=calc&status=ok")
+
+
+def test_what_aiohttp_answers_by_itself_carries_the_security_headers(
+    console: ConsoleDaemon,
+) -> None:
+    """A redirect to sign in and a body too large still carry the frame, sniffing and cache
+    headers."""
+    browser = console.browser()
+    redirected = browser.get("/approvals")
+    too_large = browser.request(
+        "POST", "/login", "x" * (65 * 1024), {"Content-Type": "application/octet-stream"}
+    )
+    for answer in (redirected, too_large):
+        assert answer.headers["X-Frame-Options"] == "DENY", answer.status
+        assert answer.headers["Cache-Control"] == "no-store"
