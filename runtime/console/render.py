@@ -9,23 +9,17 @@ from typing import Any
 
 import jinja2
 
+from runtime.util.display import printable
+
 __all__ = ["Renderer", "pretty_json", "visible"]
 
-# Characters that change how the text after them is shown: C0 and C1 controls and DEL, and the
-# bidi controls (embeddings, overrides, isolates and marks). An agent's input could reorder
-# what an approver reads; shown, each is written out as an escape instead.
-_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_TABLE = {
-    code: f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-    for code in (*range(0x20), *range(0x7F, 0xA0), *map(ord, _BIDI))
-    if chr(code) not in "\n\t"
-}
 _SIZES = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
 def visible(text: object) -> str:
-    """``text`` with every character that would change how the rest is shown escaped."""
-    return str(text).translate(_TABLE)
+    """``text`` with every character that would change how the rest is shown escaped (an
+    agent's input could reorder what an approver reads)."""
+    return printable(str(text))
 
 
 def pretty_json(text: str) -> str:
